@@ -1,0 +1,99 @@
+import type { IncomingMessage } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
+
+/** The media type of a request, lower case, without parameters (`application/json; charset=utf-8` → `application/json`). */
+export function mediaType(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const semi = header.indexOf(';');
+  const type = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+  return type === '' ? undefined : type;
+}
+
+/** True when the request carries a body (a non-zero Content-Length or chunked encoding). */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Refuses at once a body whose declared length is over the limit, before anything is read. */
+export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+  const length = req.headers['content-length'];
+  if (length === undefined) return;
+  const declared = Number(length);
+  if (!Number.isSafeInteger(declared) || declared < 0) throw new InvalidRequestError('Invalid Content-Length');
+  if (declared > limit) throw new PayloadTooLargeError(`Request body is larger than ${limit} bytes`);
+}
+
+/**
+ * Reads the whole body, failing with 413 as soon as more than `limit` bytes have arrived:
+ * the limit is enforced while streaming, so an oversized body is never buffered.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | null, value?: Buffer) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish(new PayloadTooLargeError(`Request body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    const onError = (err: Error) => finish(new InvalidRequestError(`Could not read request body: ${err.message}`));
+    const onAborted = () => finish(new InvalidRequestError('Request aborted'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+export function parseJsonBody(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new InvalidRequestError('Request body is empty; expected JSON');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new InvalidRequestError('Request body is not valid JSON');
+  }
+}
+
+/** A pass-through stream that errors with 413 once more than `limit` bytes have flowed through it. */
+export class LimitedStream extends Transform {
+  #seen = 0;
+  constructor(readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.limit) {
+      callback(new PayloadTooLargeError(`Request body is larger than ${this.limit} bytes`));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+export function limitedBodyStream(req: IncomingMessage, limit: number): LimitedStream {
+  const limited = new LimitedStream(limit);
+  req.on('error', (err) => limited.destroy(err));
+  req.on('aborted', () => limited.destroy(new InvalidRequestError('Request aborted')));
+  req.pipe(limited);
+  return limited;
+}

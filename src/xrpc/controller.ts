@@ -1,0 +1,208 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkDeclaredLength, hasBody, limitedBodyStream, mediaType, parseJsonBody, readBody } from './body.ts';
+import { InternalServerError, InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
+import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
+import type { MethodEntry, Registry } from './registry.ts';
+import { BinaryOutput, JsonOutput, type RequestInfo, type SchemaSource } from './types.ts';
+
+export interface ControllerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ControllerOptions<Ctx> {
+  ctx: Ctx;
+  schemas: SchemaSource;
+  log: ControllerLogger;
+  rateLimiter?: RateLimiter;
+  /** Client IP of a request (the server decides whether X-Forwarded-For is trusted). */
+  clientIp: (req: IncomingMessage) => string;
+  /** Maps an error thrown by a handler (e.g. a domain error) to an XrpcError; undefined means unexpected. */
+  mapError?: (err: unknown) => XrpcError | undefined;
+  /**
+   * Strict mode (tests, dev): every JSON answer is validated against the method's output schema,
+   * and an error name the method did not declare becomes a 500, so drift fails loudly.
+   */
+  strict: boolean;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The one XRPC controller: lookup, verb, content type, body limit, auth, parameters and body,
+ * rate limits, then the handler. Every failure is rendered as `{"error", "message"}` JSON.
+ */
+export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: ControllerOptions<Ctx>) {
+  const { ctx, log } = options;
+
+  async function run(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams): Promise<void> {
+    const entry = registry.get(nsid);
+    if (!entry) throw new MethodNotImplementedError(`Method not implemented: ${truncate(nsid)}`);
+    const method = req.method ?? 'GET';
+    checkVerb(entry, method);
+
+    const contentType = mediaType(req.headers['content-type']);
+    const bodyPresent = entry.kind === 'procedure' && hasBody(req);
+    const limit = typeof entry.bodyLimit === 'function' ? entry.bodyLimit(ctx) : entry.bodyLimit;
+    if (entry.kind === 'procedure') {
+      checkContentType(entry, bodyPresent, contentType);
+      checkDeclaredLength(req, limit);
+    }
+
+    const info: RequestInfo = { nsid, req, ip: options.clientIp(req), params: {} };
+    const auth = await entry.auth(info);
+    info.params = entry.coerceParams(query);
+
+    let input: unknown = undefined;
+    if (entry.kind === 'procedure' && entry.inputEncoding) {
+      if (entry.inputIsJson) {
+        input = parseJsonBody(await readBody(req, limit));
+        if (entry.hasInputSchema) {
+          const result = options.schemas.validateInput(nsid, input);
+          if (!result.success) throw new InvalidRequestError(result.message);
+          input = result.value;
+        }
+      } else {
+        input = limitedBodyStream(req, limit);
+      }
+    } else if (bodyPresent) {
+      // A procedure without declared input: whatever was sent is read (within the limit) and ignored.
+      await readBody(req, limit);
+    }
+
+    if (entry.rateLimits.length > 0 && options.rateLimiter) {
+      enforceRateLimits(
+        options.rateLimiter,
+        entry.rateLimits,
+        (spec) => (spec.key ? spec.key({ ...info, input }) : info.ip),
+        (headers) => setHeaders(res, headers),
+      );
+    }
+
+    const output = await entry.handler!({ ...info, ctx, auth, input, inputEncoding: contentType, res });
+    if (res.headersSent || res.writableEnded) return;
+    await writeOutput(entry, req, res, output);
+  }
+
+  async function writeOutput(entry: MethodEntry<Ctx, Auth>, req: IncomingMessage, res: ServerResponse, output: unknown) {
+    const head = req.method === 'HEAD';
+    if (output instanceof BinaryOutput) {
+      setHeaders(res, output.headers);
+      res.statusCode = output.status;
+      if (!res.hasHeader('content-type')) res.setHeader('Content-Type', output.encoding);
+      if (head) return void res.end();
+      if (output.body instanceof Uint8Array) {
+        res.setHeader('Content-Length', output.body.byteLength);
+        return void res.end(output.body);
+      }
+      const source = output.body instanceof Readable ? output.body : Readable.from(output.body);
+      await pipeline(source, res);
+      return;
+    }
+    let body = output;
+    if (output instanceof JsonOutput) {
+      setHeaders(res, output.headers);
+      body = output.body;
+    }
+    if (body === undefined) {
+      if (entry.outputEncoding && entry.hasOutputSchema && options.strict) {
+        throw new InternalServerError(`handler of ${entry.nsid} returned no output`);
+      }
+      res.statusCode = 200;
+      return void res.end();
+    }
+    if (options.strict && entry.outputIsJson && entry.hasOutputSchema) {
+      const result = options.schemas.validateOutput(entry.nsid, body);
+      if (!result.success) throw new InternalServerError(`output of ${entry.nsid} does not match its Lexicon: ${result.message}`);
+    }
+    const text = JSON.stringify(body);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', JSON_TYPE);
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(head ? undefined : text);
+  }
+
+  function toXrpcError(err: unknown, entry: MethodEntry<Ctx, Auth> | undefined): XrpcError {
+    let xrpcError = err instanceof XrpcError ? err : options.mapError?.(err);
+    if (!xrpcError) {
+      log.error({ err, nsid: entry?.nsid }, 'unexpected error in XRPC handler');
+      return new InternalServerError();
+    }
+    if (options.strict && entry && !entry.declaredErrors.has(xrpcError.error)) {
+      log.error({ nsid: entry.nsid, error: xrpcError.error }, 'handler emitted an undeclared error name');
+      xrpcError = new InternalServerError(`${entry.nsid} emitted undeclared error ${xrpcError.error}: ${xrpcError.message}`);
+    }
+    return xrpcError;
+  }
+
+  return async function handleXrpc(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams): Promise<void> {
+    try {
+      await run(req, res, nsid, query);
+    } catch (err) {
+      const entry = registry.get(nsid);
+      const xrpcError = toXrpcError(err, entry);
+      if (res.headersSent) {
+        // The answer was already streaming: all that can be done is to cut it off.
+        res.destroy(xrpcError);
+        return;
+      }
+      // A body still arriving would otherwise be read to its end (or poison the keep-alive connection).
+      if (!req.complete) res.setHeader('Connection', 'close');
+      sendError(res, xrpcError, req.method === 'HEAD');
+    }
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- only kind and encodings are read
+function checkVerb(entry: MethodEntry<any, any>, method: string): void {
+  if (entry.kind === 'procedure') {
+    if (method !== 'POST') throw new InvalidRequestError(`Incorrect HTTP method (${method}): ${entry.nsid} is a procedure, use POST`);
+    return;
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new InvalidRequestError(`Incorrect HTTP method (${method}): ${entry.nsid} is a ${entry.kind}, use GET`);
+  }
+  if (entry.kind === 'subscription') {
+    throw new XrpcError(426, 'InvalidRequest', `${entry.nsid} is a subscription: connect with a WebSocket upgrade`, {
+      Upgrade: 'websocket',
+      Connection: 'Upgrade',
+    });
+  }
+}
+
+function checkContentType(entry: MethodEntry<any, any>, bodyPresent: boolean, contentType: string | undefined): void {
+  const expected = entry.inputEncoding;
+  if (!expected) return;
+  if (!bodyPresent) throw new InvalidRequestError(`Request body is required (${expected})`);
+  if (expected === '*/*') return;
+  if (!contentType) throw new InvalidRequestError(`Request has no Content-Type; expected ${expected}`);
+  if (!encodingMatches(expected, contentType)) {
+    throw new InvalidRequestError(`Wrong request encoding (Content-Type): ${contentType}; expected ${expected}`);
+  }
+}
+
+function encodingMatches(expected: string, actual: string): boolean {
+  if (expected === actual) return true;
+  if (expected.endsWith('/*')) return actual.startsWith(expected.slice(0, -1));
+  return false;
+}
+
+export function sendError(res: ServerResponse, error: XrpcError, head = false): void {
+  const text = JSON.stringify(error.toJSON());
+  res.statusCode = error.status;
+  setHeaders(res, error.headers);
+  res.setHeader('Content-Type', JSON_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(head ? undefined : text);
+}
+
+function setHeaders(res: ServerResponse, headers: Record<string, string>): void {
+  for (const name in headers) res.setHeader(name, headers[name]);
+}
+
+function truncate(value: string): string {
+  return value.length > 120 ? `${value.slice(0, 120)}…` : value;
+}

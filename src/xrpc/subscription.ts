@@ -1,0 +1,137 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { encodeCbor } from '../ipld/cbor.ts';
+import type { ControllerLogger } from './controller.ts';
+import { InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
+import type { Registry } from './registry.ts';
+import type { RequestInfo, SubscriptionMessage } from './types.ts';
+
+export interface SubscriptionOptions<Ctx> {
+  ctx: Ctx;
+  log: ControllerLogger;
+  clientIp: (req: IncomingMessage) => string;
+  mapError?: (err: unknown) => XrpcError | undefined;
+  /** A consumer whose unsent backlog passes this many bytes is disconnected with ConsumerTooSlow. */
+  maxBufferedBytes: number;
+  /** Interval of WebSocket pings; a connection that missed a whole interval's pong is dropped. */
+  heartbeatMs: number;
+}
+
+/** One frame of an XRPC event stream: a DAG-CBOR header followed by a DAG-CBOR body. */
+export function encodeMessageFrame(message: SubscriptionMessage): Buffer {
+  const header = encodeCbor({ op: 1, t: message.type });
+  const body = encodeCbor(message.body);
+  return Buffer.concat([header, body]);
+}
+
+export function encodeErrorFrame(error: string, message?: string): Buffer {
+  const header = encodeCbor({ op: -1 });
+  const body = encodeCbor(message === undefined ? { error } : { error, message });
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * Handles HTTP upgrade requests: checks the method exists and is a subscription, runs auth and
+ * parameter checks (failures are answered as plain HTTP JSON errors before upgrading), then feeds
+ * the handler's async generator into the socket as frames.
+ */
+export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: SubscriptionOptions<Ctx>) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const live = new Set<WebSocket>();
+
+  const heartbeat = setInterval(() => {
+    for (const ws of live) {
+      const state = ws as WebSocket & { squallAlive?: boolean };
+      if (state.squallAlive === false) {
+        ws.terminate();
+        continue;
+      }
+      state.squallAlive = false;
+      ws.ping();
+    }
+  }, options.heartbeatMs);
+  heartbeat.unref();
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, nsid: string, query: URLSearchParams) {
+    let info: RequestInfo;
+    let auth: Auth;
+    const entry = registry.get(nsid);
+    try {
+      if (!entry) throw new MethodNotImplementedError(`Method not implemented: ${nsid.slice(0, 120)}`);
+      if (entry.kind !== 'subscription') throw new InvalidRequestError(`${nsid} is a ${entry.kind}, not a subscription`);
+      info = { nsid, req, ip: options.clientIp(req), params: {} };
+      auth = await entry.auth(info);
+      info.params = entry.coerceParams(query);
+    } catch (err) {
+      rejectUpgrade(socket, toXrpcError(err));
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const controller = new AbortController();
+      ws.once('close', () => controller.abort());
+      void stream(ws, () => entry.subscription!({ ...info, ctx: options.ctx, auth, signal: controller.signal }));
+    });
+  }
+
+  async function stream(ws: WebSocket, start: () => AsyncIterable<SubscriptionMessage>) {
+    const state = ws as WebSocket & { squallAlive?: boolean };
+    state.squallAlive = true;
+    ws.on('pong', () => (state.squallAlive = true));
+    ws.on('error', () => ws.terminate());
+    live.add(ws);
+    ws.once('close', () => live.delete(ws));
+    let iterator: AsyncIterator<SubscriptionMessage> | undefined;
+    ws.once('close', () => void iterator?.return?.());
+    try {
+      iterator = start()[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || ws.readyState !== ws.OPEN) break;
+        if (ws.bufferedAmount > options.maxBufferedBytes) {
+          closeWithError(ws, 'ConsumerTooSlow', 'Stream consumer too slow');
+          break;
+        }
+        ws.send(encodeMessageFrame(next.value));
+      }
+    } catch (err) {
+      const xrpcError = toXrpcError(err);
+      closeWithError(ws, xrpcError.error, xrpcError.message);
+      return;
+    }
+    if (ws.readyState === ws.OPEN) ws.close(1000);
+  }
+
+  function closeWithError(ws: WebSocket, error: string, message: string) {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(encodeErrorFrame(error, message), () => ws.close(error === 'ConsumerTooSlow' ? 1008 : 1011, error));
+  }
+
+  function toXrpcError(err: unknown): XrpcError {
+    const xrpcError = err instanceof XrpcError ? err : options.mapError?.(err);
+    if (xrpcError) return xrpcError;
+    options.log.error({ err }, 'unexpected error in subscription');
+    return new XrpcError(500, 'InternalServerError', 'Internal Server Error');
+  }
+
+  function close() {
+    clearInterval(heartbeat);
+    for (const ws of live) ws.close(1001, 'server shutting down');
+    wss.close();
+  }
+
+  return { upgrade, close, connections: () => live.size };
+}
+
+function rejectUpgrade(socket: Duplex, error: XrpcError) {
+  const body = JSON.stringify(error.toJSON());
+  const reason = error.status === 404 ? 'Not Found' : error.status === 401 ? 'Unauthorized' : 'Bad Request';
+  const headers = [
+    `HTTP/1.1 ${error.status} ${reason}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...Object.entries(error.headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+}

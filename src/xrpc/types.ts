@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export type MethodKind = 'query' | 'procedure' | 'subscription';
+
+/** A Lexicon `params` definition, as found in the JSON documents. */
+export interface LexParamsDef {
+  type: 'params';
+  required?: string[];
+  properties?: Record<string, LexParamDef>;
+}
+
+export interface LexPrimitiveDef {
+  type: 'string' | 'integer' | 'boolean' | 'unknown';
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  maxGraphemes?: number;
+  minGraphemes?: number;
+  enum?: Array<string | number>;
+  knownValues?: string[];
+  const?: string | number | boolean;
+  default?: string | number | boolean;
+}
+
+export type LexParamDef = LexPrimitiveDef | { type: 'array'; items: LexPrimitiveDef; minLength?: number; maxLength?: number };
+
+/** What the XRPC layer needs to know of a method's Lexicon. */
+export interface MethodSchema {
+  kind: MethodKind;
+  params?: LexParamsDef;
+  input?: { encoding: string; schema?: unknown };
+  output?: { encoding: string; schema?: unknown };
+  errors: string[];
+}
+
+export type ValidationResult = { success: true; value: unknown } | { success: false; message: string };
+
+/** Where method schemas come from: the Lexicon set in production, anything in tests. */
+export interface SchemaSource {
+  getMethod(nsid: string): MethodSchema | undefined;
+  validateInput(nsid: string, value: unknown): ValidationResult;
+  validateOutput(nsid: string, value: unknown): ValidationResult;
+}
+
+export type StringFormatValidators = Record<string, (value: string) => boolean>;
+
+/** A body that is not JSON: bytes, a stream or an async iterable of chunks. */
+export class BinaryOutput {
+  constructor(
+    readonly encoding: string,
+    readonly body: Uint8Array | Readable | AsyncIterable<Uint8Array>,
+    readonly headers: Record<string, string> = {},
+    readonly status = 200,
+  ) {}
+}
+
+/** A JSON answer with extra headers (most handlers just return the object). */
+export class JsonOutput {
+  constructor(
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+export interface RequestInfo {
+  nsid: string;
+  req: IncomingMessage;
+  /** Client IP: the socket peer, or X-Forwarded-For when the peer is a trusted proxy. */
+  ip: string;
+  params: Record<string, unknown>;
+}
+
+export interface HandlerArgs<Ctx, Auth> extends RequestInfo {
+  ctx: Ctx;
+  auth: Auth;
+  /** JSON procedures: the parsed, validated body. Other encodings: a size-limited stream. */
+  input: unknown;
+  /** The request's content type (lower case, without parameters) when it has a body. */
+  inputEncoding: string | undefined;
+  res: ServerResponse;
+}
+
+export type Handler<Ctx, Auth> = (args: HandlerArgs<Ctx, Auth>) => Promise<unknown> | unknown;
+
+/** A message a subscription yields: `type` is the `#name` of the message def, `body` its content. */
+export interface SubscriptionMessage {
+  type: string;
+  body: unknown;
+}
+
+export type SubscriptionHandler<Ctx, Auth> = (
+  args: RequestInfo & { ctx: Ctx; auth: Auth; signal: AbortSignal },
+) => AsyncIterable<SubscriptionMessage>;
+
+/** Decides who may call; throws an XrpcError (401/403) when nobody may. */
+export type AuthVerifier<Auth> = (info: RequestInfo) => Promise<Auth> | Auth;
+
+export interface RateLimitSpec {
+  /** Name of the bucket (shared between methods that use the same name). */
+  name: string;
+  points: number;
+  windowMs: number;
+  /** What the limit is keyed by; default the client IP. */
+  key?: (info: RequestInfo & { input: unknown }) => string | undefined;
+}
+
+export interface MethodDef<Ctx, Auth> {
+  nsid: string;
+  /** Name of an auth verifier known to the registry ('none' is built in). */
+  auth: string;
+  handler?: Handler<Ctx, Auth>;
+  subscription?: SubscriptionHandler<Ctx, Auth>;
+  /** Error names this method emits beyond those its Lexicon declares. */
+  errors?: string[];
+  /** Body limit in bytes for this method (default: the registry's JSON limit). */
+  maxBodyBytes?: number | ((ctx: Ctx) => number);
+  rateLimits?: RateLimitSpec[];
+  /** For methods without a Lexicon document (`_health`, `_admin/status`). */
+  schema?: MethodSchema;
+}
