@@ -1,0 +1,71 @@
+import type { Database } from '../db/index.ts';
+
+interface Pending {
+  apply: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: writes that arrive while the event loop is busy are applied together in one
+ * SQLite transaction, so they share one fsync. Each write runs under its own savepoint, so one
+ * failing write rolls back alone and the others still commit. A write's promise settles only
+ * after the shared COMMIT has returned, i.e. once its changes are durable.
+ */
+export class GroupCommitter {
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #stats = { transactions: 0, writes: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly maxBatch = 256,
+  ) {}
+
+  /** Queues `apply` (synchronous database work) for the next group; resolves with its result. */
+  run<T>(apply: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  get stats(): { transactions: number; writes: number } {
+    return { ...this.#stats };
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#queue.splice(0, this.maxBatch);
+    if (this.#queue.length > 0) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.db.savepoint(item.apply) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The COMMIT itself failed (disk full, I/O error): nothing of this group is durable.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    this.#stats.transactions++;
+    this.#stats.writes += batch.length;
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
+  }
+}
