@@ -1,0 +1,12 @@
+export { isValidAtIdentifier } from './at-identifier.ts';
+export { MAX_AT_URI_LENGTH, isValidAtUri, parseAtUri, type AtUriParts } from './at-uri.ts';
+export { isValidCidString } from './cid.ts';
+export { MAX_DATETIME_LENGTH, isDatetimeSyntax, isValidDatetime } from './datetime.ts';
+export { MAX_DID_LENGTH, isValidDid } from './did.ts';
+export { formatValidators, isStringFormat, type StringFormat } from './formats.ts';
+export { MAX_HANDLE_LENGTH, isValidHandle, normalizeHandle } from './handle.ts';
+export { MAX_LANGUAGE_LENGTH, isLanguageSyntax, isValidLanguage } from './language.ts';
+export { MAX_NSID_LENGTH, isValidNsid } from './nsid.ts';
+export { MAX_RECORD_KEY_LENGTH, isValidRecordKey } from './record-key.ts';
+export { TID_LENGTH, isValidTid } from './tid.ts';
+export { MAX_URI_LENGTH, isValidUri } from './uri.ts';
