@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Scope, SessionTokenError, SessionTokens } from './session-jwt.ts';
+
+const did = 'did:plc:abcdefghijklmnopqrstuvwx';
+
+function expectFailure(fn: () => unknown, reason: SessionTokenError['reason']) {
+  assert.throws(fn, (err: unknown) => err instanceof SessionTokenError && err.reason === reason);
+}
+
+describe('session tokens', () => {
+  const tokens = new SessionTokens('a-long-enough-test-secret', 'did:web:pds.test');
+
+  it('round-trips an access token with its scope', () => {
+    const { token } = tokens.createAccess(did, Scope.Access);
+    const claims = tokens.verifyAccess(token);
+    assert.equal(claims.sub, did);
+    assert.equal(claims.scope, Scope.Access);
+    assert.equal(claims.exp - claims.iat, 2 * 60 * 60);
+  });
+
+  it('records the app password of an app-password session', () => {
+    const { token } = tokens.createAccess(did, Scope.AppPass, 'phone');
+    assert.equal(tokens.verifyAccess(token).apn, 'phone');
+  });
+
+  it('never accepts a refresh token as an access token, nor the reverse', () => {
+    const refresh = tokens.createRefresh(did).token;
+    const access = tokens.createAccess(did, Scope.Access).token;
+    expectFailure(() => tokens.verifyAccess(refresh), 'wrong-type');
+    expectFailure(() => tokens.verifyRefresh(access), 'wrong-type');
+  });
+
+  it('refuses a token signed with another secret', () => {
+    const other = new SessionTokens('another-test-secret-xyz', 'did:web:pds.test');
+    expectFailure(() => tokens.verifyAccess(other.createAccess(did, Scope.Access).token), 'bad-signature');
+  });
+
+  it('refuses a token whose claims were edited', () => {
+    const [h, , s] = tokens.createAccess(did, Scope.AppPass, 'x').token.split('.');
+    const forged = Buffer.from(JSON.stringify({ scope: Scope.Access, sub: did, aud: 'did:web:pds.test', iat: 0, exp: 9e9, jti: 'x' })).toString('base64url');
+    expectFailure(() => tokens.verifyAccess(`${h}.${forged}.${s}`), 'bad-signature');
+  });
+
+  it('refuses an expired token', () => {
+    let now = Date.now();
+    const clocked = new SessionTokens('a-long-enough-test-secret', 'did:web:pds.test', () => now);
+    const { token } = clocked.createAccess(did, Scope.Access);
+    now += 2 * 60 * 60 * 1000 + 1000;
+    expectFailure(() => clocked.verifyAccess(token), 'expired');
+  });
+
+  it('refuses a token issued for another service', () => {
+    const other = new SessionTokens('a-long-enough-test-secret', 'did:web:other.test');
+    expectFailure(() => tokens.verifyAccess(other.createAccess(did, Scope.Access).token), 'wrong-audience');
+  });
+
+  it('refuses garbage', () => {
+    expectFailure(() => tokens.verifyAccess('garbage'), 'malformed');
+    expectFailure(() => tokens.verifyAccess('a.b.c'), 'bad-signature');
+  });
+});

@@ -1,0 +1,117 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Token scopes, as the official PDS names them (clients and AppViews read them). */
+export const Scope = {
+  Access: 'com.atproto.access',
+  AppPass: 'com.atproto.appPass',
+  AppPassPrivileged: 'com.atproto.appPassPrivileged',
+  Refresh: 'com.atproto.refresh',
+  SignupQueued: 'com.atproto.signupQueued',
+} as const;
+export type AccessScope = typeof Scope.Access | typeof Scope.AppPass | typeof Scope.AppPassPrivileged;
+
+/** Lifetimes of the official PDS: access tokens 2 hours, refresh tokens 90 days. */
+export const ACCESS_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
+export const REFRESH_TOKEN_TTL_MS = 90 * 24 * 60 * 60 * 1000;
+
+export interface AccessClaims {
+  scope: AccessScope;
+  sub: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  /** Random id of this token. */
+  jti: string;
+  /** For app-password sessions: the app password's name, checked on every request so revoking it ends the session. */
+  apn?: string;
+}
+
+export interface RefreshClaims {
+  scope: typeof Scope.Refresh;
+  sub: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export type JwtFailure = 'malformed' | 'bad-signature' | 'expired' | 'wrong-type' | 'wrong-audience';
+
+export class SessionTokenError extends Error {
+  constructor(readonly reason: JwtFailure, message: string) {
+    super(message);
+  }
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/**
+ * HS256 session tokens. Access and refresh tokens carry different `typ` headers and scopes,
+ * and each verifier checks both, so neither can ever stand in for the other.
+ */
+export class SessionTokens {
+  readonly #key: Buffer;
+
+  constructor(secret: string, readonly audience: string, readonly now: () => number = Date.now) {
+    this.#key = Buffer.from(secret, 'utf8');
+  }
+
+  createAccess(did: string, scope: AccessScope, appPasswordName?: string): { token: string; claims: AccessClaims } {
+    const iat = Math.floor(this.now() / 1000);
+    const claims: AccessClaims = { scope, sub: did, aud: this.audience, iat, exp: iat + ACCESS_TOKEN_TTL_MS / 1000, jti: randomBytes(12).toString('base64url') };
+    if (appPasswordName !== undefined) claims.apn = appPasswordName;
+    return { token: this.#sign('at+jwt', claims), claims };
+  }
+
+  createRefresh(did: string, id: string = randomBytes(24).toString('base64url')): { token: string; claims: RefreshClaims } {
+    const iat = Math.floor(this.now() / 1000);
+    const claims: RefreshClaims = { scope: Scope.Refresh, sub: did, aud: this.audience, iat, exp: iat + REFRESH_TOKEN_TTL_MS / 1000, jti: id };
+    return { token: this.#sign('refresh+jwt', claims), claims };
+  }
+
+  verifyAccess(token: string): AccessClaims {
+    const claims = this.#verify(token, 'at+jwt') as Partial<AccessClaims>;
+    if (claims.scope !== Scope.Access && claims.scope !== Scope.AppPass && claims.scope !== Scope.AppPassPrivileged) {
+      throw new SessionTokenError('wrong-type', 'Token is not an access token');
+    }
+    if (claims.apn !== undefined && typeof claims.apn !== 'string') throw new SessionTokenError('malformed', 'Malformed token');
+    return claims as AccessClaims;
+  }
+
+  verifyRefresh(token: string): RefreshClaims {
+    const claims = this.#verify(token, 'refresh+jwt') as Partial<RefreshClaims>;
+    if (claims.scope !== Scope.Refresh) throw new SessionTokenError('wrong-type', 'Token is not a refresh token');
+    if (typeof claims.jti !== 'string') throw new SessionTokenError('malformed', 'Refresh token has no id');
+    return claims as RefreshClaims;
+  }
+
+  #sign(typ: string, claims: object): string {
+    const input = `${b64url({ typ, alg: 'HS256' })}.${b64url(claims)}`;
+    const sig = createHmac('sha256', this.#key).update(input).digest('base64url');
+    return `${input}.${sig}`;
+  }
+
+  #verify(token: string, typ: string): Record<string, unknown> {
+    const parts = token.split('.');
+    if (parts.length !== 3 || token.length > 4096) throw new SessionTokenError('malformed', 'Malformed token');
+    const expected = createHmac('sha256', this.#key).update(`${parts[0]}.${parts[1]}`).digest();
+    const given = Buffer.from(parts[2], 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new SessionTokenError('bad-signature', 'Token could not be verified');
+    }
+    let header: { typ?: unknown; alg?: unknown };
+    let claims: Record<string, unknown>;
+    try {
+      header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    } catch {
+      throw new SessionTokenError('malformed', 'Malformed token');
+    }
+    if (header.alg !== 'HS256') throw new SessionTokenError('malformed', 'Unexpected token algorithm');
+    if (header.typ !== typ) throw new SessionTokenError('wrong-type', typ === 'at+jwt' ? 'Token is not an access token' : 'Token is not a refresh token');
+    if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw new SessionTokenError('malformed', 'Malformed token');
+    if (claims.aud !== this.audience) throw new SessionTokenError('wrong-audience', 'Token was issued for another service');
+    if (claims.exp * 1000 <= this.now()) throw new SessionTokenError('expired', 'Token has expired');
+    return claims;
+  }
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, redactConfig } from './config.ts';
+
+function failsOn(env: Record<string, string>, variable: string) {
+  assert.throws(
+    () => loadConfig(env),
+    (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}: `),
+  );
+}
+
+describe('config', () => {
+  it('has working defaults for a local start', () => {
+    const config = loadConfig({});
+    assert.equal(config.service.hostname, 'localhost');
+    assert.equal(config.service.port, 2583);
+    assert.equal(config.service.bindHost, '127.0.0.1');
+    assert.equal(config.service.did, 'did:web:localhost');
+    assert.deepEqual(config.service.handleDomains, ['.test']);
+    assert.match(config.storage.dataDir, /\/data$/);
+    assert.equal(config.service.inviteRequired, false);
+  });
+
+  it('reads the official PDS variable names', () => {
+    const config = loadConfig({
+      PDS_HOSTNAME: 'pds.example.com',
+      PDS_PORT: '3000',
+      PDS_DATA_DIRECTORY: '/var/pds',
+      PDS_BLOBSTORE_DISK_LOCATION: '/var/pds/blocks',
+      PDS_DID_PLC_URL: 'https://plc.example.com/',
+      PDS_SERVICE_HANDLE_DOMAINS: '.example.com, .example.org',
+      PDS_INVITE_REQUIRED: 'true',
+      PDS_CRAWLERS: 'https://bsky.network',
+      PDS_JWT_SECRET: '0123456789abcdef0123',
+      PDS_ADMIN_PASSWORD: 'hunter22',
+    });
+    assert.equal(config.service.publicUrl, 'https://pds.example.com');
+    assert.equal(config.service.bindHost, '0.0.0.0');
+    assert.equal(config.storage.blobDir, '/var/pds/blocks');
+    assert.equal(config.storage.dbFile, '/var/pds/squall.sqlite');
+    assert.equal(config.identity.plcUrl, 'https://plc.example.com');
+    assert.deepEqual(config.service.handleDomains, ['.example.com', '.example.org']);
+    assert.equal(config.service.inviteRequired, true);
+    assert.deepEqual(config.crawlers, ['https://bsky.network']);
+  });
+
+  it('stops at a bad value with one line naming the variable', () => {
+    failsOn({ PDS_PORT: 'eighty' }, 'PDS_PORT');
+    failsOn({ PDS_PORT: '70000' }, 'PDS_PORT');
+    failsOn({ PDS_HOSTNAME: 'https://pds.example.com' }, 'PDS_HOSTNAME');
+    failsOn({ PDS_INVITE_REQUIRED: 'maybe' }, 'PDS_INVITE_REQUIRED');
+    failsOn({ PDS_JWT_SECRET: 'short' }, 'PDS_JWT_SECRET');
+    failsOn({ PDS_DID_PLC_URL: 'not a url' }, 'PDS_DID_PLC_URL');
+    failsOn({ PDS_SERVICE_HANDLE_DOMAINS: 'example.com' }, 'PDS_SERVICE_HANDLE_DOMAINS');
+    failsOn({ PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: 'xyz' }, 'PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX');
+    failsOn({ PDS_BLOB_UPLOAD_LIMIT: '-5' }, 'PDS_BLOB_UPLOAD_LIMIT');
+    failsOn({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
+  });
+
+  it('redacts secrets and SMTP passwords', () => {
+    const config = loadConfig({ PDS_ADMIN_PASSWORD: 'hunter22', PDS_EMAIL_SMTP_URL: 'smtp://user:s3cret@mail.example.com:587' });
+    const text = JSON.stringify(redactConfig(config));
+    assert.doesNotMatch(text, /hunter22|s3cret/);
+  });
+});

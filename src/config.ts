@@ -1,0 +1,232 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * The one place that reads the environment. Variable names follow the official PDS (`pds.env`)
+ * so an operator can point Squall at an existing file; Squall's own additions are marked below.
+ */
+export interface Config {
+  version: string;
+  service: {
+    hostname: string;
+    port: number;
+    /** Squall: interface to listen on (PDS_BIND_HOST). */
+    bindHost: string;
+    publicUrl: string;
+    did: string;
+    devMode: boolean;
+    handleDomains: string[];
+    inviteRequired: boolean;
+    contactEmail?: string;
+    privacyPolicyUrl?: string;
+    termsOfServiceUrl?: string;
+    blobUploadLimit: number;
+    /** Squall: largest JSON body accepted by procedures that set no limit of their own. */
+    jsonBodyLimit: number;
+  };
+  storage: {
+    dataDir: string;
+    dbFile: string;
+    blobDir: string;
+    blobTmpDir: string;
+  };
+  secrets: {
+    adminPassword?: string;
+    jwtSecret?: string;
+    plcRotationKeyHex?: string;
+  };
+  identity: {
+    plcUrl: string;
+    /** Squall: allow outbound requests to loopback/private addresses (tests, a local PLC). */
+    allowPrivateNetwork: boolean;
+  };
+  crawlers: string[];
+  email: {
+    smtpUrl?: string;
+    fromAddress?: string;
+  };
+  rateLimits: {
+    enabled: boolean;
+    /** Squall: peers whose X-Forwarded-For is trusted for the client IP (PDS_TRUSTED_PROXIES). */
+    trustedProxies: string[];
+  };
+  log: {
+    level: string;
+  };
+  /** Squall: validate every answer against its Lexicon and refuse undeclared errors (tests and dev). */
+  strictXrpc: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const hostname = parseHostname(read('PDS_HOSTNAME') ?? 'localhost');
+  const port = parsePort('PDS_PORT', read('PDS_PORT') ?? '2583');
+  const bindHost = read('PDS_BIND_HOST') ?? (hostname === 'localhost' ? '127.0.0.1' : '0.0.0.0');
+  const devMode = parseBool('PDS_DEV_MODE', read('PDS_DEV_MODE'), false);
+  const isLocal = hostname === 'localhost' || hostname.endsWith('.test');
+  const publicUrl = read('PDS_PUBLIC_URL') ?? (isLocal ? `http://${hostname}:${port}` : `https://${hostname}`);
+  parseUrl('PDS_PUBLIC_URL', publicUrl);
+  const dataDir = absolute(read('PDS_DATA_DIRECTORY') ?? './data');
+  const blobDir = absolute(read('PDS_BLOBSTORE_DISK_LOCATION') ?? resolve(dataDir, 'blobs'));
+  const handleDomains = parseList(read('PDS_SERVICE_HANDLE_DOMAINS')) ?? [hostname === 'localhost' ? '.test' : `.${hostname}`];
+  for (const domain of handleDomains) {
+    if (!/^\.[a-z0-9.-]+$/i.test(domain) || domain.includes('..')) {
+      throw new ConfigError('PDS_SERVICE_HANDLE_DOMAINS', `"${domain}" must be a domain starting with a dot, like .example.com`);
+    }
+  }
+  const jwtSecret = read('PDS_JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    throw new ConfigError('PDS_JWT_SECRET', 'must be at least 16 characters (use `openssl rand --hex 16`)');
+  }
+  const rotationKey = read('PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX');
+  if (rotationKey !== undefined && !/^[0-9a-f]{64}$/i.test(rotationKey)) {
+    throw new ConfigError('PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX', 'must be 64 hexadecimal characters (a secp256k1 private key)');
+  }
+  const logLevel = (read('LOG_LEVEL') ?? read('PDS_LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const crawlers = parseList(read('PDS_CRAWLERS')) ?? [];
+  crawlers.forEach((url) => parseUrl('PDS_CRAWLERS', url));
+  const plcUrl = read('PDS_DID_PLC_URL') ?? 'https://plc.directory';
+  parseUrl('PDS_DID_PLC_URL', plcUrl);
+  const smtpUrl = read('PDS_EMAIL_SMTP_URL');
+  if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl);
+  const privacyPolicyUrl = read('PDS_PRIVACY_POLICY_URL');
+  if (privacyPolicyUrl) parseUrl('PDS_PRIVACY_POLICY_URL', privacyPolicyUrl);
+  const termsOfServiceUrl = read('PDS_TERMS_OF_SERVICE_URL');
+  if (termsOfServiceUrl) parseUrl('PDS_TERMS_OF_SERVICE_URL', termsOfServiceUrl);
+
+  return {
+    version,
+    service: {
+      hostname,
+      port,
+      bindHost,
+      publicUrl: publicUrl.replace(/\/+$/, ''),
+      did: read('PDS_SERVICE_DID') ?? `did:web:${hostname}`,
+      devMode,
+      handleDomains: handleDomains.map((d) => d.toLowerCase()),
+      inviteRequired: parseBool('PDS_INVITE_REQUIRED', read('PDS_INVITE_REQUIRED'), false),
+      contactEmail: read('PDS_CONTACT_EMAIL_ADDRESS'),
+      privacyPolicyUrl,
+      termsOfServiceUrl,
+      blobUploadLimit: parseInteger('PDS_BLOB_UPLOAD_LIMIT', read('PDS_BLOB_UPLOAD_LIMIT'), 100 * 1024 * 1024, 1),
+      jsonBodyLimit: parseInteger('PDS_JSON_BODY_LIMIT', read('PDS_JSON_BODY_LIMIT'), 1024 * 1024, 1024),
+    },
+    storage: {
+      dataDir,
+      dbFile: absolute(read('PDS_SQLITE_LOCATION') ?? resolve(dataDir, 'squall.sqlite')),
+      blobDir,
+      blobTmpDir: absolute(read('PDS_BLOBSTORE_DISK_TMP_LOCATION') ?? resolve(dataDir, 'tmp')),
+    },
+    secrets: {
+      adminPassword: read('PDS_ADMIN_PASSWORD'),
+      jwtSecret,
+      plcRotationKeyHex: rotationKey?.toLowerCase(),
+    },
+    identity: {
+      plcUrl: plcUrl.replace(/\/+$/, ''),
+      allowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
+    },
+    crawlers,
+    email: {
+      smtpUrl,
+      fromAddress: read('PDS_EMAIL_FROM_ADDRESS'),
+    },
+    rateLimits: {
+      enabled: parseBool('PDS_RATE_LIMITS_ENABLED', read('PDS_RATE_LIMITS_ENABLED'), true),
+      trustedProxies: parseList(read('PDS_TRUSTED_PROXIES')) ?? [],
+    },
+    log: { level: logLevel },
+    strictXrpc: parseBool('PDS_STRICT_XRPC', read('PDS_STRICT_XRPC'), devMode),
+  };
+}
+
+/** The config with secrets replaced, for `_admin/status` and logs. */
+export function redactConfig(config: Config): unknown {
+  return {
+    ...config,
+    secrets: Object.fromEntries(Object.keys(config.secrets).map((key) => [key, '[redacted]'])),
+    email: { ...config.email, smtpUrl: config.email.smtpUrl ? redactUrl(config.email.smtpUrl) : undefined },
+  };
+}
+
+function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = 'redacted';
+    return url.toString();
+  } catch {
+    return '[redacted]';
+  }
+}
+
+function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(process.cwd(), path);
+}
+
+function parseHostname(value: string): string {
+  const host = value.toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(host)) {
+    throw new ConfigError('PDS_HOSTNAME', `"${value}" is not a hostname (no scheme, no port, no path)`);
+  }
+  return host;
+}
+
+function parsePort(variable: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new ConfigError(variable, `"${value}" is not a port number (0-65535)`);
+  return port;
+}
+
+function parseInteger(variable: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(variable, `"${value}" must be a whole number of at least ${min}`);
+  }
+  return n;
+}
+
+function parseBool(variable: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  throw new ConfigError(variable, `"${value}" must be true or false`);
+}
+
+function parseList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return items;
+}
+
+function parseUrl(variable: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `"${value}" is not a URL`);
+  }
+  if (!['http:', 'https:', 'smtp:', 'smtps:'].includes(url.protocol)) {
+    throw new ConfigError(variable, `"${value}" must be an http(s) or smtp(s) URL`);
+  }
+  return url;
+}
