@@ -21,7 +21,7 @@ export interface SubscriptionOptions<Ctx> {
 /** One frame of an XRPC event stream: a DAG-CBOR header followed by a DAG-CBOR body. */
 export function encodeMessageFrame(message: SubscriptionMessage): Buffer {
   const header = encodeCbor({ op: 1, t: message.type });
-  const body = encodeCbor(message.body);
+  const body = message.encoded ?? encodeCbor(message.body);
   return Buffer.concat([header, body]);
 }
 

@@ -85,11 +85,12 @@ export interface HandlerArgs<Ctx, Auth> extends RequestInfo {
 
 export type Handler<Ctx, Auth> = (args: HandlerArgs<Ctx, Auth>) => Promise<unknown> | unknown;
 
-/** A message a subscription yields: `type` is the `#name` of the message def, `body` its content. */
-export interface SubscriptionMessage {
-  type: string;
-  body: unknown;
-}
+/**
+ * A message a subscription yields: `type` is the `#name` of the message def, and either `body`
+ * (encoded as DAG-CBOR when sent) or `encoded`, its DAG-CBOR already made (the firehose stores
+ * events encoded, so frames are built without decoding them again).
+ */
+export type SubscriptionMessage = { type: string; body: unknown; encoded?: undefined } | { type: string; encoded: Uint8Array; body?: undefined };
 
 export type SubscriptionHandler<Ctx, Auth> = (
   args: RequestInfo & { ctx: Ctx; auth: Auth; signal: AbortSignal },

@@ -1,0 +1,28 @@
+import { accountStatus } from '../../../../accounts/account-store.ts';
+import { AccountError } from '../../../../accounts/errors.ts';
+import { defineMethod } from '../../../define.ts';
+import { sessionView } from './session-view.ts';
+
+const MINUTE = 60_000;
+const identifierOf = ({ input }: { input: unknown }) => String((input as { identifier?: string }).identifier ?? '').toLowerCase();
+
+export default defineMethod({
+  nsid: 'com.atproto.server.createSession',
+  auth: 'none',
+  maxBodyBytes: 16 * 1024,
+  errors: ['AuthenticationRequired'],
+  // The official PDS's limits: 30 logins per 5 minutes and 300 per day for one identifier.
+  rateLimits: [
+    { name: 'login-ip', points: 100, windowMs: 5 * MINUTE },
+    { name: 'login-id-5m', points: 30, windowMs: 5 * MINUTE, key: identifierOf },
+    { name: 'login-id-day', points: 300, windowMs: 24 * 60 * MINUTE, key: identifierOf },
+  ],
+  async handler({ ctx, input }) {
+    const { identifier, password, allowTakendown } = input as { identifier: string; password: string; allowTakendown?: boolean };
+    const { account, appPassword } = await ctx.sessions.login(identifier, password);
+    const status = accountStatus(account);
+    if (status === 'takendown' && !allowTakendown) throw new AccountError('AccountTakedown', 'Account has been taken down');
+    const pair = ctx.sessions.issue(account.did, appPassword);
+    return { ...pair, ...sessionView(ctx, account, true) };
+  },
+});

@@ -1,0 +1,11 @@
+import { requireAccess } from '../../../../auth/types.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.server.listAppPasswords',
+  auth: 'accessPrivileged',
+  handler({ ctx, auth }) {
+    const { did } = requireAccess(auth);
+    return { passwords: ctx.appPasswords.list(did) };
+  },
+});

@@ -1,0 +1,17 @@
+import { accountStatus } from '../../../../accounts/account-store.ts';
+import { AccountError } from '../../../../accounts/errors.ts';
+import { defineMethod } from '../../../define.ts';
+import { sessionView } from './session-view.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.server.refreshSession',
+  auth: 'refresh',
+  handler({ ctx, auth }) {
+    if (auth.type !== 'refresh') throw new Error('refresh auth expected');
+    const account = ctx.accounts.byDid(auth.did);
+    if (!account) throw new AccountError('InvalidToken', 'Account of this token does not exist');
+    if (accountStatus(account) === 'takendown') throw new AccountError('AccountTakedown', 'Account has been taken down');
+    const { pair } = ctx.sessions.refresh(auth.token);
+    return { ...pair, ...sessionView(ctx, account, false) };
+  },
+});

@@ -1,0 +1,43 @@
+import { buildVerifiers } from '../auth/verifiers.ts';
+import type { AuthState } from '../auth/types.ts';
+import type { AppContext } from '../context.ts';
+import { formatValidators } from '../syntax/index.ts';
+import { Registry } from '../xrpc/index.ts';
+import './account-errors.ts';
+import type { AppMethod } from './define.ts';
+import health from './_health.ts';
+import adminStatus from './_admin/status.ts';
+import createAppPassword from './com/atproto/server/createAppPassword.ts';
+import createSession from './com/atproto/server/createSession.ts';
+import deleteSession from './com/atproto/server/deleteSession.ts';
+import describeServer from './com/atproto/server/describeServer.ts';
+import getSession from './com/atproto/server/getSession.ts';
+import listAppPasswords from './com/atproto/server/listAppPasswords.ts';
+import refreshSession from './com/atproto/server/refreshSession.ts';
+import revokeAppPassword from './com/atproto/server/revokeAppPassword.ts';
+
+export { mapDomainError } from './errors.ts';
+
+/** Every XRPC method the server offers. */
+export const methods: readonly AppMethod[] = [
+  health,
+  adminStatus,
+  describeServer,
+  createSession,
+  getSession,
+  refreshSession,
+  deleteSession,
+  createAppPassword,
+  listAppPasswords,
+  revokeAppPassword,
+];
+
+/** The method table, built once at start: validators and coercers are compiled here. */
+export function buildRegistry(ctx: AppContext): Registry<AppContext, AuthState> {
+  return new Registry<AppContext, AuthState>({
+    schemas: ctx.lexicons,
+    formats: formatValidators,
+    verifiers: buildVerifiers(ctx),
+    defaultJsonLimit: ctx.config.service.jsonBodyLimit,
+  }).addAll(methods);
+}

@@ -1,0 +1,84 @@
+import { accountStatus, type AccountStore } from '../accounts/account-store.ts';
+import type { AppPasswords } from '../accounts/app-passwords.ts';
+import { AuthRequiredError, ExpiredTokenError, ForbiddenError, InvalidTokenError, XrpcError, type RequestInfo } from '../xrpc/index.ts';
+import { Scope, SessionTokenError, type SessionTokens } from './session-jwt.ts';
+import type { AccessAuth, RefreshAuth } from './types.ts';
+
+export interface AccountAuthDeps {
+  tokens: SessionTokens;
+  accounts: AccountStore;
+  appPasswords: AppPasswords;
+}
+
+export function bearerToken(info: RequestInfo): string {
+  const header = info.req.headers.authorization;
+  if (!header) throw new AuthRequiredError();
+  const space = header.indexOf(' ');
+  if (space === -1 || header.slice(0, space).toLowerCase() !== 'bearer') {
+    throw new InvalidTokenError('Expected a Bearer token in the Authorization header');
+  }
+  const token = header.slice(space + 1).trim();
+  if (token === '') throw new AuthRequiredError();
+  return token;
+}
+
+function translate(err: unknown): never {
+  if (err instanceof SessionTokenError) {
+    if (err.reason === 'expired') throw new ExpiredTokenError();
+    throw new InvalidTokenError(err.message);
+  }
+  throw err;
+}
+
+/**
+ * Access-token verifiers. Every call re-reads the account (a prepared-statement lookup), so a
+ * taken-down account or a revoked app password stops working at once, not at token expiry.
+ */
+export function createAccessVerifiers(deps: AccountAuthDeps) {
+  const verifyAccess = (info: RequestInfo): AccessAuth => {
+    const token = bearerToken(info);
+    let claims;
+    try {
+      claims = deps.tokens.verifyAccess(token);
+    } catch (err) {
+      translate(err);
+    }
+    const account = deps.accounts.byDid(claims.sub);
+    if (!account) throw new InvalidTokenError('Account of this token does not exist');
+    const status = accountStatus(account);
+    if (status === 'takendown') throw new XrpcError(401, 'AccountTakedown', 'Account has been taken down');
+    let privileged = claims.scope === Scope.Access;
+    if (claims.scope !== Scope.Access) {
+      const appPassword = claims.apn === undefined ? undefined : deps.appPasswords.get(account.did, claims.apn);
+      if (!appPassword) throw new InvalidTokenError('The app password of this session was revoked');
+      privileged = appPassword.privileged;
+    }
+    return { type: 'access', did: account.did, scope: claims.scope, appPassword: claims.apn, privileged, status };
+  };
+
+  return {
+    /** Any session: full, or opened with an app password. */
+    access: verifyAccess,
+    /** Full sessions and privileged app passwords: credentials, email, account deletion, PLC. */
+    accessPrivileged: (info: RequestInfo): AccessAuth => {
+      const auth = verifyAccess(info);
+      if (!auth.privileged) throw new ForbiddenError('This method needs a full session or a privileged app password');
+      return auth;
+    },
+    /** Optional: anonymous callers pass as `none`, a bad token still fails. */
+    optionalAccess: (info: RequestInfo): AccessAuth | { type: 'none' } => {
+      if (!info.req.headers.authorization) return { type: 'none' };
+      return verifyAccess(info);
+    },
+    refresh: (info: RequestInfo): RefreshAuth => {
+      const token = bearerToken(info);
+      let claims;
+      try {
+        claims = deps.tokens.verifyRefresh(token);
+      } catch (err) {
+        translate(err);
+      }
+      return { type: 'refresh', did: claims.sub, token };
+    },
+  };
+}

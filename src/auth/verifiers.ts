@@ -1,0 +1,18 @@
+import type { AppContext } from '../context.ts';
+import type { AuthVerifier } from '../xrpc/index.ts';
+import { createAccessVerifiers } from './account-auth.ts';
+import { createAdminVerifier } from './admin.ts';
+import type { AuthState } from './types.ts';
+
+/** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
+export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<AuthState>> {
+  const access = createAccessVerifiers({ tokens: ctx.sessions.tokens, accounts: ctx.accounts, appPasswords: ctx.appPasswords });
+  return {
+    none: () => ({ type: 'none' }),
+    admin: createAdminVerifier(ctx.secrets.adminPassword),
+    access: access.access,
+    accessPrivileged: access.accessPrivileged,
+    optionalAccess: access.optionalAccess,
+    refresh: access.refresh,
+  };
+}

@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { buildRegistry, mapDomainError } from './api/index.ts';
+import type { AppContext } from './context.ts';
+import { createClientIpResolver } from './http/client-ip.ts';
+import { answerPreflight, setCorsHeaders } from './http/cors.ts';
+import { wellKnownRoutes } from './http/well-known.ts';
+import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, XrpcError } from './xrpc/index.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly ctx: AppContext;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes storage. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const BANNER = `Squall: an AT Protocol Personal Data Server.
+
+Most API routes are under /xrpc/
+`;
+
+export async function startServer(ctx: AppContext): Promise<RunningServer> {
+  const { config, log } = ctx;
+  const registry = buildRegistry(ctx);
+  const clientIp = createClientIpResolver(config.rateLimits.trustedProxies);
+  const controller = createXrpcController(registry, {
+    ctx,
+    schemas: ctx.lexicons,
+    log,
+    clientIp,
+    mapError: mapDomainError,
+    rateLimiter: config.rateLimits.enabled ? new MemoryRateLimiter() : undefined,
+    strict: config.strictXrpc,
+  });
+  const subscriptions = createSubscriptionUpgrader(registry, {
+    ctx,
+    log,
+    clientIp,
+    mapError: mapDomainError,
+    maxBufferedBytes: 8 * 1024 * 1024,
+    heartbeatMs: 30_000,
+  });
+  const wellKnown = wellKnownRoutes(ctx);
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    setCorsHeaders(res);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const isXrpc = path.startsWith('/xrpc/');
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ method: req.method, [isXrpc ? 'nsid' : 'path']: isXrpc ? path.slice(6, 200) : path.slice(0, 200), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+    });
+    if (req.method === 'OPTIONS') return answerPreflight(req, res);
+    if (isXrpc) {
+      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      void controller(req, res, path.slice(6), query);
+      return;
+    }
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return sendText(res, BANNER);
+    if (path === '/robots.txt' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return sendText(res, '# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n');
+    }
+    const route = wellKnown.get(path);
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) {
+      Promise.resolve(route(req, res)).catch((err: unknown) => {
+        const xrpcError = err instanceof XrpcError ? err : undefined;
+        if (!xrpcError) log.error({ err, path }, 'unexpected error in route');
+        if (!res.headersSent) sendError(res, xrpcError ?? new XrpcError(500, 'InternalServerError', 'Internal Server Error'));
+      });
+      return;
+    }
+    sendError(res, new XrpcError(404, 'NotFound', 'Not Found'));
+  };
+
+  const server: HttpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000, requestTimeout: 300_000 }, onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (!path.startsWith('/xrpc/')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"NotFound","message":"Not Found"}');
+      return;
+    }
+    void subscriptions.upgrade(req, socket, head, path.slice(6), new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+    socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"InvalidRequest","message":"Malformed HTTP request"}');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.service.port, config.service.bindHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log.info({ url, hostname: config.service.hostname, did: config.service.did }, 'squall listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 10_000) => {
+    closing ??= (async () => {
+      log.info('shutting down: no new connections, finishing requests in flight');
+      subscriptions.close();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await stopped;
+      clearTimeout(timer);
+      await ctx.close();
+      log.info('shutdown complete');
+    })();
+    return closing;
+  };
+  return { url, port: address.port, ctx, close };
+}
+
+function sendText(res: ServerResponse, text: string): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
