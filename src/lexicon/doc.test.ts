@@ -88,11 +88,12 @@ describe('validateLexiconDoc beyond the vectors', () => {
     assert.equal(validateLexiconDoc(recordWith({ b: { type: 'blob', accept: ['image/*', 'video/mp4', '*/*'] } })).success, true);
   });
 
-  it('rejects a record key type outside tid, nsid, any and literal:<key>', () => {
+  it('requires a record key type, one of tid, nsid, any and literal:<key>', () => {
     const withKey = (key: string) => doc({ main: { type: 'record', key, record: { type: 'object', properties: {} } } });
     for (const key of ['tid', 'nsid', 'any', 'literal:self']) assert.equal(validateLexiconDoc(withKey(key)).success, true, key);
     assert.equal(messageOf(withKey('uuid')), 'defs/main/key: must be tid, nsid, any or literal:<record key>');
     assert.equal(messageOf(withKey('literal:..')), 'defs/main/key: must be tid, nsid, any or literal:<record key>');
+    assert.equal(messageOf(doc({ main: { type: 'record', record: { type: 'object', properties: {} } } })), 'defs/main/key: must be tid, nsid, any or literal:<record key>');
   });
 
   it('does not modify the document it checks', () => {

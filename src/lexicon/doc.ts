@@ -24,8 +24,8 @@ interface ZodIssueLike {
  *   which the spec and the interop catalog use. Such objects are checked as named
  *   definitions of their own instead (the validator itself handles them inline).
  * - It accepts a named `unknown` definition, a closed union with no refs, `const` together
- *   with `default`, partial MIME globs in a blob's `accept` and any record `key` string; the
- *   spec forbids each of these.
+ *   with `default`, partial MIME globs in a blob's `accept`, and a record without a `key` or
+ *   with a key type the spec does not define; the spec forbids each of these.
  */
 export function validateLexiconDoc(doc: unknown): ValidationResult<LexiconDocument> {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('', 'a Lexicon document must be a JSON object');
@@ -149,9 +149,9 @@ function checkSpecRules(def: LexDef, path: string): string | undefined {
     } else if (d.type === 'blob' && Array.isArray(d.accept)) {
       const bad = (d.accept as unknown[]).find((a) => typeof a !== 'string' || !isAcceptPattern(a));
       if (bad !== undefined) problem = `${p}/accept: ${JSON.stringify(bad)} is not a MIME type or a type/* pattern`;
-    } else if (d.type === 'record' && d.key !== undefined) {
-      const key = d.key as string;
-      const ok = RECORD_KEY_TYPES.has(key) || (key.startsWith('literal:') && isValidRecordKey(key.slice(8)));
+    } else if (d.type === 'record') {
+      const key = d.key;
+      const ok = typeof key === 'string' && (RECORD_KEY_TYPES.has(key) || (key.startsWith('literal:') && isValidRecordKey(key.slice(8))));
       if (!ok) problem = `${p}/key: must be tid, nsid, any or literal:<record key>`;
     }
   });

@@ -68,7 +68,7 @@ export class LexiconSet {
       const main = doc.defs.main;
       if (main?.type === 'record') {
         const uri = `${doc.id}#main`;
-        const key = ((main as LexRecordDef).key ?? 'any') as RecordKeyType;
+        const key = (main as LexRecordDef).key as RecordKeyType; // validateLexiconDoc requires a known key type
         this.#records.set(doc.id, { keyType: key, root: this.#index.resolve(uri, doc.id)!, check: compiler.named(uri) });
       } else if (main?.type === 'query' || main?.type === 'procedure' || main?.type === 'subscription') {
         this.#methods.set(doc.id, buildMethod(doc.id, main as LexMethodDef, compiler));
@@ -76,7 +76,10 @@ export class LexiconSet {
     }
   }
 
-  /** Loads documents, checking each; throws LexiconLoadError listing every bad or duplicate one. */
+  /**
+   * Loads documents, checking each; throws LexiconLoadError listing every bad or duplicate one.
+   * The set keeps the documents (getMethod hands out parts of them): do not modify them later.
+   */
   static fromDocs(docs: Iterable<unknown>): LexiconSet {
     const valid: LexiconDocument[] = [];
     const problems: string[] = [];

@@ -5,7 +5,7 @@ import { BytesWrapper } from '@atcute/cbor';
 import { CidLinkWrapper, fromString } from '@atcute/cid';
 import { BlobRef } from '@atproto/lexicon';
 import { InvalidDataError } from './errors.ts';
-import { type FoundBlob, toLex } from './to-lex.ts';
+import { type FoundBlob, MAX_DEPTH, toLex } from './to-lex.ts';
 
 const CID = 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm';
 const BLOB_CID = 'bafkreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm';
@@ -97,6 +97,15 @@ describe('toLex', () => {
     assert.equal(rejection({ d: new Date(0) }).message, 'must be a plain object, not Date');
     assert.equal(rejection({ b: new Uint8Array(2) }).message, 'must be a plain object, not Uint8Array');
     assert.equal(rejection({ m: new Map() }).message, 'must be a plain object, not Map');
+  });
+
+  it('refuses absurdly deep nesting with an error instead of a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.match(rejection(deep).message, /nested more than 2048 levels deep/);
+    let ok: unknown = 1;
+    for (let i = 0; i < MAX_DEPTH; i++) ok = { a: ok };
+    assert.doesNotThrow(() => toLex(ok));
   });
 
   it('keeps a "__proto__" key from JSON as an ordinary key', () => {

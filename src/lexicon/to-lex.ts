@@ -15,6 +15,13 @@ import { InvalidDataError } from './errors.ts';
 const requireFromLexicon = createRequire(createRequire(import.meta.url).resolve('@atproto/lexicon'));
 const { CID } = requireFromLexicon('multiformats/cid') as { CID: { decode(bytes: Uint8Array): object } };
 
+/**
+ * Deepest nesting accepted. Real records stay far below it (a thread view output is the
+ * deepest legitimate value, about three levels per reply); hostile bodies nest far deeper,
+ * and refusing them here gives a clear error instead of a stack overflow.
+ */
+export const MAX_DEPTH = 2048;
+
 /** A blob ref met while converting: where it is and what it declares. */
 export interface FoundBlob {
   path: Array<string | number>;
@@ -69,6 +76,7 @@ function convert(v: unknown, ctx: Ctx): unknown {
     }
   }
   if (v === null) return v;
+  if (ctx.path.length >= MAX_DEPTH) fail(ctx, `is nested more than ${MAX_DEPTH} levels deep`);
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {

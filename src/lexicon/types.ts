@@ -45,7 +45,7 @@ export interface LexStringDef extends LexDef {
 
 export interface LexRecordDef extends LexDef {
   type: 'record';
-  key?: string;
+  key: string;
   record: LexObjectDef;
 }
 
