@@ -36,8 +36,8 @@ export interface JsonToDataOptions {
   blobs?: BlobRef[];
 }
 
-/** Deeper than any real record; keeps a hostile document from exhausting the stack. */
-export const MAX_DATA_DEPTH = 128;
+/** Deeper than any real record (the Lexicon layer uses the same bound); keeps a hostile document from exhausting the stack. */
+export const MAX_DATA_DEPTH = 2048;
 
 interface Ctx {
   path: Array<string | number>;
