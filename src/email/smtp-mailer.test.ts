@@ -40,6 +40,30 @@ test('logs in with the user and password from a percent-encoded smtp:// URL', as
   await mailer.close();
 });
 
+test('an smtps:// URL speaks implicit TLS, with query options such as tls.rejectUnauthorized honoured', async () => {
+  const tls = await startSmtpServer({ secure: true, auth: { user: 'tls-user', pass: 'tls-secret-pass' } });
+  try {
+    assert.match(tls.url, /^smtps:/);
+    const { log, output } = captureLog();
+    const mailer = new SmtpMailer({ smtpUrl: tls.url, fromAddress: 'pds@example.com' }, log);
+    assert.equal(mailer.safeUrl, `smtps://tls-user@127.0.0.1:${tls.port}`);
+    await mailer.send({ ...message, to: 'tls@example.com' });
+    const mail = await tls.waitForMessage('tls@example.com');
+    assert.equal(mail.authUser, 'tls-user');
+    assert.ok(!output().includes('tls-secret-pass'));
+    // Without the option, the self-signed certificate is refused: TLS is really checked.
+    const strict = new SmtpMailer({ smtpUrl: tls.url.replace(/\?.*$/, ''), fromAddress: 'pds@example.com' }, captureLog().log);
+    await assert.rejects(strict.send({ ...message, to: 'tls@example.com' }), (err: unknown) => {
+      assert.ok(err instanceof EmailDeliveryError);
+      assert.equal(err.details.permanent, false);
+      assert.ok(!err.message.includes('tls-secret-pass'));
+      return true;
+    });
+  } finally {
+    await tls.close();
+  }
+});
+
 test('a server that requires a login refuses a URL without one, as a permanent failure', async () => {
   const mailer = new SmtpMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, fromAddress: 'pds@example.com' }, captureLog().log);
   await assert.rejects(mailer.send(message), (err: unknown) => {

@@ -24,7 +24,7 @@ export interface ReceivedMail {
 }
 
 export interface SmtpTestServer {
-  /** `smtp://127.0.0.1:<port>`, with `user:pass@` when started with `auth`. Give it to SmtpMailer. */
+  /** `smtp://127.0.0.1:<port>` (or smtps://), with `user:pass@` when started with `auth`. Give it to SmtpMailer. */
   url: string;
   port: number;
   /** Every message so far, in arrival order. */
@@ -44,6 +44,11 @@ export interface SmtpTestServerOptions {
   auth?: { user: string; pass: string };
   /** Answer RCPT TO for these addresses with a permanent 550. */
   rejectRecipients?: string[];
+  /**
+   * Implicit TLS (smtps://) with smtp-server's built-in self-signed certificate; the URL then
+   * carries `?tls.rejectUnauthorized=false` so a client built from it accepts that certificate.
+   */
+  secure?: boolean;
 }
 
 /** Finds an emailed code (`XXXXX-XXXXX`, base32) in a message text; throws when there is none. */
@@ -67,7 +72,10 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
 
   const server = new SMTPServer({
     logger: false,
+    secure: options.secure === true,
     closeTimeout: 1000,
+    // A reverse DNS lookup of 127.0.0.1 per connection costs ~100 ms and tells a test nothing.
+    disableReverseLookup: true,
     disabledCommands: auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authOptional: !auth,
     allowInsecureAuth: true,
@@ -151,7 +159,9 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
   }
 
   return {
-    url: `smtp://${credentials}127.0.0.1:${port}`,
+    url: options.secure
+      ? `smtps://${credentials}127.0.0.1:${port}?tls.rejectUnauthorized=false`
+      : `smtp://${credentials}127.0.0.1:${port}`,
     port,
     messages,
     waitForMessage,
