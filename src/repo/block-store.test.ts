@@ -1,0 +1,136 @@
+// One suite that every BlockStore must pass, run against each implementation.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Database, migrate } from '../db/index.ts';
+import repoBlocks from '../db/migrations/0002-repo-blocks.ts';
+import { cidForCbor, cidToString } from '../ipld/cid.ts';
+import { MemoryBlockStore, type BlockStore } from './block-store.ts';
+import { SqliteBlockStore } from './sqlite-block-store.ts';
+
+const block = (i: number): [string, Uint8Array] => {
+  const bytes = new TextEncoder().encode(`block ${i}`);
+  return [cidToString(cidForCbor(bytes)), bytes];
+};
+const hex = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString('hex'));
+
+const dir = mkdtempSync(join(tmpdir(), 'squall-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function openDb(name: string): Database {
+  const db = new Database(join(dir, `${name}.sqlite`));
+  const result = migrate(db, [repoBlocks]);
+  assert.equal(result.error, undefined);
+  return db;
+}
+
+const implementations: Array<[string, () => { store: BlockStore; other: BlockStore }]> = [
+  ['MemoryBlockStore', () => ({ store: new MemoryBlockStore(), other: new MemoryBlockStore() })],
+  [
+    'SqliteBlockStore',
+    () => {
+      const db = openDb(`shared-${Math.random().toString(36).slice(2)}`);
+      return { store: new SqliteBlockStore(db.handle, 'did:plc:alice'), other: new SqliteBlockStore(db.handle, 'did:plc:bob') };
+    },
+  ],
+];
+
+for (const [name, make] of implementations) {
+  describe(`${name} (the BlockStore contract)`, () => {
+    it('returns what was put, and nothing for unknown CIDs', () => {
+      const { store } = make();
+      store.putMany([block(1), block(2)], '3lbkuudsw6k2a');
+      assert.equal(hex(store.get(block(1)[0])), hex(block(1)[1]));
+      assert.equal(store.has(block(2)[0]), true);
+      assert.equal(store.get(block(3)[0]), undefined);
+      assert.equal(store.has(block(3)[0]), false);
+    });
+
+    it('getMany splits found blocks from missing ones', () => {
+      const { store } = make();
+      store.putMany([block(1), block(2)], '3lbkuudsw6k2a');
+      const { blocks, missing } = store.getMany([block(1)[0], block(3)[0], block(2)[0]]);
+      assert.deepEqual([...blocks.keys()].sort(), [block(1)[0], block(2)[0]].sort());
+      assert.deepEqual(missing, [block(3)[0]]);
+    });
+
+    it('putting a block twice keeps one copy, and deleting removes it', () => {
+      const { store } = make();
+      store.putMany([block(1)], '3lbkuudsw6k2a');
+      store.putMany([block(1)], '3lbkuudsw6k2b');
+      assert.equal(store.has(block(1)[0]), true);
+      store.deleteMany([block(1)[0], block(9)[0]]);
+      assert.equal(store.has(block(1)[0]), false);
+    });
+
+    it("keeps each repo's blocks apart", () => {
+      const { store, other } = make();
+      store.putMany([block(1)], '3lbkuudsw6k2a');
+      assert.equal(other.has(block(1)[0]), false);
+      other.putMany([block(1)], '3lbkuudsw6k2a');
+      other.deleteMany([block(1)[0]]);
+      assert.equal(store.has(block(1)[0]), true);
+    });
+  });
+}
+
+describe('SqliteBlockStore', () => {
+  it('streams every block of a repo in pages, or only those written after a rev', () => {
+    const db = openDb('stream');
+    const store = new SqliteBlockStore(db.handle, 'did:plc:alice');
+    new SqliteBlockStore(db.handle, 'did:plc:bob').putMany([block(1000)], '3lbkuudsw6k2z');
+    const revs = ['3lbkuudsw6k2a', '3lbkuudsw6k2b', '3lbkuudsw6k2c'];
+    const all = Array.from({ length: 30 }, (_, i) => block(i));
+    db.transaction(() => all.forEach((b, i) => store.putMany([b], revs[i % 3])));
+    const streamed = [...store.streamBlocks(undefined, 7)].map((b) => cidToString(b.cid));
+    assert.deepEqual(streamed.sort(), all.map((b) => b[0]).sort());
+    const since = [...store.streamBlocks('3lbkuudsw6k2a', 4)].map((b) => cidToString(b.cid));
+    assert.deepEqual(since.sort(), all.filter((_, i) => i % 3 !== 0).map((b) => b[0]).sort());
+    assert.deepEqual([...store.streamBlocks('3lbkuudsw6k2c')], []);
+    // a block written again by a later commit counts as part of that commit
+    store.putMany([all[0]], '3lbkuudsw6k2d');
+    assert.deepEqual([...store.streamBlocks('3lbkuudsw6k2c')].map((b) => cidToString(b.cid)), [all[0][0]]);
+    db.close();
+  });
+
+  it('lets other statements run on the connection between streamed blocks', () => {
+    const db = openDb('interleave');
+    const store = new SqliteBlockStore(db.handle, 'did:plc:alice');
+    store.putMany(Array.from({ length: 20 }, (_, i) => block(i)), '3lbkuudsw6k2a');
+    let count = 0;
+    for (const { cid } of store.streamBlocks(undefined, 5)) {
+      // a write in the middle of an export must not hit "connection is busy"
+      store.putMany([block(100 + count)], '3lbkuudsw6k2b');
+      assert.equal(store.has(cidToString(cid)), true);
+      count++;
+    }
+    assert.ok(count >= 20);
+    db.close();
+  });
+
+  it('never opens a transaction itself, so the caller decides what commits together', () => {
+    const db = openDb('rollback');
+    const store = new SqliteBlockStore(db.handle, 'did:plc:alice');
+    assert.throws(() =>
+      db.transaction(() => {
+        store.putMany([block(1)], '3lbkuudsw6k2a');
+        throw new Error('the commit failed later');
+      }),
+    );
+    assert.equal(store.has(block(1)[0]), false);
+    db.close();
+  });
+
+  it('looks blocks up by primary key and exports "since" through the rev index', () => {
+    const db = openDb('plans');
+    const plan = (sql: string) => (db.handle.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.match(plan("SELECT bytes FROM repo_block WHERE did = 'a' AND cid = 'b'"), /PRIMARY KEY \(did=\? AND cid=\?\)/);
+    assert.match(
+      plan("SELECT cid, bytes, rev FROM repo_block WHERE did = 'a' AND rev >= 'x' AND (rev > 'x' OR cid > 'y') ORDER BY rev, cid LIMIT 5"),
+      /USING INDEX repo_block_rev \(did=\? AND rev>\?\)/,
+    );
+    db.close();
+  });
+});

@@ -1,0 +1,109 @@
+import { decodeCbor, encodeCbor, isBytes, fromBytes, toBytes, CidLinkWrapper } from '../ipld/cbor.ts';
+import { cidForCbor, linkToCid, toLink, type Cid } from '../ipld/cid.ts';
+import { verifySignature, type Keypair } from '../crypto/index.ts';
+import { isValidDid } from '../syntax/index.ts';
+import { isTid } from './tid.ts';
+import { InvalidCommitError } from './errors.ts';
+
+/** A repository commit (format version 3; version 2 is read for old repos, never written). */
+export interface Commit {
+  did: string;
+  version: 3 | 2;
+  /** Root of the MST. */
+  data: Cid;
+  rev: string;
+  /** Always null in commits we write; version 2 commits may link their predecessor. */
+  prev: Cid | null;
+  sig: Uint8Array;
+}
+
+export type UnsignedCommit = Omit<Commit, 'sig'>;
+
+export interface SignedCommit {
+  commit: Commit;
+  cid: Cid;
+  /** The commit block: canonical DAG-CBOR of the signed commit. */
+  bytes: Uint8Array;
+}
+
+/** The DAG-CBOR of a commit without its signature: the exact bytes the signature covers. */
+export function encodeUnsignedCommit(commit: UnsignedCommit): Uint8Array {
+  return encodeCbor({
+    did: commit.did,
+    version: commit.version,
+    data: toLink(commit.data),
+    rev: commit.rev,
+    prev: commit.prev === null ? null : toLink(commit.prev),
+  });
+}
+
+export function encodeCommit(commit: Commit): Uint8Array {
+  return encodeCbor({
+    did: commit.did,
+    version: commit.version,
+    data: toLink(commit.data),
+    rev: commit.rev,
+    prev: commit.prev === null ? null : toLink(commit.prev),
+    sig: toBytes(commit.sig),
+  });
+}
+
+/** Signs a new version 3 commit: ECDSA with the account's key over the unsigned commit's DAG-CBOR. */
+export async function signCommit(
+  fields: { did: string; data: Cid; rev: string },
+  keypair: Pick<Keypair, 'sign'>,
+): Promise<SignedCommit> {
+  const unsigned: UnsignedCommit = { did: fields.did, version: 3, data: fields.data, rev: fields.rev, prev: null };
+  const sig = await keypair.sign(encodeUnsignedCommit(unsigned));
+  const commit: Commit = { ...unsigned, sig };
+  // encodeCbor may hand back a view into a pooled buffer: the block is kept, so it gets its own copy
+  const bytes = encodeCommit(commit).slice();
+  return { commit, cid: cidForCbor(bytes), bytes };
+}
+
+const FIELDS = new Set(['did', 'version', 'data', 'rev', 'prev', 'sig']);
+
+/** Decodes and checks a commit block; throws InvalidCommitError on anything but a valid commit. */
+export function decodeCommit(bytes: Uint8Array): Commit {
+  let value: unknown;
+  try {
+    value = decodeCbor(bytes);
+  } catch (err) {
+    throw new InvalidCommitError(`commit is not DAG-CBOR: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCommitError('commit is not a map');
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) if (!FIELDS.has(key)) throw new InvalidCommitError(`unknown commit field ${key}`);
+  const { did, version, data, rev, prev, sig } = obj;
+  if (version !== 3 && version !== 2) throw new InvalidCommitError(`unsupported commit version ${String(version)}`);
+  if (typeof did !== 'string' || !isValidDid(did)) throw new InvalidCommitError('commit did is not a DID');
+  if (typeof rev !== 'string' || !isTid(rev)) throw new InvalidCommitError('commit rev is not a TID');
+  if (!(data instanceof CidLinkWrapper)) throw new InvalidCommitError('commit data is not a CID link');
+  if (prev !== null && !(prev instanceof CidLinkWrapper)) throw new InvalidCommitError('commit prev is neither null nor a CID link');
+  if (version === 3 && !('prev' in obj)) throw new InvalidCommitError('version 3 commit without prev');
+  if (!isBytes(sig)) throw new InvalidCommitError('commit sig is not bytes');
+  return {
+    did,
+    version,
+    data: linkCid(data, 'data'),
+    rev,
+    prev: prev === null || prev === undefined ? null : linkCid(prev, 'prev'),
+    sig: fromBytes(sig),
+  };
+}
+
+function linkCid(link: CidLinkWrapper, field: string): Cid {
+  let cid: Cid;
+  try {
+    cid = linkToCid(link);
+  } catch {
+    throw new InvalidCommitError(`commit ${field} is not a CIDv1 sha2-256`);
+  }
+  if (cid.codec !== 0x71) throw new InvalidCommitError(`commit ${field} does not link DAG-CBOR`);
+  return cid;
+}
+
+/** Whether the commit's signature verifies against a did:key (low-S ECDSA, as atproto requires). */
+export async function verifyCommitSignature(commit: Commit, didKey: string): Promise<boolean> {
+  return verifySignature(didKey, encodeUnsignedCommit(commit), commit.sig);
+}
