@@ -1,0 +1,84 @@
+// Starts Squall as a child process, the way an operator runs it (`node --import tsx src/bin/main.ts`),
+// on a fresh data directory and a port of its own, so the benchmark measures exactly that process.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './paths.ts';
+import { findFreePort, onInterrupt, OutputTail, ServerStartError, stopChild, waitForHttpOk } from './processes.ts';
+import type { Target } from './target.ts';
+
+export interface SquallOptions {
+  /** A did:plc directory for account workloads; without one Squall keeps its default (never contacted by reads). */
+  plcUrl?: string;
+  /** Squall's LOG_LEVEL; `silent` by default so logging does not show up in the figures. */
+  logLevel?: string;
+  /** Extra PDS_* settings, applied last. */
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+export async function startSquall(options: SquallOptions = {}): Promise<Target> {
+  const port = await findFreePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
+  const env: Record<string, string> = {};
+  // Only the operating basics pass through: a PDS_* variable in the caller's shell must not change what is measured.
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('PDS_') && key !== 'LOG_LEVEL') env[key] = value;
+  }
+  Object.assign(env, {
+    PDS_PORT: String(port),
+    PDS_HOSTNAME: 'localhost',
+    PDS_BIND_HOST: '127.0.0.1',
+    PDS_DATA_DIRECTORY: dataDir,
+    PDS_SERVICE_HANDLE_DOMAINS: '.test',
+    PDS_RATE_LIMITS_ENABLED: 'false',
+    PDS_INVITE_REQUIRED: 'false',
+    LOG_LEVEL: options.logLevel ?? 'silent',
+    ...(options.plcUrl ? { PDS_DID_PLC_URL: options.plcUrl, PDS_ALLOW_PRIVATE_NETWORK: 'true' } : {}),
+    ...options.env,
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new OutputTail();
+  child.stdout.on('data', (c: Buffer) => output.push(c));
+  child.stderr.on('data', (c: Buffer) => output.push(c));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const stop = async () => {
+    await stopChild(child);
+    removeDataDir();
+  };
+  const forget = onInterrupt(stop);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttpOk(`${url}/xrpc/_health`, options.startTimeoutMs ?? 60_000, () =>
+      child.exitCode !== null || child.signalCode !== null ? `Squall exited (${child.exitCode ?? child.signalCode}) while starting: ${output}` : undefined,
+    );
+  } catch (err) {
+    forget();
+    await stop();
+    throw err instanceof ServerStartError ? err : new ServerStartError(String(err));
+  }
+  if (child.pid === undefined) throw new ServerStartError('Squall has no pid');
+  return {
+    label: 'Squall',
+    description: `Squall ${squallVersion()} on node ${process.version}`,
+    url,
+    pid: child.pid,
+    stop: async () => {
+      forget();
+      await stop();
+    },
+  };
+}
+
+/** The package version plus the commit and whether the working tree had changes: figures belong to a revision. */
+export function squallVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return `${pkg.version} (${commit}${dirty ? ', uncommitted changes in src/' : ''})`;
+  } catch {
+    return pkg.version;
+  }
+}
