@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountStore } from './accounts/account-store.ts';
 import { AppPasswords } from './accounts/app-passwords.ts';
+import { Invites } from './accounts/invites.ts';
+import { PlcDidCreator } from './accounts/plc-did-creator.ts';
+import type { DidCreator } from './accounts/create-account.ts';
+import { importKeypair, type Keypair } from './crypto/index.ts';
+import { PlcClient } from './identity/plc-client.ts';
+import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
+import { createMailer, type Mailer } from './email/mailer.ts';
 import { Sessions } from './accounts/sessions.ts';
 import { SessionTokens } from './auth/session-jwt.ts';
 import type { Config } from './config.ts';
@@ -9,6 +17,13 @@ import { Database, migrate, migrations } from './db/index.ts';
 import { LexiconSet } from './lexicon/index.ts';
 import type { Logger } from './logger.ts';
 import type { Secrets } from './secrets.ts';
+import { GroupCommitter } from './repo/group-commit.ts';
+import { RecordIndex } from './repo/record-index.ts';
+import { RepoLocks } from './repo/repo-lock.ts';
+import { RepoService } from './repo/repo-service.ts';
+import { SigningKeys } from './repo/signing-keys.ts';
+import { Firehose } from './sync/firehose.ts';
+import { SequencerLog } from './sync/sequencer-log.ts';
 
 /** The Lexicon documents the server knows, vendored in the repo. */
 export const LEXICON_DIR = fileURLToPath(new URL('../lexicons', import.meta.url));
@@ -23,6 +38,18 @@ export interface AppContext {
   readonly accounts: AccountStore;
   readonly appPasswords: AppPasswords;
   readonly sessions: Sessions;
+  readonly invites: Invites;
+  readonly mailer: Mailer;
+  /** Every outbound HTTP request goes through this guarded fetch. */
+  readonly fetch: SafeFetch;
+  readonly plc: PlcClient;
+  readonly rotationKey: Keypair;
+  readonly didCreator: DidCreator;
+  readonly signingKeys: SigningKeys;
+  readonly committer: GroupCommitter;
+  readonly sequencer: SequencerLog;
+  readonly firehose: Firehose;
+  readonly repo: RepoService;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
@@ -44,6 +71,28 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const accounts = new AccountStore(db);
   const appPasswords = new AppPasswords(db);
   const sessions = new Sessions(db, accounts, appPasswords, new SessionTokens(secrets.jwtSecret, config.service.did));
+  const invites = new Invites(db, config.service.hostname);
+  const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
+  const plc = new PlcClient({ url: config.identity.plcUrl, fetch });
+  const rotationKey = await importKeypair('ES256K', secrets.plcRotationKeyHex);
+  const mail = createMailer(
+    { smtpUrl: config.email.smtpUrl, fromAddress: config.email.fromAddress, outboxDir: join(config.storage.dataDir, 'outbox') },
+    log,
+  );
+  log.info({ email: mail.kind }, mail.description);
+  const signingKeys = new SigningKeys((did) => accounts.byDid(did)?.signingKey);
+  const committer = new GroupCommitter(db);
+  const sequencer = new SequencerLog(db);
+  const firehose = new Firehose(sequencer);
+  const repo = new RepoService({
+    db,
+    records: new RecordIndex(db),
+    sequencer,
+    committer,
+    locks: new RepoLocks(),
+    keys: signingKeys,
+    firehose,
+  });
 
   let closed = false;
   return {
@@ -55,10 +104,23 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     accounts,
     appPasswords,
     sessions,
+    invites,
+    mailer: mail.mailer,
+    fetch,
+    plc,
+    rotationKey,
+    didCreator: new PlcDidCreator(plc, rotationKey),
+    signingKeys,
+    committer,
+    sequencer,
+    firehose,
+    repo,
     startedAt: new Date(),
     async close() {
       if (closed) return;
       closed = true;
+      firehose.close();
+      await mail.mailer.close();
       db.close();
     },
   };

@@ -4,9 +4,19 @@ import type { AppContext } from '../context.ts';
 import { formatValidators } from '../syntax/index.ts';
 import { Registry } from '../xrpc/index.ts';
 import './account-errors.ts';
+import './repo-errors.ts';
+import './sync-errors.ts';
 import type { AppMethod } from './define.ts';
 import health from './_health.ts';
 import adminStatus from './_admin/status.ts';
+import applyWrites from './com/atproto/repo/applyWrites.ts';
+import createRecord from './com/atproto/repo/createRecord.ts';
+import deleteRecord from './com/atproto/repo/deleteRecord.ts';
+import describeRepo from './com/atproto/repo/describeRepo.ts';
+import getRecord from './com/atproto/repo/getRecord.ts';
+import listRecords from './com/atproto/repo/listRecords.ts';
+import putRecord from './com/atproto/repo/putRecord.ts';
+import createAccount from './com/atproto/server/createAccount.ts';
 import createAppPassword from './com/atproto/server/createAppPassword.ts';
 import createSession from './com/atproto/server/createSession.ts';
 import deleteSession from './com/atproto/server/deleteSession.ts';
@@ -15,6 +25,10 @@ import getSession from './com/atproto/server/getSession.ts';
 import listAppPasswords from './com/atproto/server/listAppPasswords.ts';
 import refreshSession from './com/atproto/server/refreshSession.ts';
 import revokeAppPassword from './com/atproto/server/revokeAppPassword.ts';
+import getLatestCommit from './com/atproto/sync/getLatestCommit.ts';
+import getRepoStatus from './com/atproto/sync/getRepoStatus.ts';
+import listRepos from './com/atproto/sync/listRepos.ts';
+import subscribeRepos from './com/atproto/sync/subscribeRepos.ts';
 
 export { mapDomainError } from './errors.ts';
 
@@ -23,6 +37,7 @@ export const methods: readonly AppMethod[] = [
   health,
   adminStatus,
   describeServer,
+  createAccount,
   createSession,
   getSession,
   refreshSession,
@@ -30,6 +45,17 @@ export const methods: readonly AppMethod[] = [
   createAppPassword,
   listAppPasswords,
   revokeAppPassword,
+  createRecord,
+  putRecord,
+  deleteRecord,
+  applyWrites,
+  getRecord,
+  listRecords,
+  describeRepo,
+  getLatestCommit,
+  getRepoStatus,
+  listRepos,
+  subscribeRepos,
 ];
 
 /** The method table, built once at start: validators and coercers are compiled here. */

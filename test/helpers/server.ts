@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPds } from '../../src/app.ts';
@@ -22,9 +23,12 @@ export interface TestServer {
 export async function startTestServer(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-test-'));
   const adminPassword = env.PDS_ADMIN_PASSWORD ?? 'test-admin-password';
+  // A real port, not 0: the PDS URL goes into DID documents, and clients follow it.
+  const port = env.PDS_PORT ?? String(await freePort());
   const config = loadConfig({
     PDS_HOSTNAME: 'localhost',
-    PDS_PORT: '0',
+    PDS_PORT: port,
+    PDS_RATE_LIMITS_ENABLED: 'false',
     PDS_DATA_DIRECTORY: dataDir,
     PDS_ADMIN_PASSWORD: adminPassword,
     PDS_JWT_SECRET: 'test-jwt-secret-0123456789abcdef',
@@ -45,6 +49,18 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 export function basicAuth(password: string, user = 'admin'): string {

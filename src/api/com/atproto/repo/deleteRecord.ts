@@ -1,0 +1,29 @@
+import { checkCollection } from '../../../../repo/prepare-write.ts';
+import { defineMethod } from '../../../define.ts';
+import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
+import { resolveWritableRepo } from './write-access.ts';
+
+interface Input {
+  repo: string;
+  collection: string;
+  rkey: string;
+  swapRecord?: string;
+  swapCommit?: string;
+}
+
+export default defineMethod({
+  nsid: 'com.atproto.repo.deleteRecord',
+  auth: 'access',
+  errors: REPO_WRITE_ERRORS,
+  async handler({ ctx, auth, input }) {
+    const body = input as Input;
+    const did = resolveWritableRepo(ctx, auth, body.repo);
+    checkCollection(body.collection);
+    const { commit } = await ctx.repo.applyWrites(
+      did,
+      [{ action: 'delete', collection: body.collection, rkey: body.rkey, swapRecord: body.swapRecord }],
+      { swapCommit: body.swapCommit, ignoreMissingDelete: body.swapRecord === undefined },
+    );
+    return commit ? { commit } : {};
+  },
+});

@@ -1,0 +1,19 @@
+import { defineMethod } from '../../../define.ts';
+import { resolveReadableRepo } from './write-access.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.repo.listRecords',
+  auth: 'none',
+  errors: ['RepoNotFound', 'RepoDeactivated', 'RepoTakendown'],
+  handler({ ctx, params }) {
+    const { repo, collection, limit, cursor, reverse } = params as {
+      repo: string;
+      collection: string;
+      limit: number;
+      cursor?: string;
+      reverse?: boolean;
+    };
+    const did = resolveReadableRepo(ctx, repo);
+    return ctx.repo.listRecords(did, collection, { limit, cursor, reverse: reverse ?? false });
+  },
+});

@@ -1,0 +1,6 @@
+import { StreamError } from '../sync/firehose.ts';
+import { XrpcError } from '../xrpc/index.ts';
+import { registerErrorMapper } from './errors.ts';
+
+/** Firehose stream errors become error frames with their own names. */
+registerErrorMapper((err) => (err instanceof StreamError ? new XrpcError(400, err.code, err.message) : undefined));

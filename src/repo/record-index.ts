@@ -1,0 +1,78 @@
+import type { Database } from '../db/index.ts';
+
+export interface RecordRow {
+  collection: string;
+  rkey: string;
+  cid: string;
+  rev: string;
+}
+
+/**
+ * The record index of every repo: (collection, rkey) → current CID. Kept in step with the MST
+ * by the write path, in the same transaction, and used for reads, listings and swap checks.
+ */
+export class RecordIndex {
+  constructor(private readonly db: Database) {}
+
+  get(did: string, collection: string, rkey: string): RecordRow | undefined {
+    return this.db
+      .prepare('SELECT collection, rkey, cid, rev FROM record WHERE did = ? AND collection = ? AND rkey = ?')
+      .get(did, collection, rkey) as RecordRow | undefined;
+  }
+
+  /** A record with its block, in one query. */
+  getWithBytes(did: string, collection: string, rkey: string): (RecordRow & { bytes: Uint8Array }) | undefined {
+    return this.db
+      .prepare(
+        `SELECT r.collection, r.rkey, r.cid, r.rev, b.bytes FROM record r
+         JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
+         WHERE r.did = ? AND r.collection = ? AND r.rkey = ?`,
+      )
+      .get(did, collection, rkey) as (RecordRow & { bytes: Uint8Array }) | undefined;
+  }
+
+  /**
+   * One page of a collection by record key, newest first unless `reverse` (TID keys sort by
+   * time). The cursor is the last record key of the previous page.
+   */
+  list(did: string, collection: string, opts: { limit: number; cursor?: string; reverse?: boolean }) {
+    const sql = opts.reverse
+      ? `SELECT r.rkey, r.cid, b.bytes FROM record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
+         WHERE r.did = ? AND r.collection = ? AND r.rkey > ? ORDER BY r.rkey ASC LIMIT ?`
+      : `SELECT r.rkey, r.cid, b.bytes FROM record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
+         WHERE r.did = ? AND r.collection = ? AND r.rkey < ? ORDER BY r.rkey DESC LIMIT ?`;
+    const start = opts.cursor ?? (opts.reverse ? '' : '\uffff');
+    return this.db.prepare(sql).all(did, collection, start, opts.limit) as Array<{ rkey: string; cid: string; bytes: Uint8Array }>;
+  }
+
+  collections(did: string): string[] {
+    const rows = this.db.prepare('SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection').all(did) as Array<{ collection: string }>;
+    return rows.map((r) => r.collection);
+  }
+
+  count(did: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM record WHERE did = ?').get(did) as { n: number }).n;
+  }
+
+  /** Whether any record of the repo (other than the excluded paths) still points at `cid`. */
+  isCidReferenced(did: string, cid: string): boolean {
+    return this.db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1').get(did, cid) !== undefined;
+  }
+
+  put(did: string, collection: string, rkey: string, cid: string, rev: string, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`,
+      )
+      .run(did, collection, rkey, cid, rev, at);
+  }
+
+  delete(did: string, collection: string, rkey: string): void {
+    this.db.prepare('DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?').run(did, collection, rkey);
+  }
+
+  deleteAll(did: string): void {
+    this.db.prepare('DELETE FROM record WHERE did = ?').run(did);
+  }
+}

@@ -1,0 +1,284 @@
+import type { Database } from '../db/index.ts';
+import { toBytes } from '../ipld/cbor.ts';
+import { carBytesSync } from '../ipld/car.ts';
+import { decodeCbor } from '../ipld/cbor.ts';
+import { cidToString, parseCid, toLink } from '../ipld/cid.ts';
+import { dataToJson } from '../ipld/data-model.ts';
+import { NodeCache } from '../ipld/mst/index.ts';
+import type { Keypair } from '../crypto/index.ts';
+import type { BlobField } from '../lexicon/index.ts';
+import type { Firehose } from '../sync/firehose.ts';
+import type { SequencerLog } from '../sync/sequencer-log.ts';
+import { RecordExistsError, RecordNotFoundError } from './errors.ts';
+import type { GroupCommitter } from './group-commit.ts';
+import type { PreparedWrite } from './prepare-write.ts';
+import type { RecordIndex } from './record-index.ts';
+import type { RepoLocks } from './repo-lock.ts';
+import type { SigningKeys } from './signing-keys.ts';
+import { SqliteBlockStore } from './sqlite-block-store.ts';
+import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
+import { RepoWriteError } from './write-errors.ts';
+
+export interface RepoRoot {
+  cid: string;
+  rev: string;
+}
+
+/** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
+export interface RecordBlobHooks {
+  /** Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now unreferenced. */
+  applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[]): string[];
+  /** After the commit is durable. */
+  deleteUnreferenced(did: string, cids: string[]): Promise<void>;
+}
+
+export interface WriteOptions {
+  swapCommit?: string;
+  /** putRecord: an update of a missing record creates it. */
+  upsert?: boolean;
+  /** deleteRecord without swapRecord: deleting a missing record is a no-op, not an error. */
+  ignoreMissingDelete?: boolean;
+}
+
+export interface WriteOutcome {
+  commit: { cid: string; rev: string } | undefined;
+  results: Array<{ uri: string; cid?: string }>;
+}
+
+export interface RepoServiceDeps {
+  db: Database;
+  records: RecordIndex;
+  sequencer: SequencerLog;
+  committer: GroupCommitter;
+  locks: RepoLocks;
+  keys: SigningKeys;
+  firehose: Firehose;
+  blobs?: RecordBlobHooks;
+}
+
+const NODE_CACHE_REPOS = 256;
+
+/**
+ * The durable write path. A write takes the repo's lock, computes the signed commit (a pure
+ * step over the stored blocks), then hands one synchronous function to the group committer,
+ * which stores blocks, drops orphans, updates the record index and the root, and appends the
+ * firehose event, all in the same transaction. The caller hears back only after COMMIT.
+ */
+export class RepoService {
+  readonly #deps: RepoServiceDeps;
+  readonly #caches = new Map<string, NodeCache>();
+
+  constructor(deps: RepoServiceDeps) {
+    this.#deps = deps;
+  }
+
+  rootOrUndefined(did: string): RepoRoot | undefined {
+    return this.#deps.db.prepare('SELECT cid, rev FROM repo_root WHERE did = ?').get(did) as RepoRoot | undefined;
+  }
+
+  root(did: string): RepoRoot {
+    const root = this.rootOrUndefined(did);
+    if (!root) throw new RepoWriteError('RepoNotFound', `Could not find repo: ${did}`);
+    return root;
+  }
+
+  hasRepo(did: string): boolean {
+    return this.rootOrUndefined(did) !== undefined;
+  }
+
+  blockStore(did: string): SqliteBlockStore {
+    return new SqliteBlockStore(this.#deps.db.handle, did);
+  }
+
+  /**
+   * The first commit of a new repo, stored together with `alsoInTx` (e.g. the account row and
+   * its identity/account events) in one transaction.
+   */
+  async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}): Promise<RepoRoot> {
+    return this.#deps.locks.run(did, async () => {
+      const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [] });
+      await this.#deps.committer.run(() => {
+        alsoInTx();
+        this.#applyInTx(result, []);
+      });
+      this.#deps.firehose.notify();
+      return { cid: cidToString(result.cid), rev: result.rev };
+    });
+  }
+
+  async applyWrites(did: string, writes: PreparedWrite[], opts: WriteOptions = {}): Promise<WriteOutcome> {
+    const { deps } = { deps: this.#deps };
+    return deps.locks.run(did, async () => {
+      const root = this.root(did);
+      if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
+        throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
+      }
+      const effective: PreparedWrite[] = [];
+      for (const write of writes) {
+        const current = deps.records.get(did, write.collection, write.rkey);
+        if (write.swapRecord !== undefined && (current?.cid ?? null) !== write.swapRecord) {
+          throw new RepoWriteError('InvalidSwap', `Record was at ${current?.cid ?? 'null'}`);
+        }
+        if (write.action === 'update' && !current && opts.upsert) {
+          effective.push({ ...write, action: 'create' });
+        } else if (write.action === 'delete' && !current && opts.ignoreMissingDelete) {
+          continue;
+        } else {
+          effective.push(write);
+        }
+      }
+      if (effective.length === 0) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
+      const keypair = deps.keys.get(did);
+      if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
+      const rootCommit = deps.db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').get(did, root.cid) as { bytes: Uint8Array } | undefined;
+      if (!rootCommit) throw new Error(`commit block ${root.cid} of ${did} is missing`);
+      const prevData = (decodeCbor(rootCommit.bytes) as { data: { $link: string } }).data.$link;
+      let result: WriteBatchResult;
+      try {
+        result = await applyWriteBatch({
+          did,
+          keypair,
+          prev: { cid: root.cid, rev: root.rev, data: prevData },
+          blocks: this.blockStore(did),
+          writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
+          cache: this.#cacheFor(did),
+          recordRefs: (cid) => (deps.db.prepare('SELECT count(*) AS n FROM record WHERE did = ? AND cid = ?').get(did, cid) as { n: number }).n,
+        });
+      } catch (err) {
+        if (err instanceof RecordExistsError) throw new RepoWriteError('RecordExists', `Record already exists: ${err.path}`);
+        if (err instanceof RecordNotFoundError) throw new RepoWriteError('RecordNotFound', `Could not find record: ${err.path}`);
+        throw err;
+      }
+      const unreferenced = await deps.committer.run(() => this.#applyInTx(result, effective));
+      deps.firehose.notify();
+      if (unreferenced.length > 0 && deps.blobs) {
+        await deps.blobs.deleteUnreferenced(did, unreferenced);
+      }
+      const uris = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
+      return {
+        commit: { cid: cidToString(result.cid), rev: result.rev },
+        results: writes.map((w) => {
+          const path = `${w.collection}/${w.rkey}`;
+          return { uri: `at://${did}/${path}`, cid: uris.get(path) };
+        }),
+      };
+    });
+  }
+
+  /** Synchronous, inside the group transaction: everything a commit changes, or nothing. */
+  #applyInTx(result: WriteBatchResult, writes: PreparedWrite[]): string[] {
+    const { db, records, sequencer, blobs } = this.#deps;
+    const did = result.did;
+    const store = this.blockStore(did);
+    const now = new Date().toISOString();
+    store.deleteMany(result.orphaned);
+    store.putMany(result.newBlocks, result.rev);
+    let unreferenced: string[] = [];
+    for (const op of result.ops) {
+      const slash = op.path.indexOf('/');
+      const collection = op.path.slice(0, slash);
+      const rkey = op.path.slice(slash + 1);
+      if (op.action === 'delete') records.delete(did, collection, rkey);
+      else records.put(did, collection, rkey, cidToString(op.cid!), result.rev, now);
+    }
+    if (blobs) {
+      for (const write of writes) {
+        const freed = blobs.applyRecordBlobs(did, `at://${did}/${write.collection}/${write.rkey}`, write.action === 'delete' ? [] : write.blobs);
+        if (freed.length > 0) unreferenced = unreferenced.concat(freed);
+      }
+    }
+    db.prepare(
+      `INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`,
+    ).run(did, cidToString(result.cid), result.rev, now);
+    sequencer.append(did, 'commit', commitEvent(result), now);
+    return unreferenced;
+  }
+
+  getRecord(did: string, collection: string, rkey: string, cid?: string): { uri: string; cid: string; value: unknown } {
+    const row = this.#deps.records.getWithBytes(did, collection, rkey);
+    if (!row || (cid !== undefined && row.cid !== cid)) {
+      throw new RepoWriteError('RecordNotFound', `Could not locate record: at://${did}/${collection}/${rkey}`);
+    }
+    return { uri: `at://${did}/${collection}/${rkey}`, cid: row.cid, value: dataToJson(decodeCbor(row.bytes)) };
+  }
+
+  listRecords(did: string, collection: string, opts: { limit: number; cursor?: string; reverse: boolean }) {
+    const rows = this.#deps.records.list(did, collection, { limit: opts.limit + 1, cursor: opts.cursor, reverse: opts.reverse });
+    const page = rows.slice(0, opts.limit);
+    return {
+      records: page.map((row) => ({ uri: `at://${did}/${collection}/${row.rkey}`, cid: row.cid, value: dataToJson(decodeCbor(row.bytes)) })),
+      ...(rows.length > opts.limit ? { cursor: page[page.length - 1].rkey } : {}),
+    };
+  }
+
+  collections(did: string): string[] {
+    return this.#deps.records.collections(did);
+  }
+
+  /**
+   * Deletes everything of a repo: blocks, record index, root and private preferences. Runs in
+   * the caller's transaction (account deletion appends its `#account` event in the same one).
+   */
+  deleteRepoInTx(did: string): void {
+    const { db } = this.#deps;
+    db.prepare('DELETE FROM repo_block WHERE did = ?').run(did);
+    db.prepare('DELETE FROM record WHERE did = ?').run(did);
+    db.prepare('DELETE FROM repo_root WHERE did = ?').run(did);
+    db.prepare('DELETE FROM account_pref WHERE did = ?').run(did);
+    this.#caches.delete(did);
+  }
+
+  /** Deletes a repo under its lock, in one durable transaction with `alsoInTx`. */
+  async deleteRepo(did: string, alsoInTx: () => void = () => {}): Promise<void> {
+    await this.#deps.locks.run(did, () =>
+      this.#deps.committer.run(() => {
+        this.deleteRepoInTx(did);
+        alsoInTx();
+      }),
+    );
+    this.#deps.firehose.notify();
+  }
+
+  forgetCache(did: string): void {
+    this.#caches.delete(did);
+  }
+
+  #cacheFor(did: string): NodeCache {
+    let cache = this.#caches.get(did);
+    if (cache) {
+      this.#caches.delete(did);
+      this.#caches.set(did, cache);
+      return cache;
+    }
+    cache = new NodeCache(2048);
+    if (this.#caches.size >= NODE_CACHE_REPOS) this.#caches.delete(this.#caches.keys().next().value!);
+    this.#caches.set(did, cache);
+    return cache;
+  }
+}
+
+/** The `#commit` firehose event of a commit (seq and time are added by the sequencer). */
+export function commitEvent(result: WriteBatchResult): Record<string, unknown> {
+  const car = carBytesSync(
+    result.cid,
+    [...result.firehoseBlocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })),
+  );
+  return {
+    repo: result.did,
+    commit: toLink(result.cid),
+    rev: result.rev,
+    since: result.since,
+    blocks: toBytes(car),
+    ops: result.ops.map((op) => ({
+      action: op.action,
+      path: op.path,
+      cid: op.cid ? toLink(op.cid) : null,
+      ...(op.prev ? { prev: toLink(op.prev) } : {}),
+    })),
+    ...(result.prevData ? { prevData: toLink(result.prevData) } : {}),
+    blobs: [],
+    rebase: false,
+    tooBig: false,
+  };
+}

@@ -1,0 +1,148 @@
+import type { SequencerLog, StoredEvent } from './sequencer-log.ts';
+
+/** A stream-level error sent as an error frame (`FutureCursor`, ...). */
+export class StreamError extends Error {
+  constructor(
+    readonly code: 'FutureCursor' | 'ConsumerTooSlow',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FirehoseMessage =
+  | { type: '#commit' | '#sync' | '#identity' | '#account'; encoded: Uint8Array; seq: number }
+  | { type: '#info'; body: { name: string; message?: string } };
+
+const FRAME_TYPES = { commit: '#commit', sync: '#sync', identity: '#identity', account: '#account' } as const;
+
+export interface FirehoseOptions {
+  /** Events kept in memory for live subscribers; older ones are read from the log. */
+  bufferSize: number;
+  /** Rows read per query while backfilling. */
+  pageSize: number;
+}
+
+/**
+ * Serves the sequencer log to any number of subscribers with one reader: after each commit
+ * the write path calls `notify()`, one query reads the new events into a shared ring buffer,
+ * and every live subscriber takes them from there. A subscriber with a cursor pages through the
+ * log until it reaches the buffer, then joins the live tail with no gap and no duplicate.
+ */
+export class Firehose {
+  readonly #log: SequencerLog;
+  readonly #options: FirehoseOptions;
+  #buffer: StoredEvent[] = [];
+  #head: number;
+  #waiters: Array<() => void> = [];
+  #reading = false;
+  #dirty = false;
+  #closed = false;
+
+  constructor(log: SequencerLog, options: Partial<FirehoseOptions> = {}) {
+    this.#log = log;
+    this.#options = { bufferSize: options.bufferSize ?? 10_000, pageSize: options.pageSize ?? 500 };
+    this.#head = log.latestSeq();
+  }
+
+  /** The newest seq the firehose has seen. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Called after a transaction that appended events has committed. */
+  notify(): void {
+    if (this.#reading) {
+      this.#dirty = true;
+      return;
+    }
+    this.#reading = true;
+    queueMicrotask(() => this.#read());
+  }
+
+  #read(): void {
+    do {
+      this.#dirty = false;
+      for (;;) {
+        const events = this.#log.readAfter(this.#head, this.#options.pageSize);
+        if (events.length === 0) break;
+        for (const event of events) this.#buffer.push(event);
+        this.#head = events[events.length - 1].seq;
+        if (events.length < this.#options.pageSize) break;
+      }
+      const excess = this.#buffer.length - this.#options.bufferSize;
+      if (excess > 0) this.#buffer = this.#buffer.slice(excess);
+    } while (this.#dirty);
+    this.#reading = false;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #waitForEvents(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (signal.aborted || this.#closed) return resolve();
+      const wake = () => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.#waiters.push(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  /** Events after `after` from the shared buffer, or undefined if the buffer no longer reaches back that far. */
+  #fromBuffer(after: number): StoredEvent[] | undefined {
+    const buffer = this.#buffer;
+    if (buffer.length === 0) return after >= this.#head ? [] : undefined;
+    if (buffer[0].seq > after + 1) return undefined;
+    let lo = 0;
+    let hi = buffer.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (buffer[mid].seq <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return buffer.slice(lo);
+  }
+
+  /**
+   * The stream for one subscriber. No cursor: from now on. A cursor: everything after it that
+   * the log still holds (an `#info OutdatedCursor` first if some was pruned), then live.
+   */
+  async *subscribe(cursor: number | undefined, signal: AbortSignal): AsyncGenerator<FirehoseMessage> {
+    let last: number;
+    if (cursor === undefined) {
+      last = this.#head;
+    } else {
+      const latest = Math.max(this.#head, this.#log.latestSeq());
+      if (cursor > latest) throw new StreamError('FutureCursor', 'Cursor in the future');
+      last = cursor;
+      const oldest = this.#log.oldest();
+      if (oldest && cursor < oldest.seq - 1) {
+        yield { type: '#info', body: { name: 'OutdatedCursor', message: 'Requested cursor exceeded limit. Possibly missing events' } };
+        last = oldest.seq - 1;
+      }
+    }
+    while (!signal.aborted && !this.#closed) {
+      let events = this.#fromBuffer(last);
+      if (events === undefined) events = this.#log.readAfter(last, this.#options.pageSize);
+      if (events.length === 0) {
+        await this.#waitForEvents(signal);
+        continue;
+      }
+      for (const event of events) {
+        if (signal.aborted) return;
+        last = event.seq;
+        yield { type: FRAME_TYPES[event.type], encoded: event.encoded, seq: event.seq };
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

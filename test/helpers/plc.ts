@@ -1,0 +1,20 @@
+import type { AddressInfo } from 'node:net';
+import { Database, PlcServer } from '@did-plc/server';
+
+export interface TestPlc {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A real did:plc directory (the official server with its in-memory database) on 127.0.0.1. */
+export async function startTestPlc(): Promise<TestPlc> {
+  const server = PlcServer.create({ db: Database.mock(), port: 0 });
+  const http = await server.start();
+  const address = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    async close() {
+      await server.destroy();
+    },
+  };
+}
