@@ -45,7 +45,7 @@ describe('commits', () => {
     const decoded = decodeCommit(cborEncode(theirCommit));
     assert.equal(await verifyCommitSignature(decoded, ours.did()), true);
     const signed = await signCommit({ did, data, rev }, ours);
-    const asTheirs = { ...unsigned, sig: signed.commit.sig };
+    const asTheirs = { ...unsigned, sig: new Uint8Array(signed.commit.sig) };
     assert.equal(await verifyCommitSig(asTheirs, theirs.did()), true);
     assert.equal(hex(cborEncode(asTheirs)), hex(signed.bytes));
   });

@@ -1,0 +1,235 @@
+import { encodeCbor } from '../ipld/cbor.ts';
+import { cidForCbor, cidToString, parseCid, type Cid } from '../ipld/cid.ts';
+import {
+  InvalidMstKeyError,
+  KeyExistsError,
+  KeyNotFoundError,
+  linkToCidObject,
+  Mst,
+  type BlockSource,
+  type MaybePromise,
+  type MstNode,
+  type NodeCache,
+} from '../ipld/mst/index.ts';
+import type { Keypair } from '../crypto/index.ts';
+import { signCommit, type Commit } from './commit.ts';
+import { InvalidWriteError, RecordExistsError, RecordNotFoundError } from './errors.ts';
+import { nextTidAfter } from './tid.ts';
+
+export interface RecordWrite {
+  action: 'create' | 'update' | 'delete';
+  collection: string;
+  rkey: string;
+  /** The record (data model) for create and update. */
+  record?: unknown;
+  /** Its DAG-CBOR, when the caller already encoded it; trusted to be `record`'s encoding. */
+  bytes?: Uint8Array;
+}
+
+export interface WriteBatchInput {
+  did: string;
+  keypair: Pick<Keypair, 'sign'>;
+  /** The repo's current commit; null for the first commit of a new, empty repo. */
+  prev: { cid: Cid | string; rev: string; data: Cid | string } | null;
+  /** Blocks of the repo as of `prev`. */
+  blocks: BlockSource;
+  /** Applied in order; a later write sees the earlier ones. */
+  writes: readonly RecordWrite[];
+  /** Decoded MST nodes of this repo, kept between commits. */
+  cache?: NodeCache;
+  /**
+   * How many records of the repo as of `prev` link this CID (a lookup in the record index).
+   * Needed to tell whether a record block another path still uses is orphaned; without it the
+   * new tree is walked, which costs O(records) for a batch that deletes or replaces a record.
+   */
+  recordRefs?: (cid: string) => MaybePromise<number>;
+}
+
+export interface RecordOp {
+  action: 'create' | 'update' | 'delete';
+  path: string;
+  cid: Cid | null;
+  prev: Cid | null;
+}
+
+export interface WriteBatchResult {
+  did: string;
+  commit: Commit;
+  cid: Cid;
+  rev: string;
+  /** The commit block. */
+  bytes: Uint8Array;
+  /** The previous commit's rev, the `since` of a firehose event. */
+  since: string | null;
+  /** The previous MST root (`prevData` of a firehose event). */
+  prevData: Cid | null;
+  /** One entry per write, in order. */
+  ops: RecordOp[];
+  /** Blocks to store: the commit, new MST nodes, new record blocks. */
+  newBlocks: Map<string, Uint8Array>;
+  /** Blocks of the previous repo no longer reachable: old commit, replaced nodes, unused records. */
+  orphaned: Set<string>;
+  /** The blocks a `#commit` event carries: commit, covering proof of every op, created or updated records. */
+  firehoseBlocks: Map<string, Uint8Array>;
+  /** The new tree, to keep reading from without reloading. */
+  mst: Mst;
+}
+
+/**
+ * One atomic repository change as a pure step: applies the writes to the MST, signs the new
+ * commit and works out everything the storage and the firehose need. Nothing is written; the
+ * caller stores `newBlocks`, deletes `orphaned` and moves the root in one transaction.
+ */
+export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
+  const { did, prev, writes } = input;
+  const options = input.cache ? { cache: input.cache } : {};
+  const base = prev ? Mst.load(input.blocks, cidString(prev.data), options) : Mst.empty(input.blocks, options);
+
+  let mst = base;
+  const ops: RecordOp[] = [];
+  const records = new Map<string, Uint8Array>();
+  const lastWrite = new Map<string, number>();
+  for (const write of writes) {
+    const path = `${write.collection}/${write.rkey}`;
+    try {
+      if (write.action === 'delete') {
+        const found = mst.get(path);
+        const old = found instanceof Promise ? await found : found;
+        if (old === null) throw new RecordNotFoundError(path);
+        const next = mst.delete(path);
+        mst = next instanceof Promise ? await next : next;
+        ops.push({ action: 'delete', path, cid: null, prev: linkToCidObject(old) });
+      } else if (write.action === 'create' || write.action === 'update') {
+        if (write.bytes === undefined && write.record === undefined) throw new InvalidWriteError(`${write.action} of ${path} without a record`);
+        // encodeCbor may return a view into a pooled buffer; the block outlives the next encode
+        const bytes = write.bytes ?? encodeCbor(write.record).slice();
+        const cid = cidForCbor(bytes);
+        records.set(cidToString(cid), bytes);
+        if (write.action === 'create') {
+          const grown = mst.add(path, cid);
+          mst = grown instanceof Promise ? await grown : grown;
+          ops.push({ action: 'create', path, cid, prev: null });
+        } else {
+          const current = mst.get(path);
+          const old = current instanceof Promise ? await current : current;
+          if (old === null) throw new RecordNotFoundError(path);
+          const updated = mst.update(path, cid);
+          mst = updated instanceof Promise ? await updated : updated;
+          ops.push({ action: 'update', path, cid, prev: linkToCidObject(old) });
+        }
+      } else {
+        throw new InvalidWriteError(`unknown write action ${String((write as RecordWrite).action)}`);
+      }
+    } catch (err) {
+      throw translate(err, path);
+    }
+    lastWrite.set(path, ops.length - 1);
+  }
+
+  const data = linkToCidObject(mst.cid);
+  const diffed = mst.diffFrom(base);
+  const diff = diffed instanceof Promise ? await diffed : diffed;
+  const rev = nextTidAfter(prev?.rev ?? null);
+  const signed = await signCommit({ did, data, rev }, input.keypair);
+  const commitCid = cidToString(signed.cid);
+
+  const newBlocks = new Map<string, Uint8Array>([[commitCid, signed.bytes]]);
+  for (const [cid, node] of diff.newNodes) newBlocks.set(cid, node.bytes);
+  // a diff of two empty trees opens nothing, but a new repo must still store its empty root
+  if (prev === null) newBlocks.set(mst.cid.$link, (await rootOf(mst)).bytes);
+  const added = new Map<string, number>();
+  for (const { cid } of diff.adds) count(added, cid.$link);
+  for (const { cid } of diff.updates) count(added, cid.$link);
+  for (const cid of added.keys()) newBlocks.set(cid, records.get(cid)!);
+
+  const orphaned = new Set<string>(diff.removedNodes);
+  if (prev) orphaned.add(cidString(prev.cid));
+  const released = new Map<string, number>();
+  for (const { prev: old } of diff.deletes) count(released, old.$link);
+  for (const { prev: old } of diff.updates) count(released, old.$link);
+  for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
+  for (const cid of newBlocks.keys()) orphaned.delete(cid);
+
+  const firehoseBlocks = new Map<string, Uint8Array>([[commitCid, signed.bytes]]);
+  const root = await rootOf(mst);
+  firehoseBlocks.set(root.cid.$link, root.bytes);
+  const proved = mst.proof(lastWrite.keys());
+  const proof = proved instanceof Promise ? await proved : proved;
+  for (const [cid, node] of proof) firehoseBlocks.set(cid, node.bytes);
+  for (const [cid, node] of diff.newNodes) firehoseBlocks.set(cid, node.bytes);
+  for (const index of lastWrite.values()) {
+    const op = ops[index];
+    if (op.cid !== null) {
+      const cid = cidToString(op.cid);
+      firehoseBlocks.set(cid, records.get(cid)!);
+    }
+  }
+
+  return {
+    did,
+    commit: signed.commit,
+    cid: signed.cid,
+    rev,
+    bytes: signed.bytes,
+    since: prev?.rev ?? null,
+    prevData: prev ? toCid(prev.data) : null,
+    ops,
+    newBlocks,
+    orphaned,
+    firehoseBlocks,
+    mst,
+  };
+}
+
+/**
+ * Record CIDs that lost references in this batch and have none left. Two paths can share one
+ * record block (identical records), so losing one reference proves nothing: the count of
+ * references before the batch decides, from the caller's index or, failing that, a walk.
+ */
+async function unusedRecords(
+  released: Map<string, number>,
+  added: Map<string, number>,
+  mst: Mst,
+  recordRefs: WriteBatchInput['recordRefs'],
+): Promise<string[]> {
+  const candidates = [...released.keys()].filter((cid) => !added.has(cid));
+  if (candidates.length === 0) return [];
+  if (recordRefs) {
+    const unused: string[] = [];
+    for (const cid of candidates) {
+      const refs = recordRefs(cid);
+      const before = refs instanceof Promise ? await refs : refs;
+      if (before - released.get(cid)! <= 0) unused.push(cid);
+    }
+    return unused;
+  }
+  const open = new Set(candidates);
+  for await (const leaf of mst.leavesAsync()) {
+    if (open.delete(leaf.value.$link) && open.size === 0) break;
+  }
+  return [...open];
+}
+
+async function rootOf(mst: Mst): Promise<MstNode> {
+  const got = mst.rootNode();
+  return (got instanceof Promise ? await got : got).node;
+}
+
+function count(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function cidString(cid: Cid | string): string {
+  return typeof cid === 'string' ? cid : cidToString(cid);
+}
+
+function toCid(cid: Cid | string): Cid {
+  return typeof cid === 'string' ? parseCid(cid) : cid;
+}
+
+function translate(err: unknown, path: string): unknown {
+  if (err instanceof KeyExistsError) return new RecordExistsError(path);
+  if (err instanceof KeyNotFoundError) return new RecordNotFoundError(path);
+  if (err instanceof InvalidMstKeyError) return new InvalidWriteError(`invalid record path ${path}: ${err.message}`);
+  return err;
+}
