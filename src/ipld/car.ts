@@ -173,17 +173,26 @@ export async function readCar(source: ByteSource, limits: CarLimits = {}): Promi
 
 /**
  * Reads a CAR that must have exactly one root (a repo export or a commit's blocks) into a map
- * from CID string to block bytes. Duplicate blocks collapse; all are verified.
+ * from CID string to block bytes. Duplicate blocks collapse; all are verified. Runs without a
+ * promise per block: it only waits when the buffered input runs out.
  */
 export async function readCarWithRoot(source: ByteSource, limits: CarLimits = {}): Promise<{ root: Cid; blocks: Map<string, Uint8Array> }> {
-  const { roots, blocks } = await readCar(source, limits);
-  if (roots.length !== 1) {
-    await blocks.return();
-    throw new CarError(`expected exactly one root in the CAR header, found ${roots.length}`);
+  const input = new ChunkInput(source);
+  const state = new ReadState(limits);
+  try {
+    const roots = await readHeader(input, state);
+    if (roots.length !== 1) throw new CarError(`expected exactly one root in the CAR header, found ${roots.length}`);
+    const map = new Map<string, Uint8Array>();
+    for (;;) {
+      const block = nextBufferedBlock(input, state);
+      if (block === null) break;
+      if (block === undefined) await refill(input, state);
+      else map.set(cidToString(block.cid), block.bytes);
+    }
+    return { root: roots[0], blocks: map };
+  } finally {
+    await input.close();
   }
-  const map = new Map<string, Uint8Array>();
-  for await (const { cid, bytes } of blocks) map.set(cidToString(cid), bytes);
-  return { root: roots[0], blocks: map };
 }
 
 class ReadState {
@@ -192,6 +201,8 @@ class ReadState {
   readonly maxTotalBytes: number;
   consumed = 0;
   blockCount = 0;
+  /** Length of a section whose varint was read but whose bytes are not all buffered yet; -1 if none. */
+  pending = -1;
 
   constructor(limits: CarLimits) {
     this.maxBlockBytes = limits.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES;
@@ -236,27 +247,55 @@ async function readHeader(input: ChunkInput, state: ReadState): Promise<Cid[]> {
 async function* readBlocks(input: ChunkInput, state: ReadState): AsyncGenerator<CarBlock, void, undefined> {
   try {
     for (;;) {
-      // Most sections start inside the buffered bytes: decode without a promise when possible.
-      let next: number | null | undefined = readVarintSync(input, state, 'section length');
-      if (next === undefined) next = await readVarint(input, state, 'section length');
-      if (next === null) return;
-      const sectionLength = next;
-      if (sectionLength < CID_BYTES) throw new CarError(`CAR section of ${sectionLength} bytes is too short to hold a CID`);
-      if (sectionLength - CID_BYTES > state.maxBlockBytes) {
-        throw new CarError(`CAR block of ${sectionLength - CID_BYTES} bytes is larger than the limit of ${state.maxBlockBytes}`);
-      }
-      if (++state.blockCount > state.maxBlocks) throw new CarError(`CAR has more than the limit of ${state.maxBlocks} blocks`);
-      state.take(sectionLength);
-      if (input.available < sectionLength) await input.fill(sectionLength, 'block');
-      const section = input.take(sectionLength);
-      const cid = readSectionCid(section);
-      const bytes = section.subarray(CID_BYTES);
-      if (!cidMatchesBytes(cid, bytes)) throw new CarError(`CAR block ${cidToString(cid)} does not match its CID`);
-      yield { cid, bytes };
+      const block = nextBufferedBlock(input, state);
+      if (block === null) return;
+      if (block === undefined) await refill(input, state);
+      else yield block;
     }
   } finally {
     await input.close();
   }
+}
+
+/**
+ * The next block if its whole section is buffered; undefined when more input is needed first
+ * (`refill`); null at a clean end of input. A section length read before its bytes arrived is
+ * kept in `state.pending`, so no byte is ever parsed twice.
+ */
+function nextBufferedBlock(input: ChunkInput, state: ReadState): CarBlock | undefined | null {
+  let length = state.pending;
+  if (length < 0) {
+    if (input.available === 0) return input.ended ? null : undefined;
+    const read = readVarintSync(input, state, 'section length');
+    if (read === undefined) {
+      if (input.ended) throw new CarError('CAR is truncated inside a section length varint');
+      return undefined;
+    }
+    length = read;
+    if (length < CID_BYTES) throw new CarError(`CAR section of ${length} bytes is too short to hold a CID`);
+    if (length - CID_BYTES > state.maxBlockBytes) {
+      throw new CarError(`CAR block of ${length - CID_BYTES} bytes is larger than the limit of ${state.maxBlockBytes}`);
+    }
+    if (++state.blockCount > state.maxBlocks) throw new CarError(`CAR has more than the limit of ${state.maxBlocks} blocks`);
+    state.take(length);
+  }
+  if (input.available < length) {
+    if (input.ended) throw new CarError(`CAR is truncated inside a block: needed ${length} bytes, got ${input.available}`);
+    state.pending = length;
+    return undefined;
+  }
+  state.pending = -1;
+  const section = input.take(length);
+  const cid = readSectionCid(section);
+  const bytes = section.subarray(CID_BYTES);
+  if (!cidMatchesBytes(cid, bytes)) throw new CarError(`CAR block ${cidToString(cid)} does not match its CID`);
+  return { cid, bytes };
+}
+
+/** Pulls what the next section needs: the rest of a section of known length, else one more chunk. */
+async function refill(input: ChunkInput, state: ReadState): Promise<void> {
+  if (state.pending >= 0) await input.fill(state.pending, 'block');
+  else await input.more();
 }
 
 /** The CID at the start of a section: only CIDv1, dag-cbor or raw, sha2-256 (what repos hold). */
@@ -327,6 +366,11 @@ class ChunkInput {
     } else {
       throw new CarError('CAR source must be bytes or an iterable of byte chunks');
     }
+  }
+
+  /** The source has no more chunks: what is buffered is all there is. */
+  get ended(): boolean {
+    return this.#done;
   }
 
   get available(): number {
