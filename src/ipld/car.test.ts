@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { BlockMap, blocksToCarFile, readCarWithRoot as refReadCarWithRoot } from '@atproto/repo';
 import { carBytes, carBytesSync, CarError, encodeCarHeader, readCar, readCarWithRoot, writeCar, type CarBlock } from './car.ts';
@@ -120,6 +125,19 @@ describe('writeCar and readCar', () => {
     assert.equal(read.blocks[0].bytes.length, 0);
   });
 
+  it('stream through a file with Node streams in both directions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'squall-'));
+    try {
+      const file = join(dir, 'repo.car');
+      await pipeline(Readable.from(writeCar(root, makeBlocks(3000))), createWriteStream(file));
+      const { root: r, blocks: map } = await readCarWithRoot(createReadStream(file, { highWaterMark: 4096 }));
+      assert.equal(cidToString(r), cidToString(root));
+      assert.equal(map.size, 3000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('close the source when the reader stops early', async () => {
     const car = await carBytes(root, blocks);
     let closed = false;
@@ -175,6 +193,16 @@ describe('differential check against @atproto/repo', () => {
     assert.equal(ours.blocks.size, 40);
     const again = carBytesSync(ours.root, [...ours.blocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })));
     assert.deepEqual(Buffer.from(again), Buffer.from(car));
+  });
+});
+
+describe('differential check against @atproto/repo without a root', () => {
+  it('we read the rootless CAR @atproto/repo writes for getBlocks', async () => {
+    const map = new BlockMap();
+    await map.add({ a: 1 });
+    const read = await readAll(await blocksToCarFile(null, map));
+    assert.deepEqual(read.roots, []);
+    assert.equal(read.blocks.length, 1);
   });
 });
 
