@@ -21,6 +21,9 @@ import { CidError } from './errors.ts';
 export type { Cid, CidLink };
 export { CidError, CODEC_DCBOR, CODEC_RAW };
 
+/** Length of every binary CID here: version, codec, hash code, digest length, 32-byte digest. */
+export const CID_BYTE_LENGTH = 36;
+
 /** SHA-256 of `bytes` as a 32-byte Uint8Array (node:crypto one-shot hash). */
 export function sha256(bytes: Uint8Array): Uint8Array {
   return hash('sha256', bytes, 'buffer');
