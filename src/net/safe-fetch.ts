@@ -190,6 +190,7 @@ class Exchange {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
     for (let redirects = 0; ; redirects++) {
+      if (this.failure) throw this.failure;
       const response = await this.#hop(url, method, headers, body, options);
       const location = response.headers.location;
       if (options.redirect === 'manual' || !REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) {
