@@ -25,7 +25,10 @@ import getSession from './com/atproto/server/getSession.ts';
 import listAppPasswords from './com/atproto/server/listAppPasswords.ts';
 import refreshSession from './com/atproto/server/refreshSession.ts';
 import revokeAppPassword from './com/atproto/server/revokeAppPassword.ts';
+import getBlocks from './com/atproto/sync/getBlocks.ts';
 import getLatestCommit from './com/atproto/sync/getLatestCommit.ts';
+import getRepo from './com/atproto/sync/getRepo.ts';
+import syncGetRecord from './com/atproto/sync/getRecord.ts';
 import getRepoStatus from './com/atproto/sync/getRepoStatus.ts';
 import listRepos from './com/atproto/sync/listRepos.ts';
 import subscribeRepos from './com/atproto/sync/subscribeRepos.ts';
@@ -53,6 +56,9 @@ export const methods: readonly AppMethod[] = [
   listRecords,
   describeRepo,
   getLatestCommit,
+  getRepo,
+  syncGetRecord,
+  getBlocks,
   getRepoStatus,
   listRepos,
   subscribeRepos,

@@ -74,6 +74,31 @@ export class Database {
     this.#db.exec('ROLLBACK');
   }
 
+  /**
+   * A separate read-only connection inside one read transaction: a consistent snapshot for long
+   * reads (repo exports) while writes go on through the main connection. Close it when done.
+   */
+  openSnapshot(): { handle: SqliteHandle; close(): void } {
+    const reader = new BetterSqlite3(this.file, { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+    reader.exec('BEGIN');
+    // The snapshot starts at the first read, so take it now.
+    reader.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    let closed = false;
+    return {
+      handle: reader,
+      close() {
+        if (closed) return;
+        closed = true;
+        try {
+          reader.exec('COMMIT');
+        } finally {
+          reader.close();
+        }
+      },
+    };
+  }
+
   sizeBytes(): number {
     const pages = this.#db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.#db.pragma('page_size', { simple: true }) as number;

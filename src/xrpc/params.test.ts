@@ -62,6 +62,9 @@ describe('query parameter coercion', () => {
     rejects('repo=did:plc:a&text=%F0%9F%91%8D%F0%9F%91%8D%F0%9F%91%8D', /10 bytes/);
     rejects('repo=did:plc:a&text=abcd', /3 graphemes/);
   });
+  it('treats an empty integer or boolean parameter as absent', () => {
+    assert.deepEqual(parse('repo=did:plc:a&limit=&reverse='), { repo: 'did:plc:a', limit: 50 });
+  });
   it('ignores parameters the Lexicon does not define', () => {
     assert.deepEqual(parse('repo=did:plc:a&other=1'), { repo: 'did:plc:a', limit: 50 });
   });

@@ -32,6 +32,7 @@ export function buildParamsCoercer(def: LexParamsDef | undefined, formats: Strin
       maxItems,
       minItems,
       required: required.has(name),
+      emptyIsAbsent: item.type === 'integer' || item.type === 'boolean',
       fallback: item.default,
       coerce: buildValueCoercer(item, formats),
     };
@@ -40,7 +41,9 @@ export function buildParamsCoercer(def: LexParamsDef | undefined, formats: Strin
   return (query) => {
     const out: Record<string, unknown> = {};
     for (const field of fields) {
-      const raw = query.getAll(field.name);
+      let raw = query.getAll(field.name);
+      // `?cursor=` is how some clients (the official firehose client among them) say "no cursor".
+      if (field.emptyIsAbsent && raw.length > 0) raw = raw.filter((value) => value !== '');
       if (raw.length === 0) {
         if (field.required) throw new InvalidRequestError(`Params must have the property "${field.name}"`);
         if (field.fallback !== undefined) out[field.name] = field.fallback;

@@ -1,0 +1,14 @@
+import { blocksCar } from '../../../../sync/repo-export.ts';
+import { BinaryOutput } from '../../../../xrpc/index.ts';
+import { defineMethod } from '../../../define.ts';
+import { resolveSyncRepo } from './sync-access.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.sync.getBlocks',
+  auth: 'none',
+  handler({ ctx, params }) {
+    const { did, cids } = params as { did: string; cids: string[] };
+    resolveSyncRepo(ctx, did);
+    return new BinaryOutput('application/vnd.ipld.car', blocksCar(ctx.db, did, cids));
+  },
+});

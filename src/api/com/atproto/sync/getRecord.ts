@@ -1,0 +1,14 @@
+import { recordProofCar } from '../../../../sync/repo-export.ts';
+import { BinaryOutput } from '../../../../xrpc/index.ts';
+import { defineMethod } from '../../../define.ts';
+import { resolveSyncRepo } from './sync-access.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.sync.getRecord',
+  auth: 'none',
+  handler({ ctx, params }) {
+    const { did, collection, rkey } = params as { did: string; collection: string; rkey: string };
+    resolveSyncRepo(ctx, did);
+    return new BinaryOutput('application/vnd.ipld.car', recordProofCar(ctx.db, did, collection, rkey));
+  },
+});

@@ -1,0 +1,12 @@
+import { blobService, checkBlobRepoAccess } from '../../../blob-errors.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.sync.listBlobs',
+  auth: 'optionalAccess',
+  handler({ ctx, auth, params }) {
+    const { did, since, limit, cursor } = params as { did: string; since?: string; limit: number; cursor?: string };
+    checkBlobRepoAccess(ctx, did, auth);
+    return blobService(ctx).listBlobs(did, { since, limit, cursor });
+  },
+});
