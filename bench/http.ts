@@ -1,5 +1,5 @@
 // Issue 3: requests/s and server CPU per request for two cheap XRPC GETs, Squall against the
-// reference PDS, one server after the other in the same run. See docs/benchmarks.md.
+// reference PDS in the same run, one measured window at a time. See docs/benchmarks.md.
 //
 //   node --import tsx bench/http.ts [--connections 8] [--duration 5] [--warmup 1] [--reps 3]
 //        [--skip-reference] [--reference-variant node20] [--reference-url URL --reference-pid PID]
@@ -59,40 +59,54 @@ function summarize(runs: readonly Measurement[]): Summary {
   };
 }
 
-async function benchmarkServer(label: string, start: () => Promise<Target>, reps: number, options: MeasureOptions): Promise<ServerResult> {
+interface Contender {
+  result: ServerResult;
+  target?: Target;
+}
+
+async function startContender(label: string, start: () => Promise<Target>): Promise<Contender> {
   const result: ServerResult = { label, endpoints: {} };
-  let target: Target;
   try {
-    target = await start();
+    const target = await start();
+    result.description = target.description;
+    process.stderr.write(`${label}: ${target.description} at ${target.url} (pid ${target.pid})\n`);
+    return { result, target };
   } catch (err) {
     result.failure = (err as Error).message;
     process.stderr.write(`! ${label}: ${result.failure}\n`);
-    return result;
+    return { result };
   }
-  result.description = target.description;
-  process.stderr.write(`${label}: ${target.description} at ${target.url} (pid ${target.pid})\n`);
+}
+
+async function measureOnce(c: Contender, endpoint: (typeof ENDPOINTS)[number], round: string, options: MeasureOptions): Promise<void> {
+  if (!c.target) return;
+  const slot = (c.result.endpoints[endpoint.name] ??= { runs: [], failures: [] });
   try {
-    for (let rep = 1; rep <= reps; rep++) {
-      for (const endpoint of ENDPOINTS) {
-        const slot = (result.endpoints[endpoint.name] ??= { runs: [], failures: [] });
-        try {
-          const m = await measureEndpoint(target, endpoint.path, options);
-          slot.runs.push(m);
-          const bad = m.load.non2xx + m.load.errors > 0 ? `, ${m.load.non2xx} non-2xx, ${m.load.errors} errors` : '';
-          process.stderr.write(
-            `  ${endpoint.name} run ${rep}/${reps}: ${formatNumber(m.load.requestsPerSecond)} req/s, ` +
-              `${formatNumber(m.serverCpuUsPerRequest, 1)} µs CPU/req${bad}\n`,
-          );
-        } catch (err) {
-          slot.failures.push((err as Error).message);
-          process.stderr.write(`  ! ${endpoint.name} run ${rep}/${reps}: ${(err as Error).message}\n`);
-        }
-      }
-    }
-  } finally {
-    await target.stop();
+    const m = await measureEndpoint(c.target, endpoint.path, options);
+    slot.runs.push(m);
+    const bad = m.load.non2xx + m.load.errors > 0 ? `, ${m.load.non2xx} non-2xx, ${m.load.errors} errors` : '';
+    process.stderr.write(
+      `  ${c.result.label} ${endpoint.name} run ${round}: ${formatNumber(m.load.requestsPerSecond)} req/s, ` +
+        `${formatNumber(m.serverCpuUsPerRequest, 1)} µs CPU/req${bad}\n`,
+    );
+  } catch (err) {
+    slot.failures.push((err as Error).message);
+    process.stderr.write(`  ! ${c.result.label} ${endpoint.name} run ${round}: ${(err as Error).message}\n`);
   }
-  return result;
+}
+
+/**
+ * Both servers stay up and take turns, one measured window at a time, the order flipping every round:
+ * on a shared machine the background load drifts, and interleaving spreads that drift over both.
+ * An idle server costs next to nothing: both used about 2 ms of CPU per second when idle here.
+ */
+async function measureInterleaved(contenders: readonly Contender[], reps: number, options: MeasureOptions): Promise<void> {
+  for (let rep = 1; rep <= reps; rep++) {
+    const order = rep % 2 === 1 ? contenders : [...contenders].reverse();
+    for (const endpoint of ENDPOINTS) {
+      for (const c of order) await measureOnce(c, endpoint, `${rep}/${reps}`, options);
+    }
+  }
 }
 
 function referenceStarter(args: ParsedArgs): (() => Promise<Target>) | undefined {
@@ -129,6 +143,7 @@ function report(results: readonly ServerResult[], options: MeasureOptions, reps:
         r.label,
         endpoint.name,
         formatNumber(s.requestsPerSecond),
+        slot.runs.map((m) => formatNumber(m.load.requestsPerSecond)).join(' / '),
         formatNumber(s.cpuUsPerRequest, 1),
         formatNumber(s.p50, 2),
         formatNumber(s.p99, 2),
@@ -140,9 +155,9 @@ function report(results: readonly ServerResult[], options: MeasureOptions, reps:
   }
   lines.push(
     markdownTable(
-      ['server', 'endpoint', 'req/s', 'server CPU µs/req', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'load generator CPU (cores)', 'non-2xx / errors'],
+      ['server', 'endpoint', 'req/s', 'req/s per run', 'server CPU µs/req', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'load generator CPU (cores)', 'non-2xx / errors'],
       rows,
-      [2, 3, 4, 5, 6, 7],
+      [2, 3, 4, 5, 6, 7, 8],
     ),
   );
   const squall = results.find((r) => r.label === 'Squall');
@@ -198,8 +213,14 @@ async function main(): Promise<void> {
   const startReference = referenceStarter(args);
   const loadBefore = loadavg();
 
-  const results: ServerResult[] = [await benchmarkServer('Squall', () => startSquall(), reps, options)];
-  if (startReference) results.push(await benchmarkServer('reference', startReference, reps, options));
+  const contenders = [await startContender('Squall', () => startSquall())];
+  if (startReference) contenders.push(await startContender('reference', startReference));
+  try {
+    await measureInterleaved(contenders, reps, options);
+  } finally {
+    for (const c of contenders) await c.target?.stop();
+  }
+  const results = contenders.map((c) => c.result);
 
   const text = report(results, options, reps, loadBefore);
   const dir = makeRunDir('http');

@@ -21,16 +21,17 @@ export function loadMjsPath(): string {
 /**
  * `extraArgs` go to load.mjs as they are (`--only b`, `--profile full`...). Exit code 3 means some
  * requests failed but the JSON is complete; any other failure leaves the reason and stderr's tail.
+ * With `echo`, load.mjs's table and progress lines are shown as they come.
  */
-export function runLoadMjs(target: Target, outFile: string, extraArgs: readonly string[], timeoutMs: number): Promise<LoadMjsResult> {
+export function runLoadMjs(target: Target, outFile: string, extraArgs: readonly string[], timeoutMs: number, echo = true): Promise<LoadMjsResult> {
   const args = [loadMjsPath(), target.url, '--pid', String(target.pid), '--out', outFile, '--handle-domain', '.test', '--format', 'table', ...extraArgs];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr = new OutputTail();
-    child.stdout.on('data', (c: Buffer) => process.stdout.write(c));
+    child.stdout.on('data', (c: Buffer) => echo && process.stdout.write(c));
     child.stderr.on('data', (c: Buffer) => {
       stderr.push(c);
-      process.stderr.write(c);
+      if (echo) process.stderr.write(c);
     });
     let timedOut = false;
     const timer = setTimeout(() => {
