@@ -1,0 +1,12 @@
+import { requireAccess } from '../../../../auth/types.ts';
+import { blobService } from '../../../blob-errors.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.repo.listMissingBlobs',
+  auth: 'access',
+  handler({ ctx, auth, params }) {
+    const { limit, cursor } = params as { limit: number; cursor?: string };
+    return blobService(ctx).listMissingBlobs(requireAccess(auth).did, { limit, cursor });
+  },
+});
