@@ -14,6 +14,9 @@ export interface InviteCode {
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
+/** Most codes one `create` call makes. */
+export const MAX_CODES_PER_CALL = 1000;
+
 function randomPart(length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) out += ALPHABET[randomInt(ALPHABET.length)];
@@ -40,17 +43,31 @@ export class Invites {
     return `${this.hostname.replaceAll('.', '-')}-${randomPart(5)}-${randomPart(5)}`;
   }
 
+  /**
+   * Makes `codeCount` codes for each account, each good for `useCount` sign-ups. At most
+   * MAX_CODES_PER_CALL codes at once: a typo in an admin script should not fill the table.
+   */
   create(input: { forAccounts: string[]; useCount: number; codeCount: number; createdBy: string }): Array<{ account: string; codes: string[] }> {
+    if (!Number.isInteger(input.useCount) || input.useCount < 1) throw new AccountError('InvalidInput', 'useCount must be at least 1');
+    if (!Number.isInteger(input.codeCount) || input.codeCount < 1) throw new AccountError('InvalidInput', 'codeCount must be at least 1');
+    if (input.forAccounts.length === 0) throw new AccountError('InvalidInput', 'forAccounts must name at least one account');
+    if (input.codeCount * input.forAccounts.length > MAX_CODES_PER_CALL) {
+      throw new AccountError('InvalidInput', `At most ${MAX_CODES_PER_CALL} invite codes can be created at once`);
+    }
     const createdAt = new Date().toISOString();
     const insert = this.db.prepare(
-      'INSERT INTO invite_code (code, available_uses, for_account, created_by, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO invite_code (code, available_uses, disabled, for_account, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    const invitesDisabled = this.db.prepare('SELECT invites_disabled FROM account WHERE did = ?');
     return this.db.transaction(() =>
       input.forAccounts.map((account) => {
+        // An account barred from receiving invites still gets its codes recorded, but disabled,
+        // so the bookkeeping stays whole and nothing it holds can be used.
+        const barred = (invitesDisabled.get(account) as { invites_disabled: number } | undefined)?.invites_disabled === 1;
         const codes: string[] = [];
         for (let i = 0; i < input.codeCount; i++) {
           const code = this.generateCode();
-          insert.run(code, input.useCount, account, input.createdBy, createdAt);
+          insert.run(code, input.useCount, barred ? 1 : 0, account, input.createdBy, createdAt);
           codes.push(code);
         }
         return { account, codes };
@@ -76,16 +93,39 @@ export class Invites {
     return rows.map((row) => this.#view(row)).filter((code) => includeUsed || code.uses.length < code.available);
   }
 
+  get(code: string): InviteCode | undefined {
+    const row = this.db.prepare('SELECT * FROM invite_code WHERE code = ?').get(code) as CodeRow | undefined;
+    return row && this.#view(row);
+  }
+
+  /** The code an account signed up with, if it used one. */
+  usedBy(did: string): InviteCode | undefined {
+    const use = this.db.prepare('SELECT code FROM invite_code_use WHERE used_by = ? ORDER BY used_at LIMIT 1').get(did) as { code: string } | undefined;
+    return use && this.get(use.code);
+  }
+
+  /**
+   * Every code, newest first (`recent`) or most used first (`usage`), in pages. The cursor is
+   * the sort key of the last code of the page, so pages neither skip nor repeat codes.
+   */
   list(opts: { sort: 'recent' | 'usage'; limit: number; cursor?: string }): { codes: InviteCode[]; cursor?: string } {
-    const rows = this.db
-      .prepare('SELECT * FROM invite_code WHERE (created_at || code) < ? ORDER BY created_at DESC, code DESC LIMIT ?')
-      .all(opts.cursor ?? '\uffff', opts.limit + 1) as CodeRow[];
-    const more = rows.length > opts.limit;
+    let rows: Array<CodeRow & { key: string }>;
+    if (opts.sort === 'usage') {
+      // Use counts are zero-padded so the key sorts as text the way the counts sort as numbers.
+      rows = this.db
+        .prepare(
+          `SELECT c.*, printf('%010d', (SELECT count(*) FROM invite_code_use u WHERE u.code = c.code)) || ':' || c.code AS key
+           FROM invite_code c WHERE key < ? ORDER BY key DESC LIMIT ?`,
+        )
+        .all(opts.cursor ?? '\uffff', opts.limit + 1) as Array<CodeRow & { key: string }>;
+    } else {
+      rows = this.db
+        .prepare('SELECT *, created_at || \':\' || code AS key FROM invite_code WHERE key < ? ORDER BY key DESC LIMIT ?')
+        .all(opts.cursor ?? '\uffff', opts.limit + 1) as Array<CodeRow & { key: string }>;
+    }
     const page = rows.slice(0, opts.limit);
-    let codes = page.map((row) => this.#view(row));
-    if (opts.sort === 'usage') codes = codes.sort((a, b) => b.uses.length - a.uses.length);
     const last = page.at(-1);
-    return { codes, cursor: more && last ? last.created_at + last.code : undefined };
+    return { codes: page.map((row) => this.#view(row)), cursor: rows.length > opts.limit && last ? last.key : undefined };
   }
 
   disable(input: { codes?: string[]; accounts?: string[] }): void {

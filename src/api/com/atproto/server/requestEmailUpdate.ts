@@ -1,0 +1,14 @@
+import { requestEmailUpdate } from '../../../../accounts/email-flows.ts';
+import { requireAccess } from '../../../../auth/types.ts';
+import { emailFlowDeps, emailSendLimits } from '../../../account-flows.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.server.requestEmailUpdate',
+  auth: 'accessPrivileged',
+  errors: ['AccountNotFound'],
+  rateLimits: emailSendLimits('email-update'),
+  handler({ ctx, auth }) {
+    return requestEmailUpdate(emailFlowDeps(ctx), requireAccess(auth).did);
+  },
+});
