@@ -9,6 +9,8 @@ import './sync-errors.ts';
 import type { AppMethod } from './define.ts';
 import health from './_health.ts';
 import adminStatus from './_admin/status.ts';
+import getPreferences from './app/bsky/actor/getPreferences.ts';
+import putPreferences from './app/bsky/actor/putPreferences.ts';
 import applyWrites from './com/atproto/repo/applyWrites.ts';
 import createRecord from './com/atproto/repo/createRecord.ts';
 import deleteRecord from './com/atproto/repo/deleteRecord.ts';
@@ -62,6 +64,8 @@ export const methods: readonly AppMethod[] = [
   getRepoStatus,
   listRepos,
   subscribeRepos,
+  getPreferences,
+  putPreferences,
 ];
 
 /** The method table, built once at start: validators and coercers are compiled here. */

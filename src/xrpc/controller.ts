@@ -77,8 +77,9 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
       enforceRateLimits(
         options.rateLimiter,
         entry.rateLimits,
-        (spec) => (spec.key ? spec.key({ ...info, input }) : info.ip),
+        (spec) => (spec.key ? spec.key({ ...info, input, auth }) : info.ip),
         (headers) => setHeaders(res, headers),
+        (spec) => (spec.cost ? spec.cost({ ...info, input, auth }) : 1),
       );
     }
 

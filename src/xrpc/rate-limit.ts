@@ -68,12 +68,13 @@ export function enforceRateLimits(
   specs: readonly RateLimitSpec[],
   keyFor: (spec: RateLimitSpec) => string | undefined,
   setHeaders: (headers: Record<string, string>) => void,
+  costFor: (spec: RateLimitSpec) => number = () => 1,
 ): void {
   let tightest: { spec: RateLimitSpec; decision: RateLimitDecision } | undefined;
   for (const spec of specs) {
     const key = keyFor(spec);
     if (key === undefined) continue;
-    const decision = limiter.consume(spec.name, key, spec.points, spec.windowMs);
+    const decision = limiter.consume(spec.name, key, spec.points, spec.windowMs, costFor(spec));
     if (!decision.allowed) {
       throw new RateLimitExceededError('Rate limit exceeded', rateLimitHeaders(spec, decision));
     }

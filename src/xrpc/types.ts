@@ -105,7 +105,9 @@ export interface RateLimitSpec {
   points: number;
   windowMs: number;
   /** What the limit is keyed by; default the client IP. */
-  key?: (info: RequestInfo & { input: unknown }) => string | undefined;
+  key?: (info: RequestInfo & { input: unknown; auth: unknown }) => string | undefined;
+  /** Points this call costs (default 1). */
+  cost?: (info: RequestInfo & { input: unknown; auth: unknown }) => number;
 }
 
 export interface MethodDef<Ctx, Auth> {

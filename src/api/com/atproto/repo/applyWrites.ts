@@ -2,6 +2,7 @@ import { checkCollection, MAX_WRITES_PER_BATCH, prepareRecord, type PreparedWrit
 import { RepoWriteError } from '../../../../repo/write-errors.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
+import { writeRateLimits } from '../../../write-limits.ts';
 import { resolveWritableRepo } from './write-access.ts';
 
 type Write =
@@ -26,6 +27,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.applyWrites',
   auth: 'access',
   errors: REPO_WRITE_ERRORS,
+  rateLimits: writeRateLimits((input) => ((input as Input).writes ?? []).map((w) => (w.$type.endsWith('#create') ? 'create' : w.$type.endsWith('#update') ? 'update' : 'delete'))),
   maxBodyBytes: 8 * 1024 * 1024,
   async handler({ ctx, auth, input }) {
     const body = input as Input;

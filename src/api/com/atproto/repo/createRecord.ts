@@ -1,6 +1,7 @@
 import { prepareRecord } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
+import { writeRateLimits } from '../../../write-limits.ts';
 import { resolveWritableRepo } from './write-access.ts';
 
 interface Input {
@@ -16,6 +17,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.createRecord',
   auth: 'access',
   errors: REPO_WRITE_ERRORS,
+  rateLimits: writeRateLimits(() => ['create']),
   async handler({ ctx, auth, input }) {
     const body = input as Input;
     const did = resolveWritableRepo(ctx, auth, body.repo);

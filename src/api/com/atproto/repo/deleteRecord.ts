@@ -1,6 +1,7 @@
 import { checkCollection } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
+import { writeRateLimits } from '../../../write-limits.ts';
 import { resolveWritableRepo } from './write-access.ts';
 
 interface Input {
@@ -15,6 +16,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.deleteRecord',
   auth: 'access',
   errors: REPO_WRITE_ERRORS,
+  rateLimits: writeRateLimits(() => ['delete']),
   async handler({ ctx, auth, input }) {
     const body = input as Input;
     const did = resolveWritableRepo(ctx, auth, body.repo);

@@ -1,6 +1,7 @@
 import { prepareRecord } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
+import { writeRateLimits } from '../../../write-limits.ts';
 import { resolveWritableRepo } from './write-access.ts';
 
 interface Input {
@@ -17,6 +18,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.putRecord',
   auth: 'access',
   errors: REPO_WRITE_ERRORS,
+  rateLimits: writeRateLimits(() => ['update']),
   async handler({ ctx, auth, input }) {
     const body = input as Input;
     const did = resolveWritableRepo(ctx, auth, body.repo);

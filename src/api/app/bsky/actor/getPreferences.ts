@@ -1,0 +1,12 @@
+import { Preferences } from '../../../../accounts/preferences.ts';
+import { requireAccess } from '../../../../auth/types.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'app.bsky.actor.getPreferences',
+  auth: 'access',
+  handler({ ctx, auth }) {
+    const { did, privileged } = requireAccess(auth);
+    return { preferences: new Preferences(ctx.db).get(did, { privileged }) };
+  },
+});

@@ -1,0 +1,13 @@
+import { Preferences } from '../../../../accounts/preferences.ts';
+import { requireAccess } from '../../../../auth/types.ts';
+import { defineMethod } from '../../../define.ts';
+
+export default defineMethod({
+  nsid: 'app.bsky.actor.putPreferences',
+  auth: 'access',
+  maxBodyBytes: 256 * 1024,
+  handler({ ctx, auth, input }) {
+    const { did, privileged } = requireAccess(auth);
+    new Preferences(ctx.db).put(did, (input as { preferences: unknown[] }).preferences, { privileged });
+  },
+});
