@@ -35,6 +35,9 @@ export async function writeTempUpload(source: AsyncIterable<Uint8Array>, opts: {
   let size = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  // One batch is written while the next is hashed and gathered (the write runs on libuv's
+  // thread pool), so disk time and hashing overlap instead of adding up.
+  let writing: Promise<void> = Promise.resolve();
   try {
     for await (const chunk of source) {
       size += chunk.byteLength;
@@ -48,15 +51,20 @@ export async function writeTempUpload(source: AsyncIterable<Uint8Array>, opts: {
       pending.push(chunk);
       pendingBytes += chunk.byteLength;
       if (pendingBytes >= WRITE_BATCH) {
-        await writeFully(handle, pending, pendingBytes);
+        await writing;
+        writing = writeFully(handle, pending, pendingBytes);
+        // Rejections surface at the next await of `writing`; this only stops an unhandled report.
+        writing.catch(() => {});
         pending = [];
         pendingBytes = 0;
       }
     }
+    await writing;
     if (pendingBytes > 0) await writeFully(handle, pending, pendingBytes);
     // fdatasync covers the data and the file size: all a new file needs to be read back whole.
     await handle.datasync();
   } catch (err) {
+    await writing.catch(() => {});
     await handle.close().catch(() => {});
     await unlink(file).catch(() => {});
     throw err;
