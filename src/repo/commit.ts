@@ -51,10 +51,12 @@ export function encodeCommit(commit: Commit): Uint8Array {
 /** Signs a new version 3 commit: ECDSA with the account's key over the unsigned commit's DAG-CBOR. */
 export async function signCommit(
   fields: { did: string; data: Cid; rev: string },
-  keypair: Pick<Keypair, 'sign'>,
+  keypair: Pick<Keypair, 'sign'> & Partial<Pick<Keypair, 'signSync'>>,
 ): Promise<SignedCommit> {
   const unsigned: UnsignedCommit = { did: fields.did, version: 3, data: fields.data, rev: fields.rev, prev: null };
-  const sig = await keypair.sign(encodeUnsignedCommit(unsigned));
+  const message = encodeUnsignedCommit(unsigned);
+  // a key that signs in-thread skips the promise; remote signers (a KMS, an HSM) use `sign`
+  const sig = keypair.signSync ? keypair.signSync(message) : await keypair.sign(message);
   const commit: Commit = { ...unsigned, sig };
   // encodeCbor may hand back a view into a pooled buffer: the block is kept, so it gets its own copy
   const bytes = encodeCommit(commit).slice();

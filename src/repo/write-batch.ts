@@ -8,7 +8,6 @@ import {
   Mst,
   type BlockSource,
   type MaybePromise,
-  type MstNode,
   type NodeCache,
 } from '../ipld/mst/index.ts';
 import type { Keypair } from '../crypto/index.ts';
@@ -28,7 +27,7 @@ export interface RecordWrite {
 
 export interface WriteBatchInput {
   did: string;
-  keypair: Pick<Keypair, 'sign'>;
+  keypair: Pick<Keypair, 'sign'> & Partial<Pick<Keypair, 'signSync'>>;
   /** The repo's current commit; null for the first commit of a new, empty repo. */
   prev: { cid: Cid | string; rev: string; data: Cid | string } | null;
   /** Blocks of the repo as of `prev`. */
@@ -129,6 +128,9 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   const data = linkToCidObject(mst.cid);
   const diffed = mst.diffFrom(base);
   const diff = diffed instanceof Promise ? await diffed : diffed;
+  // the covering proof of every path written (the root included) is what a relay needs
+  const proved = mst.proof(lastWrite.keys());
+  const proof = proved instanceof Promise ? await proved : proved;
   const rev = nextTidAfter(prev?.rev ?? null);
   const signed = await signCommit({ did, data, rev }, input.keypair);
   const commitCid = cidToString(signed.cid);
@@ -136,7 +138,9 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   const newBlocks = new Map<string, Uint8Array>([[commitCid, signed.bytes]]);
   for (const [cid, node] of diff.newNodes) newBlocks.set(cid, node.bytes);
   // a diff of two empty trees opens nothing, but a new repo must still store its empty root
-  if (prev === null) newBlocks.set(mst.cid.$link, (await rootOf(mst)).bytes);
+  if (prev === null) newBlocks.set(mst.cid.$link, proof.get(mst.cid.$link)!.bytes);
+  // the next commit of this repo starts from these nodes: keep them decoded
+  if (input.cache) mst.store.remember(diff.newNodes.values());
   const added = new Map<string, number>();
   for (const { cid } of diff.adds) count(added, cid.$link);
   for (const { cid } of diff.updates) count(added, cid.$link);
@@ -147,14 +151,12 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   const released = new Map<string, number>();
   for (const { prev: old } of diff.deletes) count(released, old.$link);
   for (const { prev: old } of diff.updates) count(released, old.$link);
-  for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
+  if (released.size > 0) {
+    for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
+  }
   for (const cid of newBlocks.keys()) orphaned.delete(cid);
 
   const firehoseBlocks = new Map<string, Uint8Array>([[commitCid, signed.bytes]]);
-  const root = await rootOf(mst);
-  firehoseBlocks.set(root.cid.$link, root.bytes);
-  const proved = mst.proof(lastWrite.keys());
-  const proof = proved instanceof Promise ? await proved : proved;
   for (const [cid, node] of proof) firehoseBlocks.set(cid, node.bytes);
   for (const [cid, node] of diff.newNodes) firehoseBlocks.set(cid, node.bytes);
   for (const index of lastWrite.values()) {
@@ -208,11 +210,6 @@ async function unusedRecords(
     if (open.delete(leaf.value.$link) && open.size === 0) break;
   }
   return [...open];
-}
-
-async function rootOf(mst: Mst): Promise<MstNode> {
-  const got = mst.rootNode();
-  return (got instanceof Promise ? await got : got).node;
 }
 
 function count(map: Map<string, number>, key: string): void {

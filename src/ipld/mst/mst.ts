@@ -107,13 +107,17 @@ export class Mst {
 
   /**
    * The nodes proving each key's presence or absence in this tree, and enough of the tree to
-   * add or remove it again (what a relay needs to invert a commit's operations), by CID.
+   * add or remove it again (what a relay needs to invert a commit's operations), by CID. Always
+   * holds the root node.
    */
   proof(keys: Iterable<string>, into: Map<string, MstNode> = new Map()): MaybePromise<Map<string, MstNode>> {
     const store = this.store;
     const root = this.root;
     const all = [...keys];
     function* op() {
+      // the root is in every proof, even of no keys: a commit event always carries it
+      const top = yield* loadRoot(store, root);
+      into.set(top.node.cid.$link, top.node);
       for (const key of all) yield* proofOp(store, root, key, into);
       return into;
     }

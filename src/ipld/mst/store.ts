@@ -79,6 +79,19 @@ export class NodeStore {
     return this.#decode(link, key, got);
   }
 
+  /**
+   * Caches nodes a write just built, so the next commit finds its path decoded. They are cached
+   * flattened (children as links), so the cache never holds a chain of older in-memory trees.
+   */
+  remember(nodes: Iterable<MstNode>): void {
+    for (const node of nodes) {
+      const flat = node.kids.some((kid) => kid instanceof MstNode)
+        ? new MstNode(node.keys, node.vals, node.kids.map((kid) => (kid instanceof MstNode ? kid.cid : kid)), { bytes: node.bytes, cid: node.cid })
+        : node;
+      this.cache.set(node.cid.$link, flat);
+    }
+  }
+
   #decode(link: Link, key: string, bytes: Uint8Array | undefined): MstNode {
     if (bytes === undefined) throw new MissingBlockError(key);
     const node = decodeNode(bytes, link);
