@@ -6,6 +6,7 @@ import { Registry } from '../xrpc/index.ts';
 import './account-errors.ts';
 import './repo-errors.ts';
 import './sync-errors.ts';
+import { accountMethods } from './account-methods.ts';
 import type { AppMethod } from './define.ts';
 import health from './_health.ts';
 import adminStatus from './_admin/status.ts';
@@ -66,6 +67,7 @@ export const methods: readonly AppMethod[] = [
   subscribeRepos,
   getPreferences,
   putPreferences,
+  ...accountMethods,
 ];
 
 /** The method table, built once at start: validators and coercers are compiled here. */
