@@ -122,6 +122,7 @@ describe('write batches', () => {
     await assert.rejects(repo.apply([{ action: 'delete', collection: 'app.bsky.feed.post', rkey: 'b' }]), RecordNotFoundError);
     await assert.rejects(repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'a b', record: post('b') }]), InvalidWriteError);
     await assert.rejects(repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'c' }]), InvalidWriteError);
+    await assert.rejects(repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'c', record: { $type: 'x', n: 1.5 } }]), InvalidWriteError);
   });
 
   it('takes records already encoded, without encoding them again', async () => {

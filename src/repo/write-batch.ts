@@ -1,4 +1,4 @@
-import { encodeCbor } from '../ipld/cbor.ts';
+import { CborError, encodeCbor } from '../ipld/cbor.ts';
 import { cidForCbor, cidToString, parseCid, type Cid } from '../ipld/cid.ts';
 import {
   InvalidMstKeyError,
@@ -228,5 +228,6 @@ function translate(err: unknown, path: string): unknown {
   if (err instanceof KeyExistsError) return new RecordExistsError(path);
   if (err instanceof KeyNotFoundError) return new RecordNotFoundError(path);
   if (err instanceof InvalidMstKeyError) return new InvalidWriteError(`invalid record path ${path}: ${err.message}`);
+  if (err instanceof CborError) return new InvalidWriteError(`record ${path} cannot be stored: ${err.message}`);
   return err;
 }
