@@ -43,8 +43,12 @@ export interface BlobStore {
 const CID_KEY = /^b[a-z2-7]{8,200}$/;
 const DID_KEY = /^did:[a-z]+:[a-zA-Z0-9._:%-]{1,2000}$/;
 
-export function checkBlobKey(did: string, cid: string): void {
+export function checkDidKey(did: string): void {
   if (!DID_KEY.test(did) || did.endsWith(':')) throw new BlobStoreError(`Not a DID: ${JSON.stringify(did.slice(0, 100))}`);
+}
+
+export function checkBlobKey(did: string, cid: string): void {
+  checkDidKey(did);
   if (!CID_KEY.test(cid)) throw new BlobStoreError(`Not a base32 CID: ${JSON.stringify(cid.slice(0, 100))}`);
 }
 

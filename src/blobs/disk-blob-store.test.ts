@@ -30,6 +30,27 @@ describe('DiskBlobStore layout', () => {
     assert.equal(store.pathOf('did:web:a.example%3A8080', cid), `/srv/blobs/did%3Aweb%3Aa.example%253A8080/2v/${cid}`);
   });
 
+  it('names the folder of a DID too long for a file name by its start and a hash', async () => {
+    const dir = tempDir();
+    try {
+      const store = new DiskBlobStore(join(dir, 'blobs'));
+      const did = `did:web:${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example`;
+      const other = `${did.slice(0, -'example'.length)}example2`;
+      const bytes = randomBytes(10);
+      const file = join(dir, 'upload');
+      writeFileSync(file, bytes);
+      await store.putFile(did, cidOf(bytes), file);
+      assert.equal(await store.exists(did, cidOf(bytes)), true);
+      assert.equal(await store.exists(other, cidOf(bytes)), false);
+      const [name] = readdirSync(join(dir, 'blobs'));
+      assert.ok(name.length < 255 && name.includes('~'), name);
+      await store.deleteAll(did);
+      assert.deepEqual(readdirSync(join(dir, 'blobs')), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('spreads one account over many shard directories instead of one folder', async () => {
     const dir = tempDir();
     try {

@@ -1,12 +1,13 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { checkBlobKey, checkRange, type BlobStore, type ByteRange, type StoredBlob } from './blob-store.ts';
+import { checkBlobKey, checkDidKey, checkRange, type BlobStore, type ByteRange, type StoredBlob } from './blob-store.ts';
 
 /** Read chunk size: large enough that a 100 MB video is a few hundred writes to the socket, not thousands. */
 const READ_CHUNK = 256 * 1024;
+const MAX_DIR_NAME = 200;
 
 /**
  * Blobs as files: `<root>/<did>/<shard>/<cid>`, the DID percent-encoded (no `:` or `/` in names)
@@ -104,13 +105,16 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async deleteAll(did: string): Promise<void> {
-    checkBlobKey(did, 'bafkreiaaaaaaaaaaaaaa');
+    checkDidKey(did);
     await rm(this.#accountDir(did), { recursive: true, force: true });
     await syncDir(this.root).catch(() => {});
   }
 
   #accountDir(did: string): string {
-    return join(this.root, encodeURIComponent(did));
+    const name = encodeURIComponent(did);
+    // File names stop at 255 bytes; a DID that long (a did:web on a very long host) is named by
+    // its start and a hash of the whole, which stays unique.
+    return join(this.root, name.length <= MAX_DIR_NAME ? name : `${name.slice(0, 120)}~${hash('sha256', did, 'hex')}`);
   }
 }
 
