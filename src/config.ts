@@ -40,6 +40,8 @@ export interface Config {
     allowPrivateNetwork: boolean;
   };
   crawlers: string[];
+  /** Squall: how long firehose events are kept for cursor replay (PDS_SEQUENCER_RETENTION_HOURS). */
+  sequencerRetentionHours: number;
   email: {
     smtpUrl?: string;
     fromAddress?: string;
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       allowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
     },
     crawlers,
+    sequencerRetentionHours: parseInteger('PDS_SEQUENCER_RETENTION_HOURS', read('PDS_SEQUENCER_RETENTION_HOURS'), 72, 1),
     email: {
       smtpUrl,
       fromAddress: read('PDS_EMAIL_FROM_ADDRESS'),

@@ -22,6 +22,7 @@ import { RecordIndex } from './repo/record-index.ts';
 import { RepoLocks } from './repo/repo-lock.ts';
 import { RepoService } from './repo/repo-service.ts';
 import { SigningKeys } from './repo/signing-keys.ts';
+import { Crawlers } from './sync/crawlers.ts';
 import { Firehose } from './sync/firehose.ts';
 import { SequencerLog } from './sync/sequencer-log.ts';
 
@@ -84,6 +85,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const committer = new GroupCommitter(db);
   const sequencer = new SequencerLog(db);
   const firehose = new Firehose(sequencer);
+  const crawlers = new Crawlers(config.crawlers, config.service.hostname, fetch, log);
   const repo = new RepoService({
     db,
     records: new RecordIndex(db),
@@ -92,7 +94,16 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     locks: new RepoLocks(),
     keys: signingKeys,
     firehose,
+    afterCommit: config.crawlers.length > 0 ? () => crawlers.notify() : undefined,
   });
+  // Events older than the retention are dropped hourly; subscribers asking for them get OutdatedCursor.
+  const pruneEvents = () => {
+    const removed = sequencer.prune(new Date(Date.now() - config.sequencerRetentionHours * 3600_000));
+    if (removed > 0) log.info({ removed }, 'pruned old firehose events');
+  };
+  pruneEvents();
+  const pruneTimer = setInterval(pruneEvents, 3600_000);
+  pruneTimer.unref();
 
   let closed = false;
   return {
@@ -119,6 +130,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(pruneTimer);
       firehose.close();
       await mail.mailer.close();
       db.close();

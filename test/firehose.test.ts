@@ -174,3 +174,61 @@ describe('the firehose', () => {
     for (const s of subs) s.ws.close();
   });
 });
+
+describe('relays and slow consumers', () => {
+  it('asks the configured crawlers to crawl after a write', async () => {
+    const { createServer } = await import('node:http');
+    const received: Array<{ path: string; body: string }> = [];
+    const relay = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relayUrl = `http://127.0.0.1:${(relay.address() as { port: number }).port}`;
+    const pds = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_CRAWLERS: relayUrl });
+    try {
+      const agent = new AtpAgent({ service: pds.url });
+      await agent.createAccount({ handle: 'crawled.test', email: 'crawled@example.com', password: 'crawled-password' });
+      await agent.post({ text: 'crawl me', createdAt: new Date().toISOString() });
+      await agent.post({ text: 'and me', createdAt: new Date().toISOString() });
+      await until(() => received.length >= 1);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 1, 'throttled to one request per interval');
+      assert.equal(received[0].path, '/xrpc/com.atproto.sync.requestCrawl');
+      assert.deepEqual(JSON.parse(received[0].body), { hostname: 'localhost' });
+    } finally {
+      await pds.close();
+      relay.close();
+    }
+  });
+
+  it('disconnects a consumer that falls too far behind with ConsumerTooSlow', async () => {
+    const agent = await newAgent('slowpoke');
+    // A consumer that never reads: its socket stops draining and the server's backlog grows.
+    const { Socket } = await import('node:net');
+    const port = Number(new URL(server.url).port);
+    const socket = new Socket();
+    await new Promise<void>((r) => socket.connect(port, '127.0.0.1', r));
+    socket.write(
+      `GET /xrpc/com.atproto.sync.subscribeRepos?cursor=0 HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    socket.pause();
+    const big = 'x'.repeat(100_000);
+    const writes = Array.from({ length: 250 }, () =>
+      agent.com.atproto.repo.createRecord({ repo: agent.session!.did, collection: 'com.example.big', record: { $type: 'com.example.big', big } }),
+    );
+    await Promise.all(writes);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await until(() => server.server.ctx.firehose.head > 0);
+    // Reading now drains what the server managed to send before giving up; it must end the stream.
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    socket.resume();
+    await closed;
+    assert.ok(received.includes(Buffer.from('ConsumerTooSlow')), 'an error frame named ConsumerTooSlow');
+  });
+});

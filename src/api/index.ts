@@ -34,6 +34,7 @@ import getRepo from './com/atproto/sync/getRepo.ts';
 import syncGetRecord from './com/atproto/sync/getRecord.ts';
 import getRepoStatus from './com/atproto/sync/getRepoStatus.ts';
 import listRepos from './com/atproto/sync/listRepos.ts';
+import notifyOfUpdate from './com/atproto/sync/notifyOfUpdate.ts';
 import subscribeRepos from './com/atproto/sync/subscribeRepos.ts';
 
 export { mapDomainError } from './errors.ts';
@@ -65,6 +66,7 @@ export const methods: readonly AppMethod[] = [
   getRepoStatus,
   listRepos,
   subscribeRepos,
+  notifyOfUpdate,
   getPreferences,
   putPreferences,
   ...accountMethods,

@@ -54,6 +54,8 @@ export interface RepoServiceDeps {
   keys: SigningKeys;
   firehose: Firehose;
   blobs?: RecordBlobHooks;
+  /** Called after every durable commit (e.g. to ask relays to crawl). */
+  afterCommit?: () => void;
 }
 
 const NODE_CACHE_REPOS = 256;
@@ -151,6 +153,7 @@ export class RepoService {
       }
       const unreferenced = await deps.committer.run(() => this.#applyInTx(result, effective));
       deps.firehose.notify();
+      deps.afterCommit?.();
       if (unreferenced.length > 0 && deps.blobs) {
         await deps.blobs.deleteUnreferenced(did, unreferenced);
       }

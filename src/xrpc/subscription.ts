@@ -104,7 +104,11 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
 
   function closeWithError(ws: WebSocket, error: string, message: string) {
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(encodeErrorFrame(error, message), () => ws.close(error === 'ConsumerTooSlow' ? 1008 : 1011, error));
+    // The error frame is queued behind whatever is still buffered; a consumer that never drains
+    // it is cut off after a grace period instead of holding the connection open.
+    ws.send(encodeErrorFrame(error, message));
+    ws.close(error === 'ConsumerTooSlow' ? 1008 : 1011, error);
+    setTimeout(() => ws.terminate(), 10_000).unref();
   }
 
   function toXrpcError(err: unknown): XrpcError {
