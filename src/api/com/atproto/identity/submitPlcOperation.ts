@@ -1,0 +1,27 @@
+import { requireAccess } from '../../../../auth/types.ts';
+import { identityOf } from '../../../../identity/services.ts';
+import { defineMethod } from '../../../define.ts';
+import { submitPlcOperationFor } from './plc-operations.ts';
+
+export default defineMethod({
+  nsid: 'com.atproto.identity.submitPlcOperation',
+  auth: 'accessPrivileged',
+  maxBodyBytes: 64 * 1024,
+  async handler({ ctx, auth, input }) {
+    const dids = identityOf(ctx).dids;
+    await submitPlcOperationFor(
+      {
+        accounts: ctx.accounts,
+        plc: ctx.plc,
+        rotationKeyDid: ctx.rotationKey.did(),
+        publicUrl: ctx.config.service.publicUrl,
+        committer: ctx.committer,
+        sequencer: ctx.sequencer,
+        firehose: ctx.firehose,
+        invalidate: (did) => dids.invalidate(did),
+      },
+      requireAccess(auth).did,
+      (input as { operation: unknown }).operation,
+    );
+  },
+});

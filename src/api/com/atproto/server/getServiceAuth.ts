@@ -1,0 +1,72 @@
+import { requireAccess } from '../../../../auth/types.ts';
+import { createServiceJwt } from '../../../../auth/service-jwt.ts';
+import { defineMethod } from '../../../define.ts';
+import { IdentityFlowError } from '../identity/identity-flow-errors.ts';
+
+/**
+ * Methods a service token may only be minted for by a full session or a privileged app
+ * password, as the official PDS rules: chat (private messages) and creating an account
+ * elsewhere with this identity (migration).
+ */
+export const PRIVILEGED_SERVICE_METHODS: ReadonlySet<string> = new Set([
+  'chat.bsky.actor.deleteAccount',
+  'chat.bsky.actor.exportAccountData',
+  'chat.bsky.convo.deleteMessageForSelf',
+  'chat.bsky.convo.getConvo',
+  'chat.bsky.convo.getConvoForMembers',
+  'chat.bsky.convo.getLog',
+  'chat.bsky.convo.getMessages',
+  'chat.bsky.convo.leaveConvo',
+  'chat.bsky.convo.listConvos',
+  'chat.bsky.convo.muteConvo',
+  'chat.bsky.convo.sendMessage',
+  'chat.bsky.convo.sendMessageBatch',
+  'chat.bsky.convo.unmuteConvo',
+  'chat.bsky.convo.updateRead',
+  'com.atproto.server.createAccount',
+]);
+
+/**
+ * Methods no service token is minted for at all: they manage the account's credentials, email
+ * and identity, and must only be called by the account itself on its own PDS.
+ */
+export const PROTECTED_SERVICE_METHODS: ReadonlySet<string> = new Set([
+  'com.atproto.admin.sendEmail',
+  'com.atproto.identity.requestPlcOperationSignature',
+  'com.atproto.identity.signPlcOperation',
+  'com.atproto.identity.updateHandle',
+  'com.atproto.server.activateAccount',
+  'com.atproto.server.confirmEmail',
+  'com.atproto.server.createAppPassword',
+  'com.atproto.server.deactivateAccount',
+  'com.atproto.server.getAccountInviteCodes',
+  'com.atproto.server.getSession',
+  'com.atproto.server.listAppPasswords',
+  'com.atproto.server.requestAccountDelete',
+  'com.atproto.server.requestEmailConfirmation',
+  'com.atproto.server.requestEmailUpdate',
+  'com.atproto.server.revokeAppPassword',
+  'com.atproto.server.updateEmail',
+]);
+
+export default defineMethod({
+  nsid: 'com.atproto.server.getServiceAuth',
+  auth: 'access',
+  async handler({ ctx, auth, params }) {
+    const caller = requireAccess(auth);
+    const { aud, exp, lxm } = params as { aud: string; exp?: number; lxm?: string };
+    if (lxm !== undefined) {
+      if (PROTECTED_SERVICE_METHODS.has(lxm)) {
+        throw new IdentityFlowError('InvalidRequest', `cannot request a service auth token for the following protected method: ${lxm}`);
+      }
+      if (PRIVILEGED_SERVICE_METHODS.has(lxm) && !caller.privileged) {
+        throw new IdentityFlowError('InvalidRequest', `insufficient access to request a service auth token for the following method: ${lxm}`);
+      }
+    }
+    const keypair = ctx.signingKeys.get(caller.did);
+    if (keypair === undefined) throw new IdentityFlowError('InvalidRequest', 'This account has no signing key on this server');
+    // Limits on `exp` (past, over an hour, over a minute without `lxm`) are createServiceJwt's.
+    const token = await createServiceJwt({ iss: caller.did, aud, lxm, exp, keypair });
+    return { token };
+  },
+});
