@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
+import { IdResolver } from '@atproto/identity';
+import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { readCarWithRoot } from '../src/ipld/car.ts';
 import { fromBytes, type Bytes } from '../src/ipld/cbor.ts';
 import { cidToString } from '../src/ipld/cid.ts';
@@ -178,5 +180,38 @@ describe('reserveSigningKey', () => {
     const row = env.ctx.db.prepare('SELECT private_key, did FROM reserved_signing_key WHERE public_key_did = ?').get(first) as { private_key: string; did: string };
     assert.equal(row.did, did);
     assert.match(row.private_key, /^ES256K:[0-9a-f]{64}$/);
+  });
+});
+
+describe('the lifecycle as the official firehose client sees it', () => {
+  it('reads deactivation, reactivation (with a verified #sync) and deletion', async () => {
+    const lee = await signUp(env, 'lee');
+    await lee.agent.post({ text: 'hello', createdAt: new Date().toISOString() });
+    const events: Event[] = [];
+    const errors: Error[] = [];
+    const firehose = new Firehose({
+      idResolver: new IdResolver({ plcUrl: env.plc.url }),
+      service: env.url.replace('http', 'ws'),
+      runner: new MemoryRunner({ startCursor: env.ctx.sequencer.latestSeq() }),
+      handleEvent: (evt) => void events.push(evt),
+      onError: (err) => void errors.push(err),
+    });
+    firehose.start();
+    try {
+      await lee.agent.com.atproto.server.deactivateAccount({});
+      await lee.agent.com.atproto.server.activateAccount();
+      await lee.agent.com.atproto.server.requestAccountDelete();
+      const token = await env.smtp.waitForToken(lee.email);
+      await new AtpAgent({ service: env.url }).com.atproto.server.deleteAccount({ did: lee.did, password: lee.password, token });
+      const deadline = Date.now() + 10_000;
+      while (!events.some((e) => e.event === 'account' && e.status === 'deleted') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await firehose.destroy();
+    }
+    assert.deepEqual(errors, []);
+    const seen = events
+      .filter((e) => e.did === lee.did)
+      .map((e) => (e.event === 'account' ? `account:${e.active}:${e.status ?? ''}` : e.event));
+    assert.deepEqual(seen, ['account:false:deactivated', 'account:true:', 'identity', 'sync', 'account:false:deleted']);
   });
 });

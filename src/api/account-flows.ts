@@ -5,7 +5,7 @@ import { EmailTokens } from '../accounts/email-tokens.ts';
 import type { EmailFlowDeps } from '../accounts/email-flows.ts';
 import { ReservedSigningKeys } from '../accounts/reserved-keys.ts';
 import type { AppContext } from '../context.ts';
-import type { RateLimitSpec, RequestInfo } from '../xrpc/index.ts';
+import type { RateLimitSpec } from '../xrpc/index.ts';
 
 // What the account-flow handlers hand to the domain modules, built from the context. The
 // stores are plain objects over the shared database, made once per context.
@@ -56,13 +56,9 @@ export function deleteAccountDeps(ctx: AppContext): DeleteAccountDeps {
   };
 }
 
-/**
- * The blob service is built in parallel and may not be in the context yet; when it is, account
- * deletion hands it the account's blobs. Looked up by shape so either state compiles.
- */
-function blobRemover(ctx: AppContext): AccountBlobRemover | undefined {
-  const blobs = (ctx as unknown as { blobs?: Partial<AccountBlobRemover> }).blobs;
-  return typeof blobs?.deleteAccountBlobs === 'function' ? (blobs as AccountBlobRemover) : undefined;
+/** Account deletion hands the account's blobs to the blob service. */
+function blobRemover(ctx: AppContext): AccountBlobRemover {
+  return ctx.blobs;
 }
 
 // ---- Rate limits -------------------------------------------------------------------------
@@ -71,24 +67,10 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/**
- * The DID of the calling session, for per-account limits. Rate limits run after the auth
- * verifier accepted the access token: the verified auth state when the XRPC layer passes it,
- * otherwise the token's `sub`, which that verifier has already checked.
- */
-export function callerDid(info: RequestInfo & { auth?: unknown }): string | undefined {
-  const auth = info.auth as { type?: unknown; did?: unknown } | undefined;
-  if (auth?.type === 'access' && typeof auth.did === 'string') return auth.did;
-  const header = info.req.headers.authorization;
-  if (!header) return undefined;
-  const payload = header.slice(header.indexOf(' ') + 1).split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
+/** The DID of the calling session (rate limits run after the auth verifier, with its verdict). */
+export function callerDid({ auth }: { auth: unknown }): string | undefined {
+  const state = auth as { type?: unknown; did?: unknown } | undefined;
+  return state?.type === 'access' && typeof state.did === 'string' ? state.did : undefined;
 }
 
 const inputField = (field: string) => ({ input }: { input: unknown }) => {
