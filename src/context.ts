@@ -9,6 +9,7 @@ import type { DidCreator } from './accounts/create-account.ts';
 import { importKeypair, type Keypair } from './crypto/index.ts';
 import { PlcClient } from './identity/plc-client.ts';
 import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
+import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { Sessions } from './accounts/sessions.ts';
 import { SessionTokens } from './auth/session-jwt.ts';
@@ -51,6 +52,7 @@ export interface AppContext {
   readonly sequencer: SequencerLog;
   readonly firehose: Firehose;
   readonly repo: RepoService;
+  readonly blobs: BlobService;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
@@ -85,6 +87,14 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const committer = new GroupCommitter(db);
   const sequencer = new SequencerLog(db);
   const firehose = new Firehose(sequencer);
+  const blobs = new BlobService({
+    db,
+    store: new DiskBlobStore(config.storage.blobDir),
+    tmpDir: config.storage.blobTmpDir,
+    uploadLimit: config.service.blobUploadLimit,
+    log,
+  });
+  const stopBlobCollector = blobs.startCollector();
   const crawlers = new Crawlers(config.crawlers, config.service.hostname, fetch, log);
   const repo = new RepoService({
     db,
@@ -94,6 +104,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     locks: new RepoLocks(),
     keys: signingKeys,
     firehose,
+    blobs,
     afterCommit: config.crawlers.length > 0 ? () => crawlers.notify() : undefined,
   });
   // Events older than the retention are dropped hourly; subscribers asking for them get OutdatedCursor.
@@ -126,11 +137,13 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     sequencer,
     firehose,
     repo,
+    blobs,
     startedAt: new Date(),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
+      stopBlobCollector();
       firehose.close();
       await mail.mailer.close();
       db.close();

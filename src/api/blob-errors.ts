@@ -6,14 +6,9 @@ import type { AppContext } from '../context.ts';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, XrpcError } from '../xrpc/index.ts';
 import { registerErrorMapper } from './errors.ts';
 
-/**
- * The blob service of the context. (A shim while context.ts does not declare `blobs` yet: the
- * lead wires it; afterwards handlers can read `ctx.blobs` directly.)
- */
+/** The blob service of the context. */
 export function blobService(ctx: AppContext): BlobService {
-  const blobs = (ctx as { blobs?: BlobService }).blobs;
-  if (!blobs) throw new Error('the application context has no blob service');
-  return blobs;
+  return ctx.blobs;
 }
 
 /** Error names a record write may emit because of its blob refs: spread them into the write methods' `errors`. */

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.ts';
 import { formatValidators } from '../syntax/index.ts';
 import { Registry } from '../xrpc/index.ts';
 import './account-errors.ts';
+import './blob-errors.ts';
 import './repo-errors.ts';
 import './sync-errors.ts';
 import { accountMethods } from './account-methods.ts';
@@ -17,7 +18,9 @@ import createRecord from './com/atproto/repo/createRecord.ts';
 import deleteRecord from './com/atproto/repo/deleteRecord.ts';
 import describeRepo from './com/atproto/repo/describeRepo.ts';
 import getRecord from './com/atproto/repo/getRecord.ts';
+import listMissingBlobs from './com/atproto/repo/listMissingBlobs.ts';
 import listRecords from './com/atproto/repo/listRecords.ts';
+import uploadBlob from './com/atproto/repo/uploadBlob.ts';
 import putRecord from './com/atproto/repo/putRecord.ts';
 import createAccount from './com/atproto/server/createAccount.ts';
 import createAppPassword from './com/atproto/server/createAppPassword.ts';
@@ -28,7 +31,9 @@ import getSession from './com/atproto/server/getSession.ts';
 import listAppPasswords from './com/atproto/server/listAppPasswords.ts';
 import refreshSession from './com/atproto/server/refreshSession.ts';
 import revokeAppPassword from './com/atproto/server/revokeAppPassword.ts';
+import getBlob from './com/atproto/sync/getBlob.ts';
 import getBlocks from './com/atproto/sync/getBlocks.ts';
+import listBlobs from './com/atproto/sync/listBlobs.ts';
 import getLatestCommit from './com/atproto/sync/getLatestCommit.ts';
 import getRepo from './com/atproto/sync/getRepo.ts';
 import syncGetRecord from './com/atproto/sync/getRecord.ts';
@@ -67,6 +72,10 @@ export const methods: readonly AppMethod[] = [
   listRepos,
   subscribeRepos,
   notifyOfUpdate,
+  uploadBlob,
+  getBlob,
+  listBlobs,
+  listMissingBlobs,
   getPreferences,
   putPreferences,
   ...accountMethods,

@@ -1,9 +1,10 @@
 import { RepoWriteError } from '../repo/write-errors.ts';
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, XrpcError } from '../xrpc/index.ts';
+import { BLOB_REF_ERRORS } from './blob-errors.ts';
 import { registerErrorMapper } from './errors.ts';
 
 /** Error names the record methods may emit beyond their Lexicons' own. */
-export const REPO_WRITE_ERRORS = ['InvalidSwap', 'InvalidRecord', 'RecordNotFound', 'RepoNotFound', 'RepoDeactivated', 'RepoTakendown', 'RecordTooLarge', 'InvalidRecordKey', 'InvalidCollection', 'TooManyWrites'];
+export const REPO_WRITE_ERRORS = ['InvalidSwap', 'InvalidRecord', 'RecordNotFound', 'RepoNotFound', 'RepoDeactivated', 'RepoTakendown', 'RecordTooLarge', 'InvalidRecordKey', 'InvalidCollection', 'TooManyWrites', ...BLOB_REF_ERRORS];
 
 registerErrorMapper((err) => {
   if (!(err instanceof RepoWriteError)) return undefined;

@@ -3,6 +3,7 @@ import core from './0001-core.ts';
 import repoBlocks from './0002-repo-blocks.ts';
 import accounts from './0003-accounts.ts';
 import repo from './0004-repo.ts';
+import blobs from './0005-blobs.ts';
 
 /** Every migration of the PDS database, in order. */
-export const migrations: readonly Migration[] = [core, repoBlocks, accounts, repo];
+export const migrations: readonly Migration[] = [core, repoBlocks, accounts, repo, blobs];
