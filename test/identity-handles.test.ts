@@ -211,6 +211,20 @@ describe('updateHandle', () => {
     assert.equal((await bob.agent.com.atproto.repo.describeRepo({ repo: 'bob.test' })).data.handleIsCorrect, true);
   });
 
+  it('gives a handle two accounts ask for at once to exactly one, and leaves the other’s document alone', async () => {
+    const carol = await signUp(env, 'carol');
+    const dave = await signUp(env, 'dave');
+    const results = await Promise.allSettled([carol, dave].map((a) => a.agent.com.atproto.identity.updateHandle({ handle: 'wanted.test' })));
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const loser = results[0].status === 'rejected' ? carol : dave;
+    const winner = loser === carol ? dave : carol;
+    const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as { error: string };
+    assert.equal(reason.error, 'HandleNotAvailable');
+    assert.equal(env.ctx.accounts.byHandle('wanted.test')?.did, winner.did);
+    assert.deepEqual((await plcDocument(loser.did)).alsoKnownAs, [`at://${loser.handle}`]);
+    assert.deepEqual((await plcDocument(winner.did)).alsoKnownAs, ['at://wanted.test']);
+  });
+
   it('needs a session', async () => {
     const res = await post(env, 'com.atproto.identity.updateHandle', { handle: 'carol.test' });
     assert.equal(res.status, 401);

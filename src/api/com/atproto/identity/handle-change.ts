@@ -32,7 +32,7 @@ export interface HandleChangeDeps {
  * at once must not both get their DID documents changed before one of them loses the race for
  * the account row.
  */
-const claiming = new Set<string>();
+const claimingBy = new WeakMap<AccountStore, Set<string>>();
 
 /** Sets the account's handle; returns it normalized. Throws `AccountError` or `IdentityFlowError`. */
 export async function changeOwnHandle(deps: HandleChangeDeps, did: string, input: string): Promise<string> {
@@ -41,6 +41,8 @@ export async function changeOwnHandle(deps: HandleChangeDeps, did: string, input
   // Our own domains are the operator's choice (`.test` in development); others must be real.
   if (external && hasReservedTld(handle, { allowTest: deps.devMode })) throw new AccountError('InvalidHandle', 'Handle TLD is invalid or disallowed');
   assertFree(deps.accounts, did, handle);
+  let claiming = claimingBy.get(deps.accounts);
+  if (claiming === undefined) claimingBy.set(deps.accounts, (claiming = new Set()));
   if (claiming.has(handle)) throw new AccountError('HandleNotAvailable', `Handle already taken: ${handle}`);
   claiming.add(handle);
   try {
