@@ -3,6 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import { IdResolver } from '@atproto/identity';
 import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pngOfSize } from '../src/blobs/test-fixture.ts';
 import { readCarWithRoot } from '../src/ipld/car.ts';
 import { fromBytes, type Bytes } from '../src/ipld/cbor.ts';
 import { cidToString } from '../src/ipld/cid.ts';
@@ -144,6 +147,24 @@ describe('account deletion', () => {
     assert.equal((await xrpcError(fay.agent.com.atproto.server.getSession())).status, 401);
     const again = await xrpcError(anon.com.atproto.server.deleteAccount({ did: fay.did, password: fay.password, token }));
     assert.equal(again.status, 401);
+  });
+
+  it('counts the blobs its records reference, and deletes their rows and files with the account', async () => {
+    const pia = await signUp(env, 'pia');
+    const uploaded = await pia.agent.uploadBlob(pngOfSize(2048, 7), { encoding: 'image/png' });
+    await pia.agent.post({
+      text: 'a picture',
+      createdAt: new Date().toISOString(),
+      embed: { $type: 'app.bsky.embed.images', images: [{ image: uploaded.data.blob, alt: '' }] },
+    });
+    const status = (await pia.agent.com.atproto.server.checkAccountStatus()).data;
+    assert.deepEqual([status.expectedBlobs, status.importedBlobs], [1, 1]);
+    const blobDir = join(env.ctx.config.storage.blobDir, encodeURIComponent(pia.did));
+    assert.ok(readdirSync(blobDir).length > 0);
+
+    await env.adminAgent.com.atproto.admin.deleteAccount({ did: pia.did }, { headers: env.adminHeaders });
+    for (const table of ['blob', 'record_blob']) assert.equal(count(`SELECT count(*) AS n FROM ${table} WHERE did = ?`, pia.did), 0, table);
+    assert.equal(existsSync(blobDir), false);
   });
 
   it('refuses an expired deletion code and keeps the account', async () => {

@@ -14,6 +14,8 @@ export interface AccountsEnv {
   url: string;
   ctx: AppContext;
   adminHeaders: { authorization: string };
+  /** A client for admin calls (pass `{ headers: adminHeaders }`). */
+  adminAgent: AtpAgent;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startAccountsEnv(env: Record<string, string> = {}): Promis
     url: server.url,
     ctx: server.server.ctx,
     adminHeaders: { authorization: basicAuth(server.adminPassword) },
+    adminAgent: new AtpAgent({ service: server.url }),
     async close() {
       await server.close();
       await smtp.close();
