@@ -1,7 +1,7 @@
 // Issue 3: requests/s and server CPU per request for two cheap XRPC GETs, Squall against the
 // reference PDS in the same run, one measured window at a time. See docs/benchmarks.md.
 //
-//   node --import tsx bench/http.ts [--connections 8] [--duration 5] [--warmup 1] [--reps 3]
+//   node --import tsx bench/http.ts [--client http|net] [--connections 8] [--duration 5] [--warmup 1] [--reps 3]
 //        [--skip-reference] [--reference-variant node20] [--reference-url URL --reference-pid PID]
 import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -125,7 +125,8 @@ function report(results: readonly ServerResult[], options: MeasureOptions, reps:
   const lines: string[] = [];
   const machine = cpus();
   lines.push(
-    `HTTP benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${options.connections} keep-alive connections, ` +
+    `HTTP benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${options.connections} keep-alive connections ` +
+      `(${options.client === 'net' ? 'raw-socket client' : 'node:http client'}), ` +
       `${options.durationMs / 1000} s measured after ${options.warmupMs / 1000} s warm-up, median of ${reps} run(s) per row; ` +
       `${machine.length} × ${machine[0]?.model.trim() ?? 'unknown CPU'}, load generator in its own process; ` +
       `load average before the run ${loadBefore.map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews req/s more than CPU/req).`,
@@ -202,9 +203,12 @@ function report(results: readonly ServerResult[], options: MeasureOptions, reps:
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  rejectUnknownFlags(args, ['connections', 'duration', 'warmup', 'reps', 'skip-reference', 'reference-variant', 'reference-url', 'reference-pid']);
+  rejectUnknownFlags(args, ['client', 'connections', 'duration', 'warmup', 'reps', 'skip-reference', 'reference-variant', 'reference-url', 'reference-pid']);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument: ${args.positional[0]}`);
+  const client = args.flags.get('client') ?? 'http';
+  if (client !== 'http' && client !== 'net') throw new UsageError(`--client must be http or net, got "${client}"`);
   const options: MeasureOptions = {
+    client,
     connections: numberFlag(args, 'connections', 8, 1, 1024),
     durationMs: numberFlag(args, 'duration', 5, 0.5, 600) * 1000,
     warmupMs: numberFlag(args, 'warmup', 1, 0, 600) * 1000,

@@ -1,11 +1,16 @@
 // Entry point of the load-generator process (forked by http-measure.ts). Protocol over IPC:
-//   parent -> {type:'start', url, connections, warmupMs, durationMs}
+//   parent -> {type:'start', url, connections, warmupMs, durationMs, client}
 //   worker -> {type:'warm'}              (warm-up done, connections open and idle)
 //   parent -> {type:'go'}                (the parent has sampled the server's CPU)
 //   worker -> {type:'result', result}    (then the parent samples the CPU again)
-import { createLoadRunner, type LoadResult } from './http-load.ts';
+import { createHttpLoadRunner } from './http-load.ts';
+import type { LoadResult } from './load-tally.ts';
+import { createNetLoadRunner } from './net-load.ts';
 
-type FromParent = { type: 'start'; url: string; connections: number; warmupMs: number; durationMs: number } | { type: 'go' };
+/** node:http's keep-alive client, or the lean raw-socket one (net-load.ts). */
+export type LoadClient = 'http' | 'net';
+
+type FromParent = { type: 'start'; url: string; connections: number; warmupMs: number; durationMs: number; client: LoadClient } | { type: 'go' };
 export type FromWorker = { type: 'warm'; warmup: LoadResult } | { type: 'result'; result: LoadResult } | { type: 'failed'; message: string };
 
 function send(message: FromWorker): Promise<void> {
@@ -26,7 +31,7 @@ function next(type: FromParent['type']): Promise<FromParent> {
 async function main(): Promise<void> {
   if (!process.send) throw new Error('http-load-worker must be started with an IPC channel (child_process.fork)');
   const start = (await next('start')) as Extract<FromParent, { type: 'start' }>;
-  const runner = createLoadRunner(start.url, start.connections);
+  const runner = (start.client === 'net' ? createNetLoadRunner : createHttpLoadRunner)(start.url, start.connections);
   try {
     const warmup = await runner.run(start.warmupMs);
     const go = next('go');

@@ -14,7 +14,7 @@ after(async () => {
 });
 
 test('measureEndpoint counts answers from Squall and charges its CPU to them', async () => {
-  const m = await measureEndpoint(squall, '/xrpc/_health', { connections: 2, warmupMs: 200, durationMs: 600 });
+  const m = await measureEndpoint(squall, '/xrpc/_health', { client: 'http', connections: 2, warmupMs: 200, durationMs: 600 });
   assert.ok(m.load.ok > 50, `only ${m.load.ok} answers`);
   assert.equal(m.load.non2xx + m.load.errors, 0);
   assert.ok(m.load.elapsedMs >= 600);
@@ -26,7 +26,7 @@ test('measureEndpoint counts answers from Squall and charges its CPU to them', a
 });
 
 test('measureEndpoint reports answers that are not 2xx apart from successes', async () => {
-  const m = await measureEndpoint(squall, '/xrpc/com.example.doesNotExist', { connections: 1, warmupMs: 0, durationMs: 300 });
+  const m = await measureEndpoint(squall, '/xrpc/com.example.doesNotExist', { client: 'net', connections: 1, warmupMs: 0, durationMs: 300 });
   assert.equal(m.load.ok, 0);
   assert.ok(m.load.non2xx > 0);
   assert.equal(m.load.requestsPerSecond, 0);

@@ -1,13 +1,14 @@
 // Measures one endpoint of one server: forks the load generator, lets it warm up, then brackets the
 // measured window with two /proc samples of the server process, giving server CPU per request.
 import { fork } from 'node:child_process';
-import type { FromWorker } from './http-load-worker.ts';
-import type { LoadResult } from './http-load.ts';
+import type { FromWorker, LoadClient } from './http-load-worker.ts';
+import type { LoadResult } from './load-tally.ts';
 import { OutputTail } from './processes.ts';
 import { sampleProcess } from './proc.ts';
 import type { Target } from './target.ts';
 
 export interface MeasureOptions {
+  client: LoadClient;
   connections: number;
   warmupMs: number;
   durationMs: number;
@@ -35,7 +36,7 @@ export async function measureEndpoint(target: Target, path: string, options: Mea
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   try {
     const messages = messageQueue(worker, stderr);
-    worker.send({ type: 'start', url: target.url + path, connections: options.connections, warmupMs: options.warmupMs, durationMs: options.durationMs });
+    worker.send({ type: 'start', url: target.url + path, connections: options.connections, client: options.client, warmupMs: options.warmupMs, durationMs: options.durationMs });
     await messages.expect('warm');
     const before = sampleProcess(target.pid);
     if (!before) throw new MeasureError(`the ${target.label} server (pid ${target.pid}) is gone`);
