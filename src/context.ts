@@ -8,6 +8,7 @@ import { PlcDidCreator } from './accounts/plc-did-creator.ts';
 import type { DidCreator } from './accounts/create-account.ts';
 import { importKeypair, type Keypair } from './crypto/index.ts';
 import { PlcClient } from './identity/plc-client.ts';
+import { createAppIdentity, type AppIdentity } from './identity/services.ts';
 import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
@@ -45,6 +46,8 @@ export interface AppContext {
   /** Every outbound HTTP request goes through this guarded fetch. */
   readonly fetch: SafeFetch;
   readonly plc: PlcClient;
+  /** DID and handle resolution (cached), for identity methods and service auth. */
+  readonly identity: AppIdentity;
   readonly rotationKey: Keypair;
   readonly didCreator: DidCreator;
   readonly signingKeys: SigningKeys;
@@ -77,6 +80,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const invites = new Invites(db, config.service.hostname);
   const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
   const plc = new PlcClient({ url: config.identity.plcUrl, fetch });
+  const identity = createAppIdentity({ config, fetch, plc });
   const rotationKey = await importKeypair('ES256K', secrets.plcRotationKeyHex);
   const mail = createMailer(
     { smtpUrl: config.email.smtpUrl, fromAddress: config.email.fromAddress, outboxDir: join(config.storage.dataDir, 'outbox') },
@@ -130,6 +134,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     mailer: mail.mailer,
     fetch,
     plc,
+    identity,
     rotationKey,
     didCreator: new PlcDidCreator(plc, rotationKey),
     signingKeys,

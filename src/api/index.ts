@@ -8,6 +8,7 @@ import './blob-errors.ts';
 import './repo-errors.ts';
 import './sync-errors.ts';
 import { accountMethods } from './account-methods.ts';
+import { identityMethods } from './identity-methods.ts';
 import type { AppMethod } from './define.ts';
 import health from './_health.ts';
 import adminStatus from './_admin/status.ts';
@@ -79,6 +80,7 @@ export const methods: readonly AppMethod[] = [
   getPreferences,
   putPreferences,
   ...accountMethods,
+  ...identityMethods,
 ];
 
 /** The method table, built once at start: validators and coercers are compiled here. */

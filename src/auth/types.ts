@@ -1,8 +1,9 @@
 import type { AccountStatus } from '../accounts/account-store.ts';
+import type { ServiceAuth } from './service-auth-verifier.ts';
 import type { AccessScope } from './session-jwt.ts';
 
 /** Who is calling, as established by an auth verifier. */
-export type AuthState = NoAuth | AdminAuth | AccessAuth | RefreshAuth;
+export type AuthState = NoAuth | AdminAuth | AccessAuth | RefreshAuth | ServiceAuth;
 
 export interface NoAuth {
   readonly type: 'none';

@@ -2,6 +2,7 @@ import type { AppContext } from '../context.ts';
 import type { AuthVerifier } from '../xrpc/index.ts';
 import { createAccessVerifiers } from './account-auth.ts';
 import { createAdminVerifier } from './admin.ts';
+import { createServiceAuthVerifier } from './service-auth-verifier.ts';
 import type { AuthState } from './types.ts';
 
 /** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
@@ -14,5 +15,6 @@ export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<Aut
     accessPrivileged: access.accessPrivileged,
     optionalAccess: access.optionalAccess,
     refresh: access.refresh,
+    service: createServiceAuthVerifier({ serviceDid: ctx.config.service.did, dids: ctx.identity.dids }),
   };
 }

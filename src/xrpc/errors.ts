@@ -117,6 +117,13 @@ export const GENERIC_ERROR_NAMES: ReadonlySet<string> = new Set([
   'NotEnoughResources',
   'AccountTakedown',
   'AccountDeactivated',
+  // Service-auth JWT refusals, from the auth layer of any method that accepts them.
+  'BadJwt',
+  'BadJwtType',
+  'JwtExpired',
+  'BadJwtAudience',
+  'BadJwtLexiconMethod',
+  'BadJwtSignature',
 ]);
 
 function wwwAuthenticate(error: string, message: string): string {
