@@ -8,11 +8,13 @@ export interface ServerStatus {
   startedAt: string;
   counts: { accounts: number; activeAccounts: number; repos: number; records: number; events: number };
   storage: { databaseBytes: number; walBytes: number };
+  /** Group commit since start: commits written and the transactions (fsyncs) they shared. */
+  writePath: { transactions: number; writes: number };
   config: unknown;
 }
 
 /** What an operator wants to see at a glance; secrets are redacted from the config. */
-export function collectStatus(deps: { db: Database; config: Config; startedAt: Date }): ServerStatus {
+export function collectStatus(deps: { db: Database; config: Config; startedAt: Date; committer: { stats: { transactions: number; writes: number } } }): ServerStatus {
   const { db } = deps;
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   return {
@@ -30,6 +32,7 @@ export function collectStatus(deps: { db: Database; config: Config; startedAt: D
       databaseBytes: db.sizeBytes(),
       walBytes: fileSize(`${db.file}-wal`),
     },
+    writePath: deps.committer.stats,
     config: redactConfig(deps.config),
   };
 }

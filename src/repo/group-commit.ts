@@ -16,19 +16,41 @@ export class GroupCommitter {
   #queue: Pending[] = [];
   #scheduled = false;
   #stats = { transactions: 0, writes: 0 };
+  /** Writes being prepared (signing, hashing) that will join a group soon. */
+  #preparing = 0;
+  #firstQueuedAt = 0;
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 256,
+    /** How long a group may wait for writes still being prepared, in ms. */
+    private readonly maxWaitMs = 2,
   ) {}
+
+  /**
+   * Announces a write that will call `run` shortly. While announced writes are still on their
+   * way, a group waits for them (up to `maxWaitMs`), so concurrent writers share one fsync
+   * instead of each paying for its own. Call the returned function once the write has been
+   * queued or has failed.
+   */
+  announce(): () => void {
+    this.#preparing++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#preparing--;
+    };
+  }
 
   /** Queues `apply` (synchronous database work) for the next group; resolves with its result. */
   run<T>(apply: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.#queue.length === 0) this.#firstQueuedAt = performance.now();
       this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        setImmediate(() => this.#maybeFlush());
       }
     });
   }
@@ -37,12 +59,22 @@ export class GroupCommitter {
     return { ...this.#stats };
   }
 
+  #maybeFlush(): void {
+    const waiting = this.#preparing > this.#queue.length && this.#queue.length < this.maxBatch;
+    if (waiting && performance.now() - this.#firstQueuedAt < this.maxWaitMs) {
+      setImmediate(() => this.#maybeFlush());
+      return;
+    }
+    this.#flush();
+  }
+
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#queue.splice(0, this.maxBatch);
     if (this.#queue.length > 0) {
       this.#scheduled = true;
-      setImmediate(() => this.#flush());
+      this.#firstQueuedAt = performance.now();
+      setImmediate(() => this.#maybeFlush());
     }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {

@@ -132,6 +132,8 @@ export class RepoService {
       if (effective.length === 0) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
       const keypair = deps.keys.get(did);
       if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
+      // From here the write will reach the committer: let the current group wait for it.
+      const arrived = deps.committer.announce();
       const rootCommit = deps.db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').get(did, root.cid) as { bytes: Uint8Array } | undefined;
       if (!rootCommit) throw new Error(`commit block ${root.cid} of ${did} is missing`);
       const prevData = (decodeCbor(rootCommit.bytes) as { data: { $link: string } }).data.$link;
@@ -139,7 +141,9 @@ export class RepoService {
       try {
         result = await applyWriteBatch({
           did,
-          keypair,
+          // Sign on the thread pool (the async path): the event loop serves other writers
+          // meanwhile, and they reach the same commit group.
+          keypair: { sign: (msg) => keypair.sign(msg) },
           prev: { cid: root.cid, rev: root.rev, data: prevData },
           blocks: this.blockStore(did),
           writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
@@ -147,11 +151,14 @@ export class RepoService {
           recordRefs: (cid) => (deps.db.prepare('SELECT count(*) AS n FROM record WHERE did = ? AND cid = ?').get(did, cid) as { n: number }).n,
         });
       } catch (err) {
+        arrived();
         if (err instanceof RecordExistsError) throw new RepoWriteError('RecordExists', `Record already exists: ${err.path}`);
         if (err instanceof RecordNotFoundError) throw new RepoWriteError('RecordNotFound', `Could not find record: ${err.path}`);
         throw err;
       }
-      const unreferenced = await deps.committer.run(() => this.#applyInTx(result, effective));
+      const committed = deps.committer.run(() => this.#applyInTx(result, effective));
+      arrived();
+      const unreferenced = await committed;
       deps.firehose.notify();
       deps.afterCommit?.();
       if (unreferenced.length > 0 && deps.blobs) {
