@@ -1,4 +1,5 @@
 // atproto JSON ⇄ the in-memory data model (the @atcute one), with the data-model rules checked on
+import { decodeBase64Lenient } from './base64.ts';
 // the way in. The two forms are nearly the same: `{ $link }` objects stay as they are (the CBOR
 // encoder reads them directly), so a typical record is validated without being copied. Only what
 // the encoder cannot take as-is is replaced, copy-on-write up to the root: `$bytes` objects become
@@ -252,21 +253,6 @@ function isValidCidString(s: string): boolean {
   }
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * Standard base64 with optional padding. Leftover bits in the last character are ignored, not
- * refused: the reference implementation accepts them and the interop vectors' valid "full" record
- * carries `{"$bytes": "123"}`. Re-encoding always writes canonical bytes.
- */
-function decodeBase64Lenient(s: string): Uint8Array | undefined {
-  if (!BASE64_RE.test(s)) return undefined;
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  if (pad > 0 && s.length % 4 !== 0) return undefined;
-  if ((s.length - pad) % 4 === 1) return undefined;
-  const buf = Buffer.from(s, 'base64');
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;

@@ -1,4 +1,5 @@
 // Turns this project's data model (the @atcute one: `{$link}` / CidLinkWrapper, `{$bytes}` /
+import { decodeBase64Lenient } from '../ipld/base64.ts';
 // BytesWrapper, `{$type: 'blob', ...}` objects) into the form @atproto/lexicon validates
 // (multiformats CID, Uint8Array, BlobRef), checking data-model rules on the way.
 //
@@ -145,26 +146,11 @@ function convertBytes(obj: Record<string, unknown>, ctx: Ctx): Uint8Array {
   const b64 = obj.$bytes;
   if (typeof b64 !== 'string') fail(ctx, '$bytes must be a string');
   if (!hasOnlyKey(obj, '$bytes')) fail(ctx, 'a $bytes object can not have other keys');
-  const bytes = decodeBase64(b64);
+  const bytes = decodeBase64Lenient(b64);
   if (!bytes) fail(ctx, '$bytes is not valid base64');
   return bytes;
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * Standard base64, padded or not. Leftover bits in the last character are ignored rather
- * than refused, as the reference implementation does (the interop vectors' "full" record
- * carries `{"$bytes": "123"}`); a canonical encoder writes them as zero anyway.
- */
-function decodeBase64(s: string): Uint8Array | undefined {
-  if (!BASE64_RE.test(s)) return undefined;
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  if (pad > 0 && s.length % 4 !== 0) return undefined;
-  if ((s.length - pad) % 4 === 1) return undefined;
-  const buf = Buffer.from(s, 'base64');
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
 
 /** The CID string of a blob's `ref`, which must be a link. */
 function blobCid(ref: unknown, ctx: Ctx): string {
