@@ -55,6 +55,7 @@ describe('config', () => {
     failsOn({ PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: 'xyz' }, 'PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX');
     failsOn({ PDS_BLOB_UPLOAD_LIMIT: '-5' }, 'PDS_BLOB_UPLOAD_LIMIT');
     failsOn({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
+    failsOn({ PDS_REPO_SIGNING_KEY_ALG: 'RS256' }, 'PDS_REPO_SIGNING_KEY_ALG');
   });
 
   it('redacts secrets and SMTP passwords', () => {

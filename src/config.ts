@@ -22,6 +22,8 @@ export interface Config {
     blobUploadLimit: number;
     /** Squall: largest JSON body accepted by procedures that set no limit of their own. */
     jsonBodyLimit: number;
+    /** Squall: curve of new accounts' repo signing keys (PDS_REPO_SIGNING_KEY_ALG). */
+    signingKeyAlg: 'ES256K' | 'ES256';
   };
   storage: {
     dataDir: string;
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       termsOfServiceUrl,
       blobUploadLimit: parseInteger('PDS_BLOB_UPLOAD_LIMIT', read('PDS_BLOB_UPLOAD_LIMIT'), 100 * 1024 * 1024, 1),
       jsonBodyLimit: parseInteger('PDS_JSON_BODY_LIMIT', read('PDS_JSON_BODY_LIMIT'), 1024 * 1024, 1024),
+      signingKeyAlg: parseSigningAlg(read('PDS_REPO_SIGNING_KEY_ALG')),
     },
     storage: {
       dataDir,
@@ -213,6 +216,13 @@ function parseBool(variable: string, value: string | undefined, fallback: boolea
   if (v === 'true' || v === '1' || v === 'yes') return true;
   if (v === 'false' || v === '0' || v === 'no') return false;
   throw new ConfigError(variable, `"${value}" must be true or false`);
+}
+
+function parseSigningAlg(value: string | undefined): 'ES256K' | 'ES256' {
+  if (value === undefined) return 'ES256K';
+  const alg = value.toUpperCase();
+  if (alg === 'ES256K' || alg === 'ES256') return alg;
+  throw new ConfigError('PDS_REPO_SIGNING_KEY_ALG', `"${value}" must be ES256K (secp256k1) or ES256 (P-256)`);
 }
 
 function parseList(value: string | undefined): string[] | undefined {

@@ -55,7 +55,7 @@ export async function createAccount(deps: CreateAccountDeps, input: CreateAccoun
   if (accounts.byHandle(handle)) throw new AccountError('HandleNotAvailable', `Handle already taken: ${handle}`);
   if (accounts.byEmail(email)) throw new AccountError('EmailTaken', `Email already taken: ${email}`);
 
-  const keypair: Keypair = await generateKeypair('ES256K');
+  const keypair: Keypair = await generateKeypair(config.service.signingKeyAlg);
   const passwordHash = await hashPassword(input.password);
   const signingKeyDid = keypair.did();
   const did = await deps.didCreator.createDid({ signingKeyDid, handle, pdsUrl: config.service.publicUrl });
