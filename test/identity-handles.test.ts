@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { methods } from '../src/api/index.ts';
 import type { AppMethod } from '../src/api/define.ts';
 import { identityMethods } from '../src/api/identity-methods.ts';
-import { createAppIdentity, identityOf } from '../src/identity/services.ts';
+import { createAppIdentity } from '../src/identity/services.ts';
 import { eventsOf, post, signUp, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
 
 // Until the lead adds `identityMethods` to the registry, the tests put them in the table.
@@ -193,14 +193,14 @@ describe('updateHandle', () => {
 
     // The owner points the domain elsewhere: the handle no longer checks out.
     txt.set('_atproto.alice.example.org', [[`did=${bob.did}`]]);
-    identityOf(env.ctx).handles.invalidate('alice.example.org');
+    env.ctx.identity.handles.invalidate('alice.example.org');
     described = await alice.agent.com.atproto.repo.describeRepo({ repo: alice.did });
     assert.equal(described.data.handleIsCorrect, false);
   });
 
   it('reports handleIsCorrect false when the DID document names another handle', async () => {
     await env.ctx.plc.updateHandle(bob.did, env.ctx.rotationKey, 'someone-else.test');
-    identityOf(env.ctx).dids.invalidate(bob.did);
+    env.ctx.identity.dids.invalidate(bob.did);
     const described = await bob.agent.com.atproto.repo.describeRepo({ repo: 'bob.test' });
     assert.equal(described.data.handleIsCorrect, false);
     assert.deepEqual((described.data.didDoc as { alsoKnownAs: string[] }).alsoKnownAs, ['at://someone-else.test']);

@@ -9,7 +9,6 @@ import type { AppMethod } from '../src/api/define.ts';
 import { identityMethods } from '../src/api/identity-methods.ts';
 import { createServiceAuthVerifier, SERVICE_AUTH_ERROR_NAMES, type ServiceAuth } from '../src/auth/service-auth-verifier.ts';
 import { createServiceJwt } from '../src/auth/service-jwt.ts';
-import { identityOf } from '../src/identity/services.ts';
 import { formatValidators } from '../src/syntax/index.ts';
 import { createXrpcController, Registry, type MethodDef } from '../src/xrpc/index.ts';
 import { logIn, signUp, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
@@ -42,7 +41,7 @@ after(async () => {
 });
 
 async function startReceiver(): Promise<{ url: string; server: Server }> {
-  const verifier = createServiceAuthVerifier({ serviceDid, dids: identityOf(env.ctx).dids });
+  const verifier = createServiceAuthVerifier({ serviceDid, dids: env.ctx.identity.dids });
   const registry = new Registry<unknown, ServiceAuth>({ schemas: env.ctx.lexicons, formats: formatValidators, verifiers: { service: verifier }, defaultJsonLimit: 1024 });
   const method = (nsid: string): MethodDef<unknown, ServiceAuth> => ({
     nsid,

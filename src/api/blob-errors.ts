@@ -1,15 +1,9 @@
 import { accountStatus } from '../accounts/account-store.ts';
 import type { AuthState } from '../auth/types.ts';
-import type { BlobService } from '../blobs/blob-service.ts';
 import { BlobNotFoundError, BlobRefError, BlobTakendownError, UploadTooLargeError } from '../blobs/errors.ts';
 import type { AppContext } from '../context.ts';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, XrpcError } from '../xrpc/index.ts';
 import { registerErrorMapper } from './errors.ts';
-
-/** The blob service of the context. */
-export function blobService(ctx: AppContext): BlobService {
-  return ctx.blobs;
-}
 
 /** Error names a record write may emit because of its blob refs: spread them into the write methods' `errors`. */
 export const BLOB_REF_ERRORS = ['BlobNotFound', 'InvalidMimeType', 'InvalidSize', 'BlobTooLarge'];

@@ -30,22 +30,3 @@ export function createAppIdentity(deps: AppIdentityDeps): AppIdentity {
   const handles = new HandleResolver({ ...deps.handles, fetch: deps.fetch, devMode });
   return { dids, handles, resolver: new IdentityResolver(dids, handles) };
 }
-
-type IdentityHost = { readonly config: Pick<Config, 'service'>; readonly fetch: SafeFetch; readonly plc: PlcClient };
-
-const built = new WeakMap<object, AppIdentity>();
-
-/**
- * The context's identity services: `ctx.identity` when the context carries them, otherwise one
- * instance per context, built on first use from its fetch and PLC client.
- */
-export function identityOf(ctx: IdentityHost): AppIdentity {
-  const own = (ctx as { identity?: AppIdentity }).identity;
-  if (own !== undefined) return own;
-  let identity = built.get(ctx);
-  if (identity === undefined) {
-    identity = createAppIdentity({ config: ctx.config, fetch: ctx.fetch, plc: ctx.plc });
-    built.set(ctx, identity);
-  }
-  return identity;
-}

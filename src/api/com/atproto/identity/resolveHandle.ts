@@ -1,6 +1,5 @@
 import { accountStatus } from '../../../../accounts/account-store.ts';
 import { serviceDomainOf } from '../../../../accounts/handle-policy.ts';
-import { identityOf } from '../../../../identity/services.ts';
 import { defineMethod } from '../../../define.ts';
 import { IdentityFlowError } from './identity-flow-errors.ts';
 
@@ -14,7 +13,7 @@ export default defineMethod({
     if (account !== undefined && accountStatus(account) === 'active') return { did: account.did };
     // Under our own domains we are the authority: not in the database means it does not exist.
     if (serviceDomainOf(handle, ctx.config.service.handleDomains) === undefined) {
-      const did = await identityOf(ctx).handles.resolve(handle);
+      const did = await ctx.identity.handles.resolve(handle);
       if (did !== undefined) return { did };
     }
     throw new IdentityFlowError('HandleNotFound', 'Unable to resolve handle');

@@ -1,5 +1,4 @@
 import { requireAccess } from '../../../../auth/types.ts';
-import { identityOf } from '../../../../identity/services.ts';
 import { defineMethod } from '../../../define.ts';
 import { submitPlcOperationFor } from './plc-operations.ts';
 
@@ -8,7 +7,7 @@ export default defineMethod({
   auth: 'accessPrivileged',
   maxBodyBytes: 64 * 1024,
   async handler({ ctx, auth, input }) {
-    const dids = identityOf(ctx).dids;
+    const dids = ctx.identity.dids;
     await submitPlcOperationFor(
       {
         accounts: ctx.accounts,

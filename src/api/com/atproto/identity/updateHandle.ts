@@ -1,5 +1,4 @@
 import { requireAccess } from '../../../../auth/types.ts';
-import { identityOf } from '../../../../identity/services.ts';
 import { defineMethod } from '../../../define.ts';
 import { changeOwnHandle } from './handle-change.ts';
 
@@ -24,7 +23,7 @@ export default defineMethod({
         accounts: ctx.accounts,
         handleDomains: ctx.config.service.handleDomains,
         devMode: ctx.config.service.devMode,
-        identity: identityOf(ctx),
+        identity: ctx.identity,
         plc: ctx.plc,
         rotationKey: ctx.rotationKey,
         committer: ctx.committer,

@@ -1,5 +1,4 @@
 import { localDidDocument } from '../../../../accounts/did-doc.ts';
-import { identityOf } from '../../../../identity/services.ts';
 import { RepoWriteError } from '../../../../repo/write-errors.ts';
 import { defineMethod } from '../../../define.ts';
 import { checkAccountHandle } from '../identity/handle-check.ts';
@@ -15,7 +14,7 @@ export default defineMethod({
     if (!account) throw new RepoWriteError('RepoNotFound', 'Could not find repo');
     // Checked, not assumed: the DID document is the one its method publishes, and it must
     // name the handle (it may not, after a migration or a failed update).
-    const check = await checkAccountHandle({ identity: identityOf(ctx), handleDomains: ctx.config.service.handleDomains }, account);
+    const check = await checkAccountHandle({ identity: ctx.identity, handleDomains: ctx.config.service.handleDomains }, account);
     const didDoc =
       check.document ?? localDidDocument({ did, handle: account.handle, signingKeyDid: account.signingKeyDid, pdsUrl: ctx.config.service.publicUrl });
     return {

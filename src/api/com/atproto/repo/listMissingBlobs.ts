@@ -1,5 +1,4 @@
 import { requireAccess } from '../../../../auth/types.ts';
-import { blobService } from '../../../blob-errors.ts';
 import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
@@ -7,6 +6,6 @@ export default defineMethod({
   auth: 'access',
   handler({ ctx, auth, params }) {
     const { limit, cursor } = params as { limit: number; cursor?: string };
-    return blobService(ctx).listMissingBlobs(requireAccess(auth).did, { limit, cursor });
+    return ctx.blobs.listMissingBlobs(requireAccess(auth).did, { limit, cursor });
   },
 });

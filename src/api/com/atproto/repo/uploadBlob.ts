@@ -1,6 +1,5 @@
 import { requireAccess } from '../../../../auth/types.ts';
 import { UploadTooLargeError } from '../../../../blobs/errors.ts';
-import { blobService } from '../../../blob-errors.ts';
 import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
@@ -13,7 +12,7 @@ export default defineMethod({
   maxBodyBytes: Number.MAX_SAFE_INTEGER,
   async handler({ ctx, auth, input, inputEncoding, req }) {
     const { did } = requireAccess(auth);
-    const blobs = blobService(ctx);
+    const blobs = ctx.blobs;
     // A body announced as too large is refused before a byte of it is read.
     const declared = Number(req.headers['content-length']);
     if (declared > blobs.uploadLimit) throw new UploadTooLargeError(blobs.uploadLimit);

@@ -1,7 +1,7 @@
 import { etagMatches, ifRangeAllows, parseRangeHeader, type RangeRequest } from '../../../../blobs/byte-range.ts';
 import { servingContentType } from '../../../../blobs/content-type.ts';
 import { BinaryOutput, XrpcError } from '../../../../xrpc/index.ts';
-import { blobService, checkBlobRepoAccess } from '../../../blob-errors.ts';
+import { checkBlobRepoAccess } from '../../../blob-errors.ts';
 import { defineMethod } from '../../../define.ts';
 
 const FULL: RangeRequest = { kind: 'full' };
@@ -14,7 +14,7 @@ export default defineMethod({
   async handler({ ctx, auth, params, req, res }) {
     const { did, cid } = params as { did: string; cid: string };
     checkBlobRepoAccess(ctx, did, auth);
-    const blobs = blobService(ctx);
+    const blobs = ctx.blobs;
     const blob = blobs.servable(did, cid);
     // The bytes of a CID never change, but whether they may be served does (takedown,
     // deactivation), so caches keep them and revalidate: a 304 costs one metadata lookup.

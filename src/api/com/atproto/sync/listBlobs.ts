@@ -1,4 +1,4 @@
-import { blobService, checkBlobRepoAccess } from '../../../blob-errors.ts';
+import { checkBlobRepoAccess } from '../../../blob-errors.ts';
 import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
@@ -7,6 +7,6 @@ export default defineMethod({
   handler({ ctx, auth, params }) {
     const { did, since, limit, cursor } = params as { did: string; since?: string; limit: number; cursor?: string };
     checkBlobRepoAccess(ctx, did, auth);
-    return blobService(ctx).listBlobs(did, { since, limit, cursor });
+    return ctx.blobs.listBlobs(did, { since, limit, cursor });
   },
 });
