@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Finds every *.test.ts under src/ and test/ and runs them with node's test runner.
+// Finds every *.test.ts under src/, test/ and bench/ and runs them with node's test runner.
 // Node 20 has no glob support in `--test`, so the file list is built here.
 // Usage: node scripts/run-tests.mjs [path-substring ...]
 import { spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ function walk(dir, out) {
   return out;
 }
 
-const files = [...walk(join(root, 'src'), []), ...walk(join(root, 'test'), [])]
+const files = [...walk(join(root, 'src'), []), ...walk(join(root, 'test'), []), ...walk(join(root, 'bench'), [])]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
