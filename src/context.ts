@@ -88,9 +88,11 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   );
   log.info({ email: mail.kind }, mail.description);
   const signingKeys = new SigningKeys((did) => accounts.byDid(did)?.signingKey);
-  const committer = new GroupCommitter(db);
   const sequencer = new SequencerLog(db);
+  const committer = new GroupCommitter(db, 256, 2, () => sequencer.latestSeq());
   const firehose = new Firehose(sequencer);
+  // The firehose serves an event only once the commit group that wrote it is on stable storage.
+  committer.onDurable((seq) => firehose.advance(seq));
   const blobs = new BlobService({
     db,
     store: new DiskBlobStore(config.storage.blobDir),

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import { IdResolver } from '@atproto/identity';
 import { readCarWithRoot, verifyProofs } from '@atproto/repo';
-import { CID } from 'multiformats/cid';
+import { CID } from '@atproto/lex-data';
 import { startTestPlc, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 

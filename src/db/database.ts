@@ -1,20 +1,30 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type SqliteHandle = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
 
 /**
- * The SQLite database of the PDS. WAL journal with `synchronous = FULL`: in WAL mode FULL
- * fsyncs the log at every commit, so a transaction that returned is on disk and survives a
- * crash or power loss (NORMAL would only survive a process crash). The cost of that fsync is
- * shared by group commit in the write path, not avoided by weakening durability.
+ * The SQLite database of the PDS, in WAL mode.
+ *
+ * Durability: ordinary transactions run with `synchronous = FULL`, which fsyncs the WAL at every
+ * COMMIT, so a transaction that returned survives a crash or a power loss. The write path's group
+ * commit uses `transactionUnsynced` + `syncWal` instead: the COMMIT appends its frames to the WAL
+ * without waiting for the disk, then the WAL file is fsynced on libuv's thread pool, and only
+ * after that fsync are the writes acknowledged. The guarantee is the same (every acknowledged
+ * commit's frames, commit marker included, are on stable storage, and SQLite's WAL recovery
+ * replays them), but the event loop keeps serving requests during the fsync, and one fsync
+ * covers every group committed before it started.
  */
 export class Database {
   readonly #db: SqliteHandle;
   readonly #statements = new Map<string, Statement>();
   #closed = false;
+  #wal: FileHandle | undefined;
+  #syncing: Promise<void> | undefined;
+  #nextSync: Promise<void> | undefined;
 
   constructor(readonly file: string, options: { readonly?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -57,6 +67,59 @@ export class Database {
   savepoint<T>(fn: () => T): T {
     if (!this.#db.inTransaction) throw new Error('savepoint needs an open transaction');
     return this.#db.transaction(fn)();
+  }
+
+  /**
+   * Like `transaction`, but the COMMIT does not fsync (synchronous = NORMAL for this one
+   * transaction). Nothing it wrote may be acknowledged before `syncWal()` has resolved.
+   */
+  transactionUnsynced<T>(fn: () => T): T {
+    if (this.#db.inTransaction) throw new Error('transactionUnsynced cannot be nested');
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#db.transaction(fn).immediate();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Resolves once everything committed before the call is on stable storage (an fsync of the
+   * WAL file on the thread pool). Calls that arrive while an fsync runs share the next one.
+   */
+  syncWal(): Promise<void> {
+    if (!this.#syncing) {
+      this.#syncing = this.#fsyncWal().finally(() => {
+        this.#syncing = undefined;
+      });
+      return this.#syncing;
+    }
+    // The fsync in flight may have started before the caller's COMMIT: wait for the next one.
+    this.#nextSync ??= this.#syncing.then(
+      () => {
+        this.#nextSync = undefined;
+        return this.syncWal();
+      },
+      () => {
+        this.#nextSync = undefined;
+        return this.syncWal();
+      },
+    );
+    return this.#nextSync;
+  }
+
+  async #fsyncWal(): Promise<void> {
+    if (!this.#wal) {
+      this.#wal = await open(`${this.file}-wal`, 'r');
+      // The WAL file's directory entry must be durable too (once, when it is first opened).
+      const dir = openSync(dirname(this.file), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    await this.#wal.sync();
   }
 
   get inTransaction(): boolean {
@@ -109,6 +172,8 @@ export class Database {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements.clear();
+    void this.#wal?.close().catch(() => {});
+    this.#wal = undefined;
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {

@@ -10,7 +10,8 @@ interface Pending {
  * Group commit: writes that arrive while the event loop is busy are applied together in one
  * SQLite transaction, so they share one fsync. Each write runs under its own savepoint, so one
  * failing write rolls back alone and the others still commit. A write's promise settles only
- * after the shared COMMIT has returned, i.e. once its changes are durable.
+ * once its changes are durable: the COMMIT returned and the WAL was then fsynced (off the event
+ * loop; see Database.syncWal).
  */
 export class GroupCommitter {
   #queue: Pending[] = [];
@@ -19,13 +20,21 @@ export class GroupCommitter {
   /** Writes being prepared (signing, hashing) that will join a group soon. */
   #preparing = 0;
   #firstQueuedAt = 0;
+  readonly #durable: Array<(watermark: number) => void> = [];
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 256,
     /** How long a group may wait for writes still being prepared, in ms. */
     private readonly maxWaitMs = 2,
+    /** Read after each group commits (e.g. the latest firehose seq); passed to `onDurable` listeners once that group is durable. */
+    private readonly watermark?: () => number,
   ) {}
+
+  /** Calls `listener` with the watermark of each group once it is on stable storage. */
+  onDurable(listener: (watermark: number) => void): void {
+    this.#durable.push(listener);
+  }
 
   /**
    * Announces a write that will call `run` shortly. While announced writes are still on their
@@ -77,8 +86,9 @@ export class GroupCommitter {
       setImmediate(() => this.#maybeFlush());
     }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let watermark: number | undefined;
     try {
-      this.db.transaction(() => {
+      this.db.transactionUnsynced(() => {
         for (const item of batch) {
           try {
             outcomes.push({ ok: true, value: this.db.savepoint(item.apply) });
@@ -87,6 +97,7 @@ export class GroupCommitter {
           }
         }
       });
+      watermark = this.watermark?.();
     } catch (error) {
       // The COMMIT itself failed (disk full, I/O error): nothing of this group is durable.
       for (const item of batch) item.reject(error);
@@ -94,10 +105,19 @@ export class GroupCommitter {
     }
     this.#stats.transactions++;
     this.#stats.writes += batch.length;
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error);
-    });
+    // Acknowledge only once the WAL holding this group is on stable storage.
+    this.db.syncWal().then(
+      () => {
+        if (watermark !== undefined) for (const listener of this.#durable) listener(watermark);
+        batch.forEach((item, i) => {
+          const outcome = outcomes[i];
+          if (outcome.ok) item.resolve(outcome.value);
+          else item.reject(outcome.error);
+        });
+      },
+      (error: unknown) => {
+        for (const item of batch) item.reject(error);
+      },
+    );
   }
 }

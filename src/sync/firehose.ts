@@ -34,6 +34,8 @@ export class Firehose {
   readonly #options: FirehoseOptions;
   #buffer: StoredEvent[] = [];
   #head: number;
+  /** Events up to this seq are durable; none beyond it is ever sent. */
+  #ceiling: number;
   #waiters: Array<() => void> = [];
   #reading = false;
   #dirty = false;
@@ -43,6 +45,18 @@ export class Firehose {
     this.#log = log;
     this.#options = { bufferSize: options.bufferSize ?? 10_000, pageSize: options.pageSize ?? 500 };
     this.#head = log.latestSeq();
+    // After a restart everything in the log is what survived: all of it is durable.
+    this.#ceiling = this.#head;
+  }
+
+  /**
+   * Raises the durable ceiling (called once a commit group's WAL fsync completed) and serves
+   * the events up to it. Events a later, not yet durable group wrote are held back, so no
+   * subscriber ever sees an event a power loss could take away.
+   */
+  advance(durableSeq: number): void {
+    if (durableSeq > this.#ceiling) this.#ceiling = durableSeq;
+    this.notify();
   }
 
   /** The newest seq the firehose has seen. */
@@ -63,15 +77,14 @@ export class Firehose {
   #read(): void {
     do {
       this.#dirty = false;
-      for (;;) {
-        const events = this.#log.readAfter(this.#head, this.#options.pageSize);
+      while (this.#head < this.#ceiling) {
+        const events = this.#readDurable(this.#head);
         if (events.length === 0) break;
         for (const event of events) this.#buffer.push(event);
         this.#head = events[events.length - 1].seq;
-        if (events.length < this.#options.pageSize) break;
       }
-      const excess = this.#buffer.length - this.#options.bufferSize;
-      if (excess > 0) this.#buffer = this.#buffer.slice(excess);
+      // Trim in chunks, not on every event, so a full buffer is not copied at each commit.
+      if (this.#buffer.length > this.#options.bufferSize * 1.25) this.#buffer = this.#buffer.slice(-this.#options.bufferSize);
     } while (this.#dirty);
     this.#reading = false;
     const waiters = this.#waiters;
@@ -89,6 +102,14 @@ export class Firehose {
       this.#waiters.push(wake);
       signal.addEventListener('abort', wake, { once: true });
     });
+  }
+
+  /** Durable events after `after`, from the log, at most a page. */
+  #readDurable(after: number): StoredEvent[] {
+    const events = this.#log.readAfter(after, this.#options.pageSize);
+    let end = events.length;
+    while (end > 0 && events[end - 1].seq > this.#ceiling) end--;
+    return end === events.length ? events : events.slice(0, end);
   }
 
   /** Events after `after` from the shared buffer, or undefined if the buffer no longer reaches back that far. */
@@ -115,7 +136,7 @@ export class Firehose {
     if (cursor === undefined) {
       last = this.#head;
     } else {
-      const latest = Math.max(this.#head, this.#log.latestSeq());
+      const latest = Math.max(this.#ceiling, this.#log.latestSeq());
       if (cursor > latest) throw new StreamError('FutureCursor', 'Cursor in the future');
       last = cursor;
       const oldest = this.#log.oldest();
@@ -126,7 +147,7 @@ export class Firehose {
     }
     while (!signal.aborted && !this.#closed) {
       let events = this.#fromBuffer(last);
-      if (events === undefined) events = this.#log.readAfter(last, this.#options.pageSize);
+      if (events === undefined) events = this.#readDurable(last);
       if (events.length === 0) {
         await this.#waitForEvents(signal);
         continue;
