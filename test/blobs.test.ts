@@ -254,6 +254,12 @@ describe('blobs of an account, end to end', { skip: needAccounts }, () => {
     assert.deepEqual({ status: res.status, error: res.body.error }, { status: 400, error: 'BlobNotFound' });
   });
 
+  it('takes an empty upload: an empty blob is still a blob', async () => {
+    const empty = new Uint8Array(0);
+    const blob = await uploadOk(alice, empty, 'text/plain');
+    assert.deepEqual(blob, { $type: 'blob', ref: { $link: rawCid(empty) }, mimeType: 'text/plain', size: 0 });
+  });
+
   it('refuses a reference to a blob the account never uploaded', async () => {
     const theirs = await uploadOk(bob, pngOfSize(300, 8), 'image/png');
     const res = await createRecord(alice, 'app.bsky.feed.post', imagePost(theirs));

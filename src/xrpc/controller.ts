@@ -177,8 +177,9 @@ function checkVerb(entry: MethodEntry<any, any>, method: string): void {
 function checkContentType(entry: MethodEntry<any, any>, bodyPresent: boolean, contentType: string | undefined): void {
   const expected = entry.inputEncoding;
   if (!expected) return;
-  if (!bodyPresent) throw new InvalidRequestError(`Request body is required (${expected})`);
+  // Any-type input (blob uploads) may be empty: an empty blob is still a blob.
   if (expected === '*/*') return;
+  if (!bodyPresent) throw new InvalidRequestError(`Request body is required (${expected})`);
   if (!contentType) throw new InvalidRequestError(`Request has no Content-Type; expected ${expected}`);
   if (!encodingMatches(expected, contentType)) {
     throw new InvalidRequestError(`Wrong request encoding (Content-Type): ${contentType}; expected ${expected}`);
