@@ -10,6 +10,8 @@ export default defineMethod({
   // answer is 413 BlobTooLarge; the controller's own limit (which would say PayloadTooLarge)
   // is lifted for this method.
   maxBodyBytes: Number.MAX_SAFE_INTEGER,
+  // The official PDS's limit: 1,000 uploads a day per account.
+  rateLimits: [{ name: 'upload-blob-day', points: 1000, windowMs: 24 * 60 * 60 * 1000, key: ({ auth }) => (auth as { did?: string }).did }],
   async handler({ ctx, auth, input, inputEncoding, req }) {
     const { did } = requireAccess(auth);
     const blobs = ctx.blobs;
