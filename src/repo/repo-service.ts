@@ -84,6 +84,13 @@ export class RepoService {
     return root;
   }
 
+  /** The root with its MST root CID, as a write starts from it. */
+  #head(did: string): RepoRoot & { data: string } {
+    const head = this.#deps.db.prepare('SELECT cid, rev, data FROM repo_root WHERE did = ?').get(did) as (RepoRoot & { data: string }) | undefined;
+    if (!head) throw new RepoWriteError('RepoNotFound', `Could not find repo: ${did}`);
+    return head;
+  }
+
   hasRepo(did: string): boolean {
     return this.rootOrUndefined(did) !== undefined;
   }
@@ -111,7 +118,7 @@ export class RepoService {
   async applyWrites(did: string, writes: PreparedWrite[], opts: WriteOptions = {}): Promise<WriteOutcome> {
     const { deps } = { deps: this.#deps };
     return deps.locks.run(did, async () => {
-      const root = this.root(did);
+      const root = this.#head(did);
       if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
         throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
       }
@@ -134,9 +141,6 @@ export class RepoService {
       if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
       // From here the write will reach the committer: let the current group wait for it.
       const arrived = deps.committer.announce();
-      const rootCommit = deps.db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').get(did, root.cid) as { bytes: Uint8Array } | undefined;
-      if (!rootCommit) throw new Error(`commit block ${root.cid} of ${did} is missing`);
-      const prevData = (decodeCbor(rootCommit.bytes) as { data: { $link: string } }).data.$link;
       let result: WriteBatchResult;
       try {
         result = await applyWriteBatch({
@@ -144,7 +148,7 @@ export class RepoService {
           // Sign on the thread pool (the async path): the event loop serves other writers
           // meanwhile, and they reach the same commit group.
           keypair: { sign: (msg) => keypair.sign(msg) },
-          prev: { cid: root.cid, rev: root.rev, data: prevData },
+          prev: { cid: root.cid, rev: root.rev, data: root.data },
           blocks: this.blockStore(did),
           writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
           cache: this.#cacheFor(did),
@@ -198,9 +202,9 @@ export class RepoService {
       }
     }
     db.prepare(
-      `INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`,
-    ).run(did, cidToString(result.cid), result.rev, now);
+      `INSERT INTO repo_root (did, cid, rev, data, indexed_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, data = excluded.data, indexed_at = excluded.indexed_at`,
+    ).run(did, cidToString(result.cid), result.rev, cidToString(result.commit.data), now);
     sequencer.append(did, 'commit', commitEvent(result), now);
     return unreferenced;
   }

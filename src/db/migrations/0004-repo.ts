@@ -1,7 +1,8 @@
 import type { Migration } from '../migrate.ts';
 
 /**
- * Repository state beside the blocks: each repo's current commit, the record index, private
+ * Repository state beside the blocks: each repo's current commit (with its MST root, so a write
+ * need not read and decode the commit block to find it), the record index, private
  * preferences, and the sequencer log the firehose is served from. The write path updates all of
  * these and the blocks in one transaction per commit group, so they can never disagree.
  */
@@ -14,6 +15,7 @@ const migration: Migration = {
         did TEXT PRIMARY KEY,
         cid TEXT NOT NULL,
         rev TEXT NOT NULL,
+        data TEXT NOT NULL,
         indexed_at TEXT NOT NULL
       ) WITHOUT ROWID;
 
