@@ -39,12 +39,14 @@ export class SequencerLog {
   /** Appends one event; must run inside the caller's transaction. Returns its seq. */
   append(did: string, type: SeqEventType, body: Record<string, unknown>, time = new Date().toISOString()): number {
     if (!this.db.inTransaction) throw new Error('sequencer events are appended inside the write transaction');
-    const info = this.db
-      .prepare('INSERT INTO repo_seq (did, event_type, event, sequenced_at) VALUES (?, ?, ?, ?)')
-      .run(did, type, Buffer.alloc(0), time);
-    const seq = Number(info.lastInsertRowid);
+    // The event carries its own seq, so the seq is chosen first and the row written once with its
+    // final bytes. It is the one AUTOINCREMENT would pick (sqlite_sequence holds the largest seq
+    // ever used, so a pruned seq is never reused); inside the write transaction nobody else can
+    // take it, and the explicit insert moves sqlite_sequence on as an automatic one would.
+    const last = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'").pluck().get() as number | undefined;
+    const seq = (last ?? 0) + 1;
     const encoded = encodeCbor({ ...body, seq, time });
-    this.db.prepare('UPDATE repo_seq SET event = ? WHERE seq = ?').run(encoded, seq);
+    this.db.prepare('INSERT INTO repo_seq (seq, did, event_type, event, sequenced_at) VALUES (?, ?, ?, ?, ?)').run(seq, did, type, encoded, time);
     return seq;
   }
 
