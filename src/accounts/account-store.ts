@@ -66,6 +66,14 @@ export class AccountStore {
     return toAccount(this.db.prepare('SELECT * FROM account WHERE did = ?').get(did) as AccountRow | undefined);
   }
 
+  /** Only what every authenticated request checks: a narrow read, no full row to build. */
+  statusByDid(did: string): AccountStatus | undefined {
+    const row = this.db.prepare('SELECT deactivated_at, takedown_ref FROM account WHERE did = ?').get(did) as
+      | Pick<AccountRow, 'deactivated_at' | 'takedown_ref'>
+      | undefined;
+    return row && accountStatus({ deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref });
+  }
+
   byHandle(handle: string): Account | undefined {
     return toAccount(this.db.prepare('SELECT * FROM account WHERE handle = ?').get(handle.toLowerCase()) as AccountRow | undefined);
   }

@@ -1,4 +1,4 @@
-import { accountStatus, type AccountStore } from '../accounts/account-store.ts';
+import type { AccountStore } from '../accounts/account-store.ts';
 import type { AppPasswords } from '../accounts/app-passwords.ts';
 import { AuthRequiredError, ExpiredTokenError, ForbiddenError, InvalidTokenError, XrpcError, type RequestInfo } from '../xrpc/index.ts';
 import { Scope, SessionTokenError, type SessionTokens } from './session-jwt.ts';
@@ -31,7 +31,7 @@ function translate(err: unknown): never {
 }
 
 /**
- * Access-token verifiers. Every call re-reads the account (a prepared-statement lookup), so a
+ * Access-token verifiers. Every call re-reads the account's status (a narrow prepared-statement lookup), so a
  * taken-down account or a revoked app password stops working at once, not at token expiry.
  */
 export function createAccessVerifiers(deps: AccountAuthDeps) {
@@ -43,17 +43,17 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
     } catch (err) {
       translate(err);
     }
-    const account = deps.accounts.byDid(claims.sub);
-    if (!account) throw new InvalidTokenError('Account of this token does not exist');
-    const status = accountStatus(account);
+    const did = claims.sub;
+    const status = deps.accounts.statusByDid(did);
+    if (!status) throw new InvalidTokenError('Account of this token does not exist');
     if (status === 'takendown') throw new XrpcError(401, 'AccountTakedown', 'Account has been taken down');
     let privileged = claims.scope === Scope.Access;
     if (claims.scope !== Scope.Access) {
-      const appPassword = claims.apn === undefined ? undefined : deps.appPasswords.get(account.did, claims.apn);
+      const appPassword = claims.apn === undefined ? undefined : deps.appPasswords.get(did, claims.apn);
       if (!appPassword) throw new InvalidTokenError('The app password of this session was revoked');
       privileged = appPassword.privileged;
     }
-    return { type: 'access', did: account.did, scope: claims.scope, appPassword: claims.apn, privileged, status };
+    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, privileged, status };
   };
 
   return {

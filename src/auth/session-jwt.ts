@@ -43,6 +43,19 @@ export class SessionTokenError extends Error {
   }
 }
 
+interface VerifiedToken {
+  header: { typ?: unknown; alg?: unknown };
+  claims: Record<string, unknown>;
+}
+
+/**
+ * Verified tokens remembered (a client sends the same access token for up to two hours): a
+ * repeat skips the HMAC, two base64 decodes and two JSON parses. Only tokens with a valid
+ * signature get in, so the cache holds nothing an outsider can forge; expiry, type and audience
+ * are still checked on every use.
+ */
+const VERIFIED_CACHE_SIZE = 4096;
+
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
@@ -51,6 +64,8 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
  */
 export class SessionTokens {
   readonly #key: Buffer;
+  /** Tokens whose signature checked out, with their parsed parts; every other check runs on each use. */
+  readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(secret: string, readonly audience: string, readonly now: () => number = Date.now) {
     this.#key = Buffer.from(secret, 'utf8');
@@ -92,6 +107,23 @@ export class SessionTokens {
   }
 
   #verify(token: string, typ: string): Record<string, unknown> {
+    let verified = this.#verified.get(token);
+    if (verified === undefined) {
+      verified = this.#checkSignature(token);
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(token, verified);
+    }
+    const { header, claims } = verified;
+    if (header.alg !== 'HS256') throw new SessionTokenError('malformed', 'Unexpected token algorithm');
+    if (header.typ !== typ) throw new SessionTokenError('wrong-type', typ === 'at+jwt' ? 'Token is not an access token' : 'Token is not a refresh token');
+    if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw new SessionTokenError('malformed', 'Malformed token');
+    if (claims.aud !== this.audience) throw new SessionTokenError('wrong-audience', 'Token was issued for another service');
+    if (claims.exp * 1000 <= this.now()) throw new SessionTokenError('expired', 'Token has expired');
+    return claims;
+  }
+
+  /** HMAC and JSON of a token, done once per token: what they yield cannot change. */
+  #checkSignature(token: string): VerifiedToken {
     const parts = token.split('.');
     if (parts.length !== 3 || token.length > 4096) throw new SessionTokenError('malformed', 'Malformed token');
     const expected = createHmac('sha256', this.#key).update(`${parts[0]}.${parts[1]}`).digest();
@@ -107,11 +139,10 @@ export class SessionTokens {
     } catch {
       throw new SessionTokenError('malformed', 'Malformed token');
     }
-    if (header.alg !== 'HS256') throw new SessionTokenError('malformed', 'Unexpected token algorithm');
-    if (header.typ !== typ) throw new SessionTokenError('wrong-type', typ === 'at+jwt' ? 'Token is not an access token' : 'Token is not a refresh token');
-    if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw new SessionTokenError('malformed', 'Malformed token');
-    if (claims.aud !== this.audience) throw new SessionTokenError('wrong-audience', 'Token was issued for another service');
-    if (claims.exp * 1000 <= this.now()) throw new SessionTokenError('expired', 'Token has expired');
-    return claims;
+    if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null) {
+      throw new SessionTokenError('malformed', 'Malformed token');
+    }
+    // Shared by every later request with this token: nobody may change them.
+    return { header: Object.freeze(header), claims: Object.freeze(claims) };
   }
 }
