@@ -11,35 +11,10 @@ import { carBytes, carBytesSync, readCar, readCarWithRoot, writeCar, type CarBlo
 import { decodeCbor, encodeCbor, toBytes } from '../src/ipld/cbor.ts';
 import { cidForCbor, cidToString, parseCid, toLink } from '../src/ipld/cid.ts';
 import { findBlobRefs, jsonToData } from '../src/ipld/data-model.ts';
-import { median } from './lib/stats.ts';
+import { compareOps } from './lib/compare.ts';
 import { formatNumber, formatRatio, markdownTable } from './lib/table.ts';
 
-type Op = () => unknown;
 
-async function compare(candidates: Record<string, Op | undefined>, { roundMs = 200, rounds = 5 } = {}): Promise<Record<string, number | undefined>> {
-  const names = Object.keys(candidates).filter((n) => candidates[n] !== undefined);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) {
-    // Warm the JIT for ~100 ms (and at least a few calls) before measuring.
-    const until = performance.now() + 100;
-    for (let i = 0; i < 3 || performance.now() < until; i++) await candidates[n]!();
-  }
-  for (let r = 0; r < rounds; r++) {
-    for (const n of names) {
-      const fn = candidates[n]!;
-      let count = 0;
-      const start = performance.now();
-      let elapsed = 0;
-      while (elapsed < roundMs) {
-        await fn();
-        count++;
-        elapsed = performance.now() - start;
-      }
-      samples[n].push((count * 1000) / elapsed);
-    }
-  }
-  return Object.fromEntries(Object.keys(candidates).map((n) => [n, median(samples[n] ?? [])]));
-}
 
 const IMAGE = 'bafkreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm';
 const STRONG = 'bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a';
@@ -93,16 +68,16 @@ const row = (label: string, r: Record<string, number | undefined>, scale = 1) =>
   rows.push([label, f(ours), f(r.atcute), f(r.ref), r.atcute ? formatRatio(ours / r.atcute) : '-', r.ref ? formatRatio(ours / r.ref) : '-']);
 };
 
-row(`encode post (${postBytes.length} B)`, await compare({ ours: () => encodeCbor(post), atcute: () => atcuteEncode(post) }));
-row(`decode post`, await compare({ ours: () => decodeCbor(postBytes), atcute: () => atcuteDecode(postBytes), ref: () => cborToLex(postBytes) }));
-row(`encode MST node (${mstBytes.length} B)`, await compare({ ours: () => encodeCbor(mstNode), atcute: () => atcuteEncode(mstNode) }));
-row(`encode MST node given in JSON form`, await compare({ ours: () => encodeCbor(mstNodeJson), atcute: () => atcuteEncode(mstNodeJson) }));
-row(`decode MST node`, await compare({ ours: () => decodeCbor(mstBytes), atcute: () => atcuteDecode(mstBytes), ref: () => cborToLex(mstBytes) }));
-row(`encode + CID of post`, await compare({ ours: () => cidForCbor(encodeCbor(post)), ref: () => cidForRecord(postLex) }));
-row(`CID of a 200-byte block`, await compare({ ours: () => cidForCbor(block200) }));
-row(`jsonToData(post) (validate JSON)`, await compare({ ours: () => jsonToData(postJson) }));
-row(`findBlobRefs(post)`, await compare({ ours: () => findBlobRefs(post) }));
-row(`parseCid`, await compare({ ours: () => parseCid(STRONG) }));
+row(`encode post (${postBytes.length} B)`, await compareOps({ ours: () => encodeCbor(post), atcute: () => atcuteEncode(post) }));
+row(`decode post`, await compareOps({ ours: () => decodeCbor(postBytes), atcute: () => atcuteDecode(postBytes), ref: () => cborToLex(postBytes) }));
+row(`encode MST node (${mstBytes.length} B)`, await compareOps({ ours: () => encodeCbor(mstNode), atcute: () => atcuteEncode(mstNode) }));
+row(`encode MST node given in JSON form`, await compareOps({ ours: () => encodeCbor(mstNodeJson), atcute: () => atcuteEncode(mstNodeJson) }));
+row(`decode MST node`, await compareOps({ ours: () => decodeCbor(mstBytes), atcute: () => atcuteDecode(mstBytes), ref: () => cborToLex(mstBytes) }));
+row(`encode + CID of post`, await compareOps({ ours: () => cidForCbor(encodeCbor(post)), ref: () => cidForRecord(postLex) }));
+row(`CID of a 200-byte block`, await compareOps({ ours: () => cidForCbor(block200) }));
+row(`jsonToData(post) (validate JSON)`, await compareOps({ ours: () => jsonToData(postJson) }));
+row(`findBlobRefs(post)`, await compareOps({ ours: () => findBlobRefs(post) }));
+row(`parseCid`, await compareOps({ ours: () => parseCid(STRONG) }));
 
 // CAR: 10,000 record-sized blocks, about 2.3 MB.
 const blocks: CarBlock[] = [];
@@ -126,7 +101,7 @@ const carRounds = { roundMs: 400, rounds: 3 };
 const atcuteBlocks = blocks.map((b) => ({ cid: b.cid.bytes, data: b.bytes }));
 row(
   `CAR write, streamed, MB/s (${mb.toFixed(1)} MB, 10k blocks)`,
-  await compare(
+  await compareOps(
     {
       ours: () => drain(writeCar(root, blocks)),
       atcute: () => drain(atcuteWriteCar([{ $link: cidToString(root) }], atcuteBlocks)),
@@ -136,10 +111,10 @@ row(
   ),
   mb,
 );
-row(`CAR write into one buffer (carBytes), MB/s`, await compare({ ours: () => carBytes(root, blocks) }, carRounds), mb);
+row(`CAR write into one buffer (carBytes), MB/s`, await compareOps({ ours: () => carBytes(root, blocks) }, carRounds), mb);
 row(
   `CAR read + verify every CID, MB/s`,
-  await compare(
+  await compareOps(
     {
       ours: () => readCarWithRoot(car),
       atcute: () => {
@@ -156,7 +131,7 @@ row(
   ),
   mb,
 );
-row(`CAR read + verify from 64 KiB chunks, MB/s`, await compare({ ours: async () => drain((await readCar(chunks64k(car))).blocks) }, carRounds), mb);
+row(`CAR read + verify from 64 KiB chunks, MB/s`, await compareOps({ ours: async () => drain((await readCar(chunks64k(car))).blocks) }, carRounds), mb);
 
 console.log(`Node ${process.version}; ops/s or MB/s, median of interleaved rounds.`);
 console.log(markdownTable(['operation', 'Squall', '@atcute (raw)', '@atproto/repo', 'vs atcute', 'vs @atproto'], rows, [1, 2, 3, 4, 5]));
