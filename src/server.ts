@@ -103,7 +103,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, hostname: config.service.hostname, did: config.service.did }, 'squall listening');
+  log.info({ url, hostname: config.service.hostname, did: config.service.did, version: config.version, node: process.version }, 'squall listening');
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000) => {

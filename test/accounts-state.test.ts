@@ -1,7 +1,7 @@
+import { testIdResolver } from './helpers/plc.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
-import { IdResolver } from '@atproto/identity';
 import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -211,7 +211,7 @@ describe('the lifecycle as the official firehose client sees it', () => {
     const events: Event[] = [];
     const errors: Error[] = [];
     const firehose = new Firehose({
-      idResolver: new IdResolver({ plcUrl: env.plc.url }),
+      idResolver: testIdResolver(env.plc.url),
       service: env.url.replace('http', 'ws'),
       runner: new MemoryRunner({ startCursor: env.ctx.sequencer.latestSeq() }),
       handleEvent: (evt) => void events.push(evt),

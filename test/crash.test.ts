@@ -4,11 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IdResolver } from '@atproto/identity';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
 import { WebSocket } from 'ws';
 import { decodeCbor, decodeCborFirst } from '../src/ipld/cbor.ts';
-import { startTestPlc, type TestPlc } from './helpers/plc.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { freePort } from './helpers/server.ts';
 
 /**
@@ -19,6 +18,8 @@ let plc: TestPlc;
 let dataDir: string;
 let port: number;
 let base: string;
+/** The server process running now, so a failing test cannot leave it behind. */
+let running: ChildProcess | undefined;
 
 before(async () => {
   plc = await startTestPlc();
@@ -27,6 +28,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
 });
 after(async () => {
+  if (running && running.exitCode === null && running.signalCode === null) running.kill('SIGKILL');
   await plc.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -46,6 +48,7 @@ async function startProcess(): Promise<ChildProcess> {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  running = child;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (Date.now() > deadline) throw new Error('server did not start');
@@ -134,7 +137,7 @@ describe('crash safety', () => {
       const seqs = events.map((e) => e.seq as number);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'seqs increase');
       assert.equal(new Set(seqs).size, seqs.length, 'no duplicate seq');
-      const idResolver = new IdResolver({ plcUrl: plc.url });
+      const idResolver = testIdResolver(plc.url);
       for (const account of accounts) {
         const commits = events.filter((e) => e.$t === '#commit' && e.repo === account.did);
         for (let i = 1; i < commits.length; i++) assert.equal(commits[i].since, commits[i - 1].rev, 'each commit follows the previous one');

@@ -6,7 +6,7 @@ import { readCarWithRoot, verifyRepo } from '@atproto/repo';
 import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { WebSocket } from 'ws';
 import { decodeCborFirst, decodeCbor } from '../src/ipld/cbor.ts';
-import { startTestPlc, type TestPlc } from './helpers/plc.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let plc: TestPlc;
@@ -16,7 +16,7 @@ let idResolver: IdResolver;
 before(async () => {
   plc = await startTestPlc();
   server = await startTestServer({ PDS_DID_PLC_URL: plc.url });
-  idResolver = new IdResolver({ plcUrl: plc.url });
+  idResolver = testIdResolver(plc.url);
 });
 after(async () => {
   await server.close();

@@ -1,8 +1,8 @@
+import { testIdResolver } from './helpers/plc.ts';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { IdResolver } from '@atproto/identity';
 import { verifyJwt } from '@atproto/xrpc-server';
 import { methods } from '../src/api/index.ts';
 import type { AppMethod } from '../src/api/define.ts';
@@ -84,7 +84,7 @@ describe('getServiceAuth', () => {
     assert.match(payload.jti as string, /^[0-9a-f]{32}$/);
 
     // The reference verifier, with keys from the PLC directory through the reference resolver.
-    const resolver = new IdResolver({ plcUrl: env.plc.url });
+    const resolver = testIdResolver(env.plc.url);
     const verified = await verifyJwt(token, `${serviceDid}#atproto_pds`, WHOAMI, (iss, force) => resolver.did.resolveAtprotoKey(iss, force));
     assert.equal(verified.iss, alice.did);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
-import { startTestPlc, type TestPlc } from './helpers/plc.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let plc: TestPlc;
@@ -62,14 +62,13 @@ describe('accounts and records with the official client', () => {
 
 describe('P-256 repo signing keys', () => {
   it('signs with P-256 when configured, and the official libraries verify the repo', async () => {
-    const { IdResolver } = await import('@atproto/identity');
     const { readCarWithRoot, verifyRepo } = await import('@atproto/repo');
     const p256 = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_REPO_SIGNING_KEY_ALG: 'ES256' });
     try {
       const agent = new AtpAgent({ service: p256.url });
       const { data } = await agent.createAccount({ handle: 'p256.test', email: 'p256@example.com', password: 'p256-password-1' });
       await agent.post({ text: 'signed with P-256', createdAt: new Date().toISOString() });
-      const key = (await new IdResolver({ plcUrl: plc.url }).did.resolveAtprotoKey(data.did)) as string;
+      const key = (await testIdResolver(plc.url).did.resolveAtprotoKey(data.did)) as string;
       assert.match(key, /^did:key:zDn/, 'a P-256 did:key');
       const car = new Uint8Array(await (await fetch(`${p256.url}/xrpc/com.atproto.sync.getRepo?did=${data.did}`)).arrayBuffer());
       const { root, blocks } = await readCarWithRoot(car);

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
-import { IdResolver } from '@atproto/identity';
-import { startTestPlc, type TestPlc } from './helpers/plc.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let plc: TestPlc;
@@ -165,7 +164,7 @@ describe('record writes', () => {
     const did = alice.session!.did;
     const car = new Uint8Array(await (await fetch(`${server.url}/xrpc/com.atproto.sync.getRepo?did=${did}`)).arrayBuffer());
     const { root, blocks } = await readCarWithRoot(car);
-    const key = (await new IdResolver({ plcUrl: plc.url }).did.resolveAtprotoKey(did)) as string;
+    const key = (await testIdResolver(plc.url).did.resolveAtprotoKey(did)) as string;
     const repo = await verifyRepo(blocks, root, did, key);
     const described = await alice.com.atproto.repo.describeRepo({ repo: did });
     let listed = 0;

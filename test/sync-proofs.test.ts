@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
-import { IdResolver } from '@atproto/identity';
 import { readCarWithRoot, verifyProofs } from '@atproto/repo';
 import { CID } from '@atproto/lex-data';
-import { startTestPlc, type TestPlc } from './helpers/plc.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let plc: TestPlc;
@@ -19,7 +18,7 @@ before(async () => {
   agent = new AtpAgent({ service: server.url });
   did = (await agent.createAccount({ handle: 'proofs.test', email: 'proofs@example.com', password: 'proofs-password' })).data.did;
   for (let i = 0; i < 40; i++) await agent.post({ text: `post ${i}`, createdAt: new Date().toISOString() });
-  key = (await new IdResolver({ plcUrl: plc.url }).did.resolveAtprotoKey(did)) as string;
+  key = (await testIdResolver(plc.url).did.resolveAtprotoKey(did)) as string;
 });
 after(async () => {
   await server.close();

@@ -5,17 +5,14 @@ import { decodeBase64Lenient } from '../ipld/base64.ts';
 //
 // One pass, copy-on-write: subtrees without links, bytes or blobs are returned as they are,
 // so a plain post is validated without a single copy.
-import { createRequire } from 'node:module';
 import { BytesWrapper } from '@atcute/cbor';
 import { CidLinkWrapper, decode as decodeCid, fromString as parseCid } from '@atcute/cid';
 import { BlobRef } from '@atproto/lexicon';
+import { CID } from 'multiformats/cid';
 import { InvalidDataError } from './errors.ts';
 
-// The validator tests cid-link values with `CID.asCID`, i.e. `instanceof` the multiformats
-// copy that @atproto/lexicon itself loads; resolve that exact copy rather than any other.
-const requireFromLexicon = createRequire(createRequire(import.meta.url).resolve('@atproto/lexicon'));
-const { CID } = requireFromLexicon('multiformats/cid') as { CID: { decode(bytes: Uint8Array): object } };
-
+// The validator tests cid-link values with `CID.asCID`, which accepts a CID of any multiformats
+// copy (it checks the shape, not `instanceof`); the one @atproto/lexicon depends on is used.
 /**
  * Deepest nesting accepted. Real records stay far below it (a thread view output is the
  * deepest legitimate value, about three levels per reply); hostile bodies nest far deeper,

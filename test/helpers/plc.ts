@@ -1,3 +1,4 @@
+import { IdResolver } from '@atproto/identity';
 import type { AddressInfo } from 'node:net';
 import { Database, PlcServer } from '@did-plc/server';
 
@@ -17,4 +18,13 @@ export async function startTestPlc(): Promise<TestPlc> {
       await server.destroy();
     },
   };
+}
+
+/**
+ * The official resolver (`@atproto/identity`), used as an independent verifier, pointed at a test
+ * directory on loopback. Its default fetch refuses IP hosts and plain http by design (SSRF
+ * protection), so tests hand it the unguarded global fetch.
+ */
+export function testIdResolver(plcUrl: string): IdResolver {
+  return new IdResolver({ plcUrl, fetch: globalThis.fetch });
 }
