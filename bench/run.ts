@@ -26,6 +26,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'car', file: 'car.ts', what: 'CAR reading and writing' },
   { name: 'repo', file: 'repo.ts', what: 'MST and repository writes' },
   { name: 'lexicon', file: 'lexicon.ts', what: 'record validation' },
+  { name: 'sqlite-drivers', file: 'sqlite-drivers.ts', what: 'better-sqlite3 against node:sqlite on the commit and read statements', onlyWhenNamed: true },
   { name: 'http', file: 'http.ts', what: 'describeServer and _health: Squall against the reference PDS (issue 3)' },
   { name: 'load', file: 'load-compare.ts', what: 'the shared load.mjs workloads, Squall against the reference (several minutes)', onlyWhenNamed: true },
 ];
