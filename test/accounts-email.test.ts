@@ -119,7 +119,7 @@ describe('email update', () => {
     assert.equal((await gus.agent.com.atproto.server.getSession()).data.email, gus.email);
   });
 
-  it('refuses an app-password session with 403 on both steps', async () => {
+  it('refuses an app-password session with 403 on both steps, privileged or not', async () => {
     const hal = await signUp(env, 'hal');
     const appPassword = (await hal.agent.com.atproto.server.createAppPassword({ name: 'client' })).data.password;
     const app = await logIn(env, hal.handle, appPassword);
@@ -128,8 +128,10 @@ describe('email update', () => {
     }
     const privileged = (await hal.agent.com.atproto.server.createAppPassword({ name: 'admin-app', privileged: true })).data.password;
     const priv = await logIn(env, hal.handle, privileged);
-    await priv.com.atproto.server.updateEmail({ email: 'hal2@example.com' });
-    assert.equal((await hal.agent.com.atproto.server.getSession()).data.email, 'hal2@example.com');
+    for (const call of [priv.com.atproto.server.requestEmailUpdate(), priv.com.atproto.server.updateEmail({ email: 'hal2@example.com' })]) {
+      assert.equal((await xrpcError(call)).status, 403);
+    }
+    assert.equal((await hal.agent.com.atproto.server.getSession()).data.email, hal.email);
   });
 });
 

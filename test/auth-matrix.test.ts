@@ -90,7 +90,7 @@ describe('the auth matrix', () => {
     assert.equal(user.status, 401);
   });
 
-  it('lets an app password log in, refuses it privileged calls, and revoking it ends its sessions', async () => {
+  it('lets an app password log in, refuses it account management even when privileged, and revoking it ends its sessions', async () => {
     const { data } = await alice.com.atproto.server.createAppPassword({ name: 'phone' });
     const phone = new AtpAgent({ service: server.url });
     await phone.login({ identifier: 'matrix-alice.test', password: data.password });
@@ -103,8 +103,10 @@ describe('the auth matrix', () => {
     const { data: trusted } = await alice.com.atproto.server.createAppPassword({ name: 'laptop', privileged: true });
     const laptop = new AtpAgent({ service: server.url });
     await laptop.login({ identifier: alice.session!.did, password: trusted.password });
-    const allowed = await laptop.com.atproto.server.listAppPasswords();
-    assert.deepEqual(allowed.data.passwords.map((p) => p.name).sort(), ['laptop', 'phone']);
+    const refused = await call('GET', 'com.atproto.server.listAppPasswords', `Bearer ${laptop.session!.accessJwt}`);
+    assert.equal(refused.status, 403);
+    const listed = await alice.com.atproto.server.listAppPasswords();
+    assert.deepEqual(listed.data.passwords.map((p) => p.name).sort(), ['laptop', 'phone']);
 
     await alice.com.atproto.server.revokeAppPassword({ name: 'phone' });
     const afterRevoke = await getSession(`Bearer ${phone.session!.accessJwt}`);

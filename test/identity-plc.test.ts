@@ -153,12 +153,16 @@ describe('requestPlcOperationSignature, signPlcOperation and submitPlcOperation'
     assert.equal((signed.data.operation as unknown as PlcOperation).type, 'plc_operation');
   });
 
-  it('keeps the PLC methods from app-password sessions that are not privileged', async () => {
+  it('keeps the PLC methods from app-password sessions, privileged ones too', async () => {
     const password = (await alice.agent.com.atproto.server.createAppPassword({ name: 'phone' })).data.password;
     const phone = await logIn(env, alice.handle, password);
-    for (const nsid of ['requestPlcOperationSignature', 'signPlcOperation', 'submitPlcOperation']) {
-      const res = await post(env, `com.atproto.identity.${nsid}`, nsid === 'submitPlcOperation' ? { operation: {} } : {}, bearer(phone));
-      assert.equal(res.status, 403, nsid);
+    const trusted = (await alice.agent.com.atproto.server.createAppPassword({ name: 'laptop', privileged: true })).data.password;
+    const laptop = await logIn(env, alice.handle, trusted);
+    for (const agent of [phone, laptop]) {
+      for (const nsid of ['requestPlcOperationSignature', 'signPlcOperation', 'submitPlcOperation']) {
+        const res = await post(env, `com.atproto.identity.${nsid}`, nsid === 'submitPlcOperation' ? { operation: {} } : {}, bearer(agent));
+        assert.equal(res.status, 403, nsid);
+      }
     }
     // Reading the recommendation is harmless and allowed.
     assert.ok((await phone.com.atproto.identity.getRecommendedDidCredentials()).data.rotationKeys);

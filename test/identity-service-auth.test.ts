@@ -122,7 +122,7 @@ describe('getServiceAuth', () => {
     }
   });
 
-  it('mints tokens for privileged methods only for full sessions and privileged app passwords', async () => {
+  it('mints tokens for moving the account elsewhere (createAccount) only for full sessions', async () => {
     const lxm = 'com.atproto.server.createAccount';
     assert.ok(await serviceToken(alice.agent, { aud: 'did:web:other-pds.example.com', lxm }));
 
@@ -136,7 +136,10 @@ describe('getServiceAuth', () => {
 
     const privileged = await alice.agent.com.atproto.server.createAppPassword({ name: 'privileged', privileged: true });
     const privilegedAgent = await logIn(env, alice.handle, privileged.data.password);
-    assert.ok(await serviceToken(privilegedAgent, { aud: serviceDid, lxm }));
+    const refused = await xrpcError(privilegedAgent.com.atproto.server.getServiceAuth({ aud: serviceDid, lxm }));
+    assert.match(refused.message, /insufficient access/);
+    // What a privileged app password adds: chat.
+    assert.ok(await serviceToken(privilegedAgent, { aud: serviceDid, lxm: 'chat.bsky.convo.listConvos' }));
   });
 
   it('needs a session', async () => {

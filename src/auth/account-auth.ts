@@ -47,19 +47,34 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
     const status = deps.accounts.statusByDid(did);
     if (!status) throw new InvalidTokenError('Account of this token does not exist');
     if (status === 'takendown') throw new XrpcError(401, 'AccountTakedown', 'Account has been taken down');
-    let privileged = claims.scope === Scope.Access;
-    if (claims.scope !== Scope.Access) {
+    const full = claims.scope === Scope.Access;
+    let privileged = full;
+    if (!full) {
       const appPassword = claims.apn === undefined ? undefined : deps.appPasswords.get(did, claims.apn);
       if (!appPassword) throw new InvalidTokenError('The app password of this session was revoked');
       privileged = appPassword.privileged;
     }
-    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, privileged, status };
+    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, full, privileged, status };
   };
 
   return {
-    /** Any session: full, or opened with an app password. */
+    /** Any session: full, or opened with an app password (privileged or not). */
     access: verifyAccess,
-    /** Full sessions and privileged app passwords: credentials, email, account deletion, PLC. */
+    /**
+     * Full sessions only (signed in with the account password): managing the account, its
+     * credentials (app passwords), email, invite codes and identity (handle, PLC operations).
+     * No app password passes, privileged or not.
+     */
+    accessFull: (info: RequestInfo): AccessAuth => {
+      const auth = verifyAccess(info);
+      if (!auth.full) throw new ForbiddenError('This method needs a full session: sign in with the account password, not an app password');
+      return auth;
+    },
+    /**
+     * Sessions that may reach privileged methods (`isPrivilegedMethod`: chat.bsky.*, direct
+     * messages): full sessions and privileged app passwords. For the chat proxy and nothing else;
+     * account management is `accessFull`.
+     */
     accessPrivileged: (info: RequestInfo): AccessAuth => {
       const auth = verifyAccess(info);
       if (!auth.privileged) throw new ForbiddenError('This method needs a full session or a privileged app password');

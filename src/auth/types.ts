@@ -19,7 +19,15 @@ export interface AccessAuth {
   readonly scope: AccessScope;
   /** The app password this session was opened with, if any. */
   readonly appPassword?: string;
-  /** Full sessions and privileged app passwords: may manage credentials, email, PLC. */
+  /**
+   * Signed in with the account password (not an app password): the only sessions that may manage
+   * the account, its credentials, email and identity.
+   */
+  readonly full: boolean;
+  /**
+   * May reach privileged methods (`isPrivilegedMethod`: chat.bsky.*, by service token or proxy):
+   * full sessions and privileged app passwords. It unlocks nothing else.
+   */
   readonly privileged: boolean;
   readonly status: AccountStatus;
 }

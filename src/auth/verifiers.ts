@@ -12,6 +12,7 @@ export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<Aut
     none: () => ({ type: 'none' }),
     admin: createAdminVerifier(ctx.secrets.adminPassword),
     access: access.access,
+    accessFull: access.accessFull,
     accessPrivileged: access.accessPrivileged,
     optionalAccess: access.optionalAccess,
     refresh: access.refresh,

@@ -6,7 +6,7 @@ export default defineMethod({
   nsid: 'app.bsky.actor.getPreferences',
   auth: 'access',
   handler({ ctx, auth }) {
-    const { did, privileged } = requireAccess(auth);
-    return { preferences: new Preferences(ctx.db).get(did, { privileged }) };
+    const { did, full } = requireAccess(auth);
+    return { preferences: new Preferences(ctx.db).get(did, { full }) };
   },
 });

@@ -7,7 +7,7 @@ export default defineMethod({
   auth: 'access',
   maxBodyBytes: 256 * 1024,
   handler({ ctx, auth, input }) {
-    const { did, privileged } = requireAccess(auth);
-    new Preferences(ctx.db).put(did, (input as { preferences: unknown[] }).preferences, { privileged });
+    const { did, full } = requireAccess(auth);
+    new Preferences(ctx.db).put(did, (input as { preferences: unknown[] }).preferences, { full });
   },
 });

@@ -5,7 +5,7 @@ import { signPlcOperationFor, type SignPlcInput } from './plc-operations.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.identity.signPlcOperation',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   maxBodyBytes: 64 * 1024,
   // Each call checks an emailed code: limited per account like every other code check.
   rateLimits: [codeCheckDidLimit],

@@ -4,7 +4,7 @@ import { submitPlcOperationFor } from './plc-operations.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.identity.submitPlcOperation',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   maxBodyBytes: 64 * 1024,
   async handler({ ctx, auth, input }) {
     const dids = ctx.identity.dids;

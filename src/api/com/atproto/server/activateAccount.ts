@@ -8,7 +8,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.activateAccount',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   errors: ['AccountNotFound'],
   async handler({ ctx, auth }) {
     const { did } = requireAccess(auth);

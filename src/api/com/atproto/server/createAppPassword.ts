@@ -3,7 +3,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.createAppPassword',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   maxBodyBytes: 4096,
   async handler({ ctx, auth, input }) {
     const { did } = requireAccess(auth);

@@ -5,7 +5,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.deactivateAccount',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   maxBodyBytes: 4096,
   errors: ['AccountNotFound'],
   async handler({ ctx, auth, input }) {

@@ -1,30 +1,11 @@
+import { isPrivilegedMethod } from '../../../../auth/privileged-methods.ts';
 import { requireAccess } from '../../../../auth/types.ts';
 import { createServiceJwt } from '../../../../auth/service-jwt.ts';
 import { defineMethod } from '../../../define.ts';
 import { IdentityFlowError } from '../identity/identity-flow-errors.ts';
 
-/**
- * Methods a service token may only be minted for by a full session or a privileged app
- * password, as the official PDS rules: chat (private messages) and creating an account
- * elsewhere with this identity (migration).
- */
-export const PRIVILEGED_SERVICE_METHODS: ReadonlySet<string> = new Set([
-  'chat.bsky.actor.deleteAccount',
-  'chat.bsky.actor.exportAccountData',
-  'chat.bsky.convo.deleteMessageForSelf',
-  'chat.bsky.convo.getConvo',
-  'chat.bsky.convo.getConvoForMembers',
-  'chat.bsky.convo.getLog',
-  'chat.bsky.convo.getMessages',
-  'chat.bsky.convo.leaveConvo',
-  'chat.bsky.convo.listConvos',
-  'chat.bsky.convo.muteConvo',
-  'chat.bsky.convo.sendMessage',
-  'chat.bsky.convo.sendMessageBatch',
-  'chat.bsky.convo.unmuteConvo',
-  'chat.bsky.convo.updateRead',
-  'com.atproto.server.createAccount',
-]);
+/** Creating an account elsewhere with this identity (migration) moves the account: full sessions only. */
+const MIGRATION_METHOD = 'com.atproto.server.createAccount';
 
 /**
  * Methods no service token is minted for at all: they manage the account's credentials, email
@@ -59,7 +40,9 @@ export default defineMethod({
       if (PROTECTED_SERVICE_METHODS.has(lxm)) {
         throw new IdentityFlowError('InvalidRequest', `cannot request a service auth token for the following protected method: ${lxm}`);
       }
-      if (PRIVILEGED_SERVICE_METHODS.has(lxm) && !caller.privileged) {
+      // A privileged app password reaches chat and nothing more; migrating the account needs the account password.
+      const allowed = lxm === MIGRATION_METHOD ? caller.full : isPrivilegedMethod(lxm) ? caller.privileged : true;
+      if (!allowed) {
         throw new IdentityFlowError('InvalidRequest', `insufficient access to request a service auth token for the following method: ${lxm}`);
       }
     }

@@ -3,7 +3,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.listAppPasswords',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   handler({ ctx, auth }) {
     const { did } = requireAccess(auth);
     return { passwords: ctx.appPasswords.list(did) };

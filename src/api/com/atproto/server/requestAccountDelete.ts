@@ -5,7 +5,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.requestAccountDelete',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('account-delete'),
   async handler({ ctx, auth }) {

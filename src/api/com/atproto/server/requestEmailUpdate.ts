@@ -5,7 +5,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.requestEmailUpdate',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('email-update'),
   handler({ ctx, auth }) {

@@ -5,7 +5,7 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.server.updateEmail',
-  auth: 'accessPrivileged',
+  auth: 'accessFull',
   maxBodyBytes: 4096,
   errors: ['InvalidEmail', 'AccountNotFound'],
   rateLimits: [codeCheckIpLimit, codeCheckDidLimit],
