@@ -24,6 +24,10 @@ export interface Config {
     jsonBodyLimit: number;
     /** Squall: curve of new accounts' repo signing keys (PDS_REPO_SIGNING_KEY_ALG). */
     signingKeyAlg: 'ES256K' | 'ES256';
+    /** Whether `importRepo` is open (PDS_ACCEPTING_REPO_IMPORTS). */
+    acceptingRepoImports: boolean;
+    /** Largest repo CAR `importRepo` reads, bytes (PDS_MAX_REPO_IMPORT_SIZE). */
+    maxRepoImportSize: number;
   };
   storage: {
     dataDir: string;
@@ -133,6 +137,8 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       blobUploadLimit: parseInteger('PDS_BLOB_UPLOAD_LIMIT', read('PDS_BLOB_UPLOAD_LIMIT'), 100 * 1024 * 1024, 1),
       jsonBodyLimit: parseInteger('PDS_JSON_BODY_LIMIT', read('PDS_JSON_BODY_LIMIT'), 1024 * 1024, 1024),
       signingKeyAlg: parseSigningAlg(read('PDS_REPO_SIGNING_KEY_ALG')),
+      acceptingRepoImports: parseBool('PDS_ACCEPTING_REPO_IMPORTS', read('PDS_ACCEPTING_REPO_IMPORTS'), true),
+      maxRepoImportSize: parseInteger('PDS_MAX_REPO_IMPORT_SIZE', read('PDS_MAX_REPO_IMPORT_SIZE'), 1024 * 1024 * 1024, 1024),
     },
     storage: {
       dataDir,

@@ -22,6 +22,7 @@ import type { Secrets } from './secrets.ts';
 import { GroupCommitter } from './repo/group-commit.ts';
 import { RecordIndex } from './repo/record-index.ts';
 import { RepoLocks } from './repo/repo-lock.ts';
+import { removeStaleStagingFiles } from './repo/import/staging.ts';
 import { RepoService } from './repo/repo-service.ts';
 import { SigningKeys } from './repo/signing-keys.ts';
 import { Crawlers } from './sync/crawlers.ts';
@@ -101,6 +102,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     log,
   });
   const stopBlobCollector = blobs.startCollector();
+  // A repo import stages its CAR in the temporary directory; one cut off by a crash left its file.
+  const staleImports = removeStaleStagingFiles(config.storage.blobTmpDir);
+  if (staleImports > 0) log.info({ removed: staleImports }, 'removed staging files of interrupted repo imports');
   const crawlers = new Crawlers(config.crawlers, config.service.hostname, fetch, log);
   const repo = new RepoService({
     db,

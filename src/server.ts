@@ -77,7 +77,10 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     sendError(res, new XrpcError(404, 'NotFound', 'Not Found'));
   };
 
-  const server: HttpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000, requestTimeout: 300_000 }, onRequest);
+  // No total request timeout: a large repo import or blob upload may take as long as it needs.
+  // Headers must arrive within 70 s; bodies are bounded by the XRPC controller instead (a JSON body
+  // within 5 minutes, a streamed one with no 60-second stall; see xrpc/body.ts).
+  const server: HttpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000, requestTimeout: 0 }, onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');

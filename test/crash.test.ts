@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { decodeCbor, decodeCborFirst } from '../src/ipld/cbor.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { freePort } from './helpers/server.ts';
+import { startSquallProcess } from './helpers/squall-process.ts';
 
 /**
  * An acknowledged write survives a crash: a real server process is killed with SIGKILL while
@@ -34,31 +35,8 @@ after(async () => {
 });
 
 async function startProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/main.ts'], {
-    env: {
-      ...process.env,
-      PDS_HOSTNAME: 'localhost',
-      PDS_PORT: String(port),
-      PDS_DATA_DIRECTORY: dataDir,
-      PDS_DID_PLC_URL: plc.url,
-      PDS_ALLOW_PRIVATE_NETWORK: 'true',
-      PDS_RATE_LIMITS_ENABLED: 'false',
-      PDS_ADMIN_PASSWORD: 'crash-admin',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  running = child;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error('server did not start');
-    try {
-      if ((await fetch(`${base}/xrpc/_health`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  running = await startSquallProcess({ port, dataDir, plcUrl: plc.url, adminPassword: 'crash-admin' });
+  return running;
 }
 
 async function xrpc(nsid: string, body: unknown, token?: string) {

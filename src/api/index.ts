@@ -19,6 +19,7 @@ import createRecord from './com/atproto/repo/createRecord.ts';
 import deleteRecord from './com/atproto/repo/deleteRecord.ts';
 import describeRepo from './com/atproto/repo/describeRepo.ts';
 import getRecord from './com/atproto/repo/getRecord.ts';
+import importRepo from './com/atproto/repo/importRepo.ts';
 import listMissingBlobs from './com/atproto/repo/listMissingBlobs.ts';
 import listRecords from './com/atproto/repo/listRecords.ts';
 import uploadBlob from './com/atproto/repo/uploadBlob.ts';
@@ -77,6 +78,7 @@ export const methods: readonly AppMethod[] = [
   getBlob,
   listBlobs,
   listMissingBlobs,
+  importRepo,
   getPreferences,
   putPreferences,
   ...accountMethods,

@@ -1,3 +1,4 @@
+import { RepoImportError } from '../repo/import/import-repo.ts';
 import { RepoWriteError } from '../repo/write-errors.ts';
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, XrpcError } from '../xrpc/index.ts';
 import { BLOB_REF_ERRORS } from './blob-errors.ts';
@@ -5,6 +6,8 @@ import { registerErrorMapper } from './errors.ts';
 
 /** Error names the record methods may emit beyond their Lexicons' own. */
 export const REPO_WRITE_ERRORS = ['InvalidSwap', 'InvalidRecord', 'RecordNotFound', 'RepoNotFound', 'RepoDeactivated', 'RepoTakendown', 'RecordTooLarge', 'InvalidRecordKey', 'InvalidCollection', 'TooManyWrites', ...BLOB_REF_ERRORS];
+
+registerErrorMapper((err) => (err instanceof RepoImportError ? new InvalidRequestError(err.message) : undefined));
 
 registerErrorMapper((err) => {
   if (!(err instanceof RepoWriteError)) return undefined;

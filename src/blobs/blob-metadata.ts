@@ -149,6 +149,23 @@ export class BlobMetadata {
       });
   }
 
+  /** Drops every blob reference of the account (an import replaces them all). */
+  deleteRefsOfAccount(did: string): void {
+    this.db.prepare('DELETE FROM record_blob WHERE did = ?').run(did);
+  }
+
+  /** Makes permanent every temporary blob of the account that some record references. */
+  makeReferencedPermanent(did: string): void {
+    this.db
+      .prepare(`UPDATE blob SET temp = 0, unreferenced_at = NULL WHERE did = ? AND temp = 1 AND NOT ${NO_REFS}`)
+      .run(did);
+  }
+
+  /** Permanent blobs of the account that no record references. */
+  unreferencedPermanent(did: string): string[] {
+    return this.db.prepare(`SELECT cid FROM blob WHERE did = ? AND temp = 0 AND ${NO_REFS}`).pluck().all(did) as string[];
+  }
+
   deleteAccount(did: string): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM record_blob WHERE did = ?').run(did);

@@ -137,6 +137,27 @@ export class BlobService {
   }
 
   /**
+   * Inside a repo import's transaction: the account's blob references become exactly `refs`
+   * (record path, blob CID), recorded without checks; blobs not uploaded yet are what
+   * listMissingBlobs reports. Blobs held here that are now referenced become permanent; those
+   * no longer referenced are returned, for deleteUnreferenced once the import is durable.
+   */
+  replaceImportedRefs(did: string, refs: Iterable<[path: string, cid: string]>): string[] {
+    return this.#db.transaction(() => {
+      this.#meta.deleteRefsOfAccount(did);
+      for (const [path, cid] of refs) {
+        const slash = path.indexOf('/');
+        this.#meta.addRef(did, cid, path.slice(0, slash), path.slice(slash + 1));
+      }
+      this.#meta.makeReferencedPermanent(did);
+      const now = this.#now().toISOString();
+      const freed = this.#meta.unreferencedPermanent(did);
+      for (const cid of freed) this.#meta.markUnreferenced(did, cid, now);
+      return freed;
+    });
+  }
+
+  /**
    * After the transaction that returned `cids` committed: deletes the files and rows of those
    * blobs still unreferenced and not uploaded again since. Never throws (the commit already
    * happened); a failure is logged and the TTL collects the blob later.

@@ -30,6 +30,19 @@ export interface RecordBlobHooks {
   applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[]): string[];
   /** After the commit is durable. */
   deleteUnreferenced(did: string, cids: string[]): Promise<void>;
+  /** Inside an import's transaction: the account's references become exactly these; returns blobs now unreferenced. */
+  replaceImportedRefs?(did: string, refs: Iterable<[path: string, cid: string]>): string[];
+}
+
+/** The verified contents of a repo that replaces another wholesale (an import). */
+export interface ReplacementRepo {
+  root: { cid: string; rev: string; data: string };
+  /** Every block of the repo: commit, MST nodes, records. */
+  blocks(): Iterable<[cid: string, bytes: Uint8Array]>;
+  /** Every record, `collection/rkey` and CID. */
+  records(): Iterable<[path: string, cid: string]>;
+  /** Every blob reference of the records. */
+  blobRefs(): Iterable<[path: string, blobCid: string]>;
 }
 
 export interface WriteOptions {
@@ -201,12 +214,50 @@ export class RepoService {
         if (freed.length > 0) unreferenced = unreferenced.concat(freed);
       }
     }
-    db.prepare(
-      `INSERT INTO repo_root (did, cid, rev, data, indexed_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, data = excluded.data, indexed_at = excluded.indexed_at`,
-    ).run(did, cidToString(result.cid), result.rev, cidToString(result.commit.data), now);
+    this.#setRoot(did, { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) }, now);
     sequencer.append(did, 'commit', commitEvent(result), now);
     return unreferenced;
+  }
+
+  /**
+   * Replaces a repo wholesale (an import) under its lock, in one durable transaction: `alsoInTx`
+   * first (a last check of the account), then the old blocks, records and blob references go
+   * and the new ones come, with the new root. No event is sequenced: an account importing is not
+   * live, and its activation announces the repo. Returns how many blocks were stored.
+   */
+  async replaceRepo(did: string, repo: ReplacementRepo, alsoInTx: () => void = () => {}): Promise<{ blocks: number }> {
+    const { db, records, blobs, locks, committer } = this.#deps;
+    return locks.run(did, async () => {
+      let unreferenced: string[] = [];
+      const stored = await committer.run(() => {
+        alsoInTx();
+        const now = new Date().toISOString();
+        const { rev } = repo.root;
+        db.prepare('DELETE FROM repo_block WHERE did = ?').run(did);
+        records.deleteAll(did);
+        let blocks = 0;
+        this.blockStore(did).putMany(counted(repo.blocks(), () => blocks++), rev);
+        for (const [path, cid] of repo.records()) {
+          const slash = path.indexOf('/');
+          records.put(did, path.slice(0, slash), path.slice(slash + 1), cid, rev, now);
+        }
+        if (blobs?.replaceImportedRefs) unreferenced = blobs.replaceImportedRefs(did, repo.blobRefs());
+        this.#setRoot(did, repo.root, now);
+        return { blocks };
+      });
+      this.#caches.delete(did);
+      if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
+      return stored;
+    });
+  }
+
+  #setRoot(did: string, root: RepoRoot & { data: string }, now: string): void {
+    this.#deps.db
+      .prepare(
+        `INSERT INTO repo_root (did, cid, rev, data, indexed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, data = excluded.data, indexed_at = excluded.indexed_at`,
+      )
+      .run(did, root.cid, root.rev, root.data, now);
   }
 
   getRecord(did: string, collection: string, rkey: string, cid?: string): { uri: string; cid: string; value: unknown } {
@@ -269,6 +320,13 @@ export class RepoService {
     if (this.#caches.size >= NODE_CACHE_REPOS) this.#caches.delete(this.#caches.keys().next().value!);
     this.#caches.set(did, cache);
     return cache;
+  }
+}
+
+function* counted<T>(items: Iterable<T>, count: () => void): Generator<T, void, undefined> {
+  for (const item of items) {
+    count();
+    yield item;
   }
 }
 

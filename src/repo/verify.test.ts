@@ -7,7 +7,7 @@ import { generateKeypair, type Keypair } from '../crypto/index.ts';
 import { encodeCbor } from '../ipld/cbor.ts';
 import { carBytesSync } from '../ipld/car.ts';
 import { cidForCbor, cidToString, parseCid, type Cid } from '../ipld/cid.ts';
-import { linkForCbor, Mst, MstNode, type Link } from '../ipld/mst/index.ts';
+import { keyHeight, linkForCbor, Mst, MstNode, type Link } from '../ipld/mst/index.ts';
 import { MemoryBlockStore } from './block-store.ts';
 import { signCommit } from './commit.ts';
 import { BadCommitSignatureError, CommitDidMismatchError, InvalidCommitProofError, RepoVerificationError } from './errors.ts';
@@ -16,6 +16,17 @@ import { applyWriteBatch, type RecordWrite, type WriteBatchResult } from './writ
 
 const did = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
 const post = (text: string) => ({ $type: 'app.bsky.feed.post', text, createdAt: '2024-01-01T00:00:00.000Z' });
+/** The first repo path `com.example.tree/<prefix><n>` whose MST height is `height`. */
+function pathOfHeight(height: number, prefix: string): string {
+  for (let n = 0; ; n++) {
+    const path = `com.example.tree/${prefix}${n}`;
+    if (keyHeight(path) === height) return path;
+  }
+}
+// Three valid repo paths in this order: A0 < A1 < B0, of heights 0, 1 and 0.
+const A0 = pathOfHeight(0, 'a');
+const A1 = pathOfHeight(1, 'b');
+const B0 = pathOfHeight(0, 'c');
 const car = (root: Cid, blocks: Map<string, Uint8Array>) => carBytesSync(root, [...blocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })));
 
 /** A repo built with our write path, exported as a CAR (commit first, then the tree in order). */
@@ -139,15 +150,15 @@ describe('repository verification', () => {
     const [value, records] = record('x');
     const cases: Array<[string, MstNode, MstNode[], RegExp]> = [];
     // a subtree hung on the wrong side of its parent's key: each node sorted, the tree not
-    const misplaced = new MstNode(['B0/601692'], [value], [null, null]);
-    cases.push(['keys out of order across nodes', new MstNode(['A1/076595'], [value], [misplaced, null]), [misplaced], /out of order/]);
+    const misplaced = new MstNode([B0], [value], [null, null]);
+    cases.push(['keys out of order across nodes', new MstNode([A1], [value], [misplaced, null]), [misplaced], /out of order/]);
     // keys of different heights side by side
-    cases.push(['a key at the wrong layer', new MstNode(['A0/374913', 'A1/076595'], [value, value], [null, null, null]), [], /height 1 at layer 0/]);
+    cases.push(['a key at the wrong layer', new MstNode([A0, A1], [value, value], [null, null, null]), [], /height 1 at layer 0/]);
     // an empty node below the root
     const empty = new MstNode([], [], [null]);
-    cases.push(['an empty node below the root', new MstNode(['A1/076595'], [value], [empty, null]), [empty], /empty node below the root/]);
+    cases.push(['an empty node below the root', new MstNode([A1], [value], [empty, null]), [empty], /empty node below the root/]);
     // a root that holds only a subtree was never trimmed
-    const inner = new MstNode(['A1/076595'], [value], [null, null]);
+    const inner = new MstNode([A1], [value], [null, null]);
     cases.push(['an untrimmed root', new MstNode([], [], [inner]), [inner], /root has no entries/]);
     for (const [what, root, nodes, reason] of cases) {
       await assert.rejects(
@@ -159,8 +170,8 @@ describe('repository verification', () => {
     // and a node whose own keys are unsorted
     const unsorted = atcuteEncode({
       e: [
-        { k: toBytes(new TextEncoder().encode('B0/601692')), p: 0, t: null, v: value },
-        { k: toBytes(new TextEncoder().encode('A0/374913')), p: 0, t: null, v: value },
+        { k: toBytes(new TextEncoder().encode(B0)), p: 0, t: null, v: value },
+        { k: toBytes(new TextEncoder().encode(A0)), p: 0, t: null, v: value },
       ],
       l: null,
     });
@@ -173,7 +184,7 @@ describe('repository verification', () => {
     const keypair = await generateKeypair('ES256K');
     const bytes = atcuteEncode('just a string');
     const value = linkForCbor(bytes);
-    const root = new MstNode(['A1/076595'], [value], [null, null]);
+    const root = new MstNode([A1], [value], [null, null]);
     await assert.rejects(verifyRepoCar(await signedCar(keypair, root, [], new Map([[value.$link, bytes]])), { did, didKey: keypair.did() }), RepoVerificationError);
   });
 });

@@ -2,6 +2,7 @@ import { decodeCbor } from '../ipld/cbor.ts';
 import { readCarWithRoot, type CarLimits } from '../ipld/car.ts';
 import { cidToString, type Cid } from '../ipld/cid.ts';
 import { emptyNode, linkEquals, MstError, Mst, toLink, type Link, type LinkLike } from '../ipld/mst/index.ts';
+import { isValidNsid, isValidRecordKey } from '../syntax/index.ts';
 import { decodeCommit, verifyCommitSignature, type Commit } from './commit.ts';
 import { BadCommitSignatureError, CommitDidMismatchError, InvalidCommitProofError, RepoVerificationError } from './errors.ts';
 
@@ -22,11 +23,20 @@ export interface VerifiedRepo {
   blocks: Map<string, Uint8Array>;
 }
 
+/** A block of a verified repo tree, in the spec's streamable order: a node, then its slots. */
+export type VerifiedTreeBlock = { kind: 'node'; cid: string; bytes: Uint8Array } | ({ kind: 'record'; value: unknown } & VerifiedRecord);
+
+/** Where a tree walk reads blocks: synchronously (memory, a staging database). */
+export interface SyncBlockSource {
+  get(cid: string): Uint8Array | undefined;
+}
+
 /**
  * Verifies a whole repository from a CAR (bytes or a stream of chunks): every block's CID (while
  * reading), the commit's shape, DID and signature, the MST (canonical nodes, layers, global key
  * order, no empty nodes) and every record (present, strict DAG-CBOR, a map). Throws
  * CommitDidMismatchError, BadCommitSignatureError, InvalidCommitError or RepoVerificationError.
+ * Holds the whole CAR in memory: a large import stages its blocks instead (see repo/import).
  */
 export async function verifyRepoCar(
   car: ByteSource,
@@ -34,32 +44,44 @@ export async function verifyRepoCar(
   limits?: CarLimits,
 ): Promise<VerifiedRepo> {
   const { root, blocks } = await readCar(car, limits);
-  const commit = await checkCommit(blocks, root, expected);
-  const source = { get: (cid: string) => blocks.get(cid) };
-  const mst = Mst.load(source, commit.data, { strict: true });
+  const commit = await verifyCommitBlock(blocks.get(cidToString(root)), root, expected);
   const out = new Map<string, Uint8Array>([[cidToString(root), blocks.get(cidToString(root))!]]);
   const records: VerifiedRecord[] = [];
+  for (const block of verifiedTree({ get: (cid) => blocks.get(cid) }, commit.data)) {
+    out.set(block.cid, block.bytes);
+    if (block.kind === 'record') records.push({ path: block.path, cid: block.cid, bytes: block.bytes });
+  }
+  return { commit, cid: root, records, blocks: out };
+}
+
+/**
+ * Every block of the tree under `data`, checked as it is reached: canonical nodes at the right
+ * layers, keys in global order, each key a repo path (a valid NSID, "/", a valid record key, as
+ * the repository spec has them today), each record present, strict DAG-CBOR and a map. Reads
+ * one block at a time, so memory stays bounded whatever the repo's size. Throws
+ * RepoVerificationError.
+ */
+export function* verifiedTree(source: SyncBlockSource, data: LinkLike | Cid): Generator<VerifiedTreeBlock, void, undefined> {
+  const mst = Mst.load(source, data, { strict: true });
+  let previous = '';
   try {
-    let previous = '';
     for (const block of mst.blocks()) {
       if (block.kind === 'node') {
-        out.set(block.cid.$link, block.node.bytes);
+        yield { kind: 'node', cid: block.cid.$link, bytes: block.node.bytes };
         continue;
       }
       // nodes check their own order; this catches a subtree hung in the wrong gap
       if (!(block.key > previous)) throw new RepoVerificationError(`key ${block.key} out of order after ${previous}`);
       previous = block.key;
+      checkPath(block.key);
       const cid = block.cid.$link;
-      const bytes = blocks.get(cid);
+      const bytes = source.get(cid);
       if (bytes === undefined) throw new RepoVerificationError(`missing record block ${cid} for ${block.key}`);
-      checkRecord(bytes, block.key);
-      out.set(cid, bytes);
-      records.push({ path: block.key, cid, bytes });
+      yield { kind: 'record', path: block.key, cid, bytes, value: checkRecord(bytes, block.key) };
     }
   } catch (err) {
     throw asVerificationError(err);
   }
-  return { commit, cid: root, records, blocks: out };
 }
 
 export interface ProofOp {
@@ -91,7 +113,7 @@ export async function verifyCommitProof(proof: CommitProof, expected: { did: str
   const { root, blocks } = await readCar(proof.blocks);
   const claimed = toLink(proof.commit);
   if (!linkEquals(claimed, toLink(root))) throw new InvalidCommitProofError('the CAR root is not the commit');
-  const commit = await checkCommit(blocks, root, expected);
+  const commit = await verifyCommitBlock(blocks.get(cidToString(root)), root, expected);
   if (proof.rev !== undefined && proof.rev !== commit.rev) throw new InvalidCommitProofError(`event rev ${proof.rev} is not the commit's ${commit.rev}`);
 
   const source = { get: (cid: string) => blocks.get(cid) };
@@ -140,18 +162,29 @@ async function readCar(car: ByteSource, limits?: CarLimits) {
   }
 }
 
-async function checkCommit(blocks: Map<string, Uint8Array>, root: Cid, expected: { did: string; didKey: string }): Promise<Commit> {
-  const bytes = blocks.get(cidToString(root));
-  if (bytes === undefined) throw new RepoVerificationError(`commit block ${cidToString(root)} missing`);
+/**
+ * Decodes a commit block and checks it belongs to `expected.did` and is signed by
+ * `expected.didKey`. Throws RepoVerificationError (missing), InvalidCommitError,
+ * CommitDidMismatchError or BadCommitSignatureError.
+ */
+export async function verifyCommitBlock(bytes: Uint8Array | undefined, cid: Cid, expected: { did: string; didKey: string }): Promise<Commit> {
+  if (bytes === undefined) throw new RepoVerificationError(`commit block ${cidToString(cid)} missing`);
   const commit = decodeCommit(bytes);
   if (commit.did !== expected.did) throw new CommitDidMismatchError(expected.did, commit.did);
   if (!(await verifyCommitSignature(commit, expected.didKey))) {
-    throw new BadCommitSignatureError(`commit ${cidToString(root)} is not signed by ${expected.didKey}`);
+    throw new BadCommitSignatureError(`commit ${cidToString(cid)} is not signed by ${expected.didKey}`);
   }
   return commit;
 }
 
-function checkRecord(bytes: Uint8Array, path: string): void {
+/** A repo path as the spec allows it today: `<NSID>/<record key>`. */
+function checkPath(path: string): void {
+  const slash = path.indexOf('/');
+  if (!isValidNsid(path.slice(0, slash))) throw new RepoVerificationError(`record path ${path}: the collection is not a valid NSID`);
+  if (!isValidRecordKey(path.slice(slash + 1))) throw new RepoVerificationError(`record path ${path}: not a valid record key`);
+}
+
+function checkRecord(bytes: Uint8Array, path: string): unknown {
   let value: unknown;
   try {
     value = decodeCbor(bytes);
@@ -159,6 +192,7 @@ function checkRecord(bytes: Uint8Array, path: string): void {
     throw new RepoVerificationError(`record ${path} is not valid DAG-CBOR: ${(err as Error).message}`, { cause: err });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RepoVerificationError(`record ${path} is not a map`);
+  return value;
 }
 
 function asVerificationError(err: unknown): unknown {

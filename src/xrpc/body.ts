@@ -2,6 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
 
+/**
+ * The HTTP server sets no total request timeout (a repo import may rightly upload for an hour),
+ * so the controller bounds bodies itself: a buffered (JSON) body must arrive whole within this...
+ */
+export const BODY_DEADLINE_MS = 300_000;
+/** ...and a streamed body (a blob, a repo CAR) must not go this long without a byte. */
+export const STREAM_IDLE_TIMEOUT_MS = 60_000;
+
 /** The media type of a request, lower case, without parameters (`application/json; charset=utf-8` → `application/json`). */
 export function mediaType(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -30,14 +38,19 @@ export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
  * Reads the whole body, failing with 413 as soon as more than `limit` bytes have arrived:
  * the limit is enforced while streaming, so an oversized body is never buffered.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, deadlineMs = BODY_DEADLINE_MS): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const timer = setTimeout(() => {
+      finish(new InvalidRequestError('Request body took too long to arrive'));
+      req.destroy();
+    }, deadlineMs);
     const finish = (err: Error | null, value?: Buffer) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -73,7 +86,10 @@ export function parseJsonBody(bytes: Buffer): unknown {
   }
 }
 
-/** A pass-through stream that errors with 413 once more than `limit` bytes have flowed through it. */
+/**
+ * A pass-through stream that errors with 413 once more than `limit` bytes have flowed through it,
+ * and with 400 when the request stalls for `idleMs` (the connection is then dropped).
+ */
 export class LimitedStream extends Transform {
   #seen = 0;
   constructor(readonly limit: number) {
@@ -90,8 +106,24 @@ export class LimitedStream extends Transform {
   }
 }
 
-export function limitedBodyStream(req: IncomingMessage, limit: number): LimitedStream {
+export function limitedBodyStream(req: IncomingMessage, limit: number, idleMs = STREAM_IDLE_TIMEOUT_MS): LimitedStream {
   const limited = new LimitedStream(limit);
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => clearTimeout(timer);
+  const arm = () => {
+    stop();
+    timer = setTimeout(() => {
+      // paused by backpressure: the reader is busy, the client is not stalling
+      if (req.readableFlowing === false) return arm();
+      limited.destroy(new InvalidRequestError(`Request body stalled: nothing arrived for ${Math.round(idleMs / 1000)} s`));
+      req.destroy();
+    }, idleMs);
+  };
+  arm();
+  req.on('data', arm);
+  req.on('end', stop);
+  req.on('close', stop);
+  limited.on('close', stop);
   req.on('error', (err) => limited.destroy(err));
   req.on('aborted', () => limited.destroy(new InvalidRequestError('Request aborted')));
   req.pipe(limited);
