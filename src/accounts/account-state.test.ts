@@ -72,6 +72,9 @@ describe('account state', () => {
     assert.deepEqual(view({}), { did: 'did:plc:x', active: true });
     assert.deepEqual(view({ deactivatedAt: '2030-01-01T00:00:00Z' }), { did: 'did:plc:x', active: false, status: 'deactivated' });
     assert.deepEqual(view({ deactivatedAt: '2030-01-01T00:00:00Z', takedownRef: 'r' }), { did: 'did:plc:x', active: false, status: 'takendown' });
+    // An account arriving by migration is deactivated to everyone else.
+    const arriving = { deactivatedAt: '2030-01-01T00:00:00Z', arrivingAt: '2030-01-01T00:00:00Z' };
+    assert.deepEqual(view(arriving), { did: 'did:plc:x', active: false, status: 'deactivated' });
   });
 
   it('deactivates and reactivates with events in the same transaction as the change', async () => {

@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { publicStatus, type AccountState, type PublicAccountStatus } from './account-policy.ts';
 
 export interface Account {
   did: string;
@@ -12,17 +13,28 @@ export interface Account {
   signingKeyDid: string;
   createdAt: string;
   deactivatedAt: string | null;
+  /** Set while an account created here by migration has not been activated (it is deactivated too). */
+  arrivingAt: string | null;
   deleteAfter: string | null;
   takedownRef: string | null;
   invitesDisabled: boolean;
 }
 
-export type AccountStatus = 'active' | 'deactivated' | 'takendown';
+export type AccountStatus = PublicAccountStatus;
 
-export function accountStatus(account: Pick<Account, 'deactivatedAt' | 'takedownRef'>): AccountStatus {
+type StateColumns = Pick<Account, 'deactivatedAt' | 'takedownRef' | 'arrivingAt'>;
+
+/** The account's state, for the policy of what it may do (account-policy.ts). */
+export function accountState(account: StateColumns): AccountState {
   if (account.takedownRef) return 'takendown';
+  if (account.arrivingAt) return 'arriving';
   if (account.deactivatedAt) return 'deactivated';
   return 'active';
+}
+
+/** The account's status as everyone else sees it (an arriving account shows as deactivated). */
+export function accountStatus(account: StateColumns): AccountStatus {
+  return publicStatus(accountState(account));
 }
 
 interface AccountRow {
@@ -35,6 +47,7 @@ interface AccountRow {
   signing_key_did: string;
   created_at: string;
   deactivated_at: string | null;
+  arriving_at: string | null;
   delete_after: string | null;
   takedown_ref: string | null;
   invites_disabled: number;
@@ -52,6 +65,7 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
     signingKeyDid: row.signing_key_did,
     createdAt: row.created_at,
     deactivatedAt: row.deactivated_at,
+    arrivingAt: row.arriving_at,
     deleteAfter: row.delete_after,
     takedownRef: row.takedown_ref,
     invitesDisabled: row.invites_disabled === 1,
@@ -67,11 +81,11 @@ export class AccountStore {
   }
 
   /** Only what every authenticated request checks: a narrow read, no full row to build. */
-  statusByDid(did: string): AccountStatus | undefined {
-    const row = this.db.prepare('SELECT deactivated_at, takedown_ref FROM account WHERE did = ?').get(did) as
-      | Pick<AccountRow, 'deactivated_at' | 'takedown_ref'>
+  stateByDid(did: string): AccountState | undefined {
+    const row = this.db.prepare('SELECT deactivated_at, takedown_ref, arriving_at FROM account WHERE did = ?').get(did) as
+      | Pick<AccountRow, 'deactivated_at' | 'takedown_ref' | 'arriving_at'>
       | undefined;
-    return row && accountStatus({ deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref });
+    return row && accountState({ deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at });
   }
 
   byHandle(handle: string): Account | undefined {
@@ -98,11 +112,21 @@ export class AccountStore {
     return rows.map((r) => toAccount(r)!);
   }
 
-  insert(account: Omit<Account, 'deactivatedAt' | 'deleteAfter' | 'takedownRef' | 'invitesDisabled' | 'emailConfirmedAt'> & { deactivatedAt?: string | null }): void {
+  /**
+   * A new account. `arriving: true` creates it arriving by migration: deactivated, and marked so
+   * that it may fill itself in until `activate` (see account-policy.ts).
+   */
+  insert(
+    account: Omit<Account, 'deactivatedAt' | 'arrivingAt' | 'deleteAfter' | 'takedownRef' | 'invitesDisabled' | 'emailConfirmedAt'> & {
+      deactivatedAt?: string | null;
+      arriving?: boolean;
+    },
+  ): void {
+    const deactivatedAt = account.arriving ? (account.deactivatedAt ?? account.createdAt) : (account.deactivatedAt ?? null);
     this.db
       .prepare(
-        `INSERT INTO account (did, handle, email, password_hash, signing_key, signing_key_did, created_at, deactivated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO account (did, handle, email, password_hash, signing_key, signing_key_did, created_at, deactivated_at, arriving_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         account.did,
@@ -112,7 +136,8 @@ export class AccountStore {
         account.signingKey,
         account.signingKeyDid,
         account.createdAt,
-        account.deactivatedAt ?? null,
+        deactivatedAt,
+        account.arriving ? account.createdAt : null,
       );
   }
 
@@ -136,8 +161,15 @@ export class AccountStore {
     this.db.prepare('UPDATE account SET signing_key = ?, signing_key_did = ? WHERE did = ?').run(signingKey, signingKeyDid, did);
   }
 
+  /** Deactivates (an arriving account stays arriving); `at` null is `activate`. */
   setDeactivated(did: string, at: string | null, deleteAfter: string | null = null): void {
+    if (at === null) return this.activate(did);
     this.db.prepare('UPDATE account SET deactivated_at = ?, delete_after = ? WHERE did = ?').run(at, deleteAfter, did);
+  }
+
+  /** Active again, or for the first time for an account that arrived by migration. */
+  activate(did: string): void {
+    this.db.prepare('UPDATE account SET deactivated_at = NULL, delete_after = NULL, arriving_at = NULL WHERE did = ?').run(did);
   }
 
   setTakedown(did: string, ref: string | null): void {

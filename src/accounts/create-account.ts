@@ -5,6 +5,7 @@ import type { Database } from '../db/index.ts';
 import type { RepoService } from '../repo/repo-service.ts';
 import { encodeSigningKey } from '../repo/signing-keys.ts';
 import type { SequencerLog } from '../sync/sequencer-log.ts';
+import { accountEvent } from './account-state.ts';
 import type { AccountStore } from './account-store.ts';
 import { AccountError } from './errors.ts';
 import { checkEmail, checkHandle, checkPassword } from './handle-policy.ts';
@@ -23,6 +24,15 @@ export interface CreateAccountInput {
   did?: string;
 }
 
+export interface CreateAccountOptions {
+  /**
+   * Create it arriving by migration: deactivated until it activates, allowed meanwhile to import
+   * its repo, blobs and preferences (accounts/account-policy.ts). Its `#account` event says
+   * `deactivated`.
+   */
+  arriving?: boolean;
+}
+
 export interface CreateAccountDeps {
   config: Config;
   db: Database;
@@ -38,7 +48,11 @@ export interface CreateAccountDeps {
  * directory, then stores the account, its genesis commit and its `#identity`/`#account` events
  * in one transaction. If anything fails before that transaction commits, no account exists.
  */
-export async function createAccount(deps: CreateAccountDeps, input: CreateAccountInput): Promise<{ did: string; handle: string; signingKeyDid: string }> {
+export async function createAccount(
+  deps: CreateAccountDeps,
+  input: CreateAccountInput,
+  options: CreateAccountOptions = {},
+): Promise<{ did: string; handle: string; signingKeyDid: string }> {
   const { config, accounts, invites } = deps;
   if (input.did !== undefined) {
     throw new AccountError('InvalidInput', 'Creating an account for an existing DID (migration) is not supported yet');
@@ -66,10 +80,11 @@ export async function createAccount(deps: CreateAccountDeps, input: CreateAccoun
       // Checked again inside the transaction: another request may have taken the handle meanwhile.
       if (accounts.byHandle(handle)) throw new AccountError('HandleNotAvailable', `Handle already taken: ${handle}`);
       if (accounts.byEmail(email)) throw new AccountError('EmailTaken', `Email already taken: ${email}`);
-      accounts.insert({ did, handle, email, passwordHash, signingKey: encodeSigningKey(keypair), signingKeyDid, createdAt });
+      const arriving = options.arriving === true;
+      accounts.insert({ did, handle, email, passwordHash, signingKey: encodeSigningKey(keypair), signingKeyDid, createdAt, arriving });
       if (config.service.inviteRequired && input.inviteCode) invites.use(input.inviteCode, did);
       deps.sequencer.append(did, 'identity', { did, handle }, createdAt);
-      deps.sequencer.append(did, 'account', { did, active: true }, createdAt);
+      deps.sequencer.append(did, 'account', accountEvent(accounts.byDid(did)!), createdAt);
     });
   } catch (err) {
     if (err instanceof Error && /UNIQUE constraint failed: account\.handle/.test(err.message)) {

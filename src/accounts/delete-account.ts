@@ -3,7 +3,8 @@ import type { Database } from '../db/index.ts';
 import type { RepoService } from '../repo/repo-service.ts';
 import type { SigningKeys } from '../repo/signing-keys.ts';
 import type { SequencerLog } from '../sync/sequencer-log.ts';
-import type { AccountStore } from './account-store.ts';
+import { assertAllowed } from './account-policy.ts';
+import { accountState, type AccountStore } from './account-store.ts';
 import type { EmailTokens } from './email-tokens.ts';
 import { AccountError } from './errors.ts';
 
@@ -54,6 +55,7 @@ export async function deleteAccountWithCredentials(
   const account = deps.accounts.byDid(input.did);
   const passwordOk = await verifyPassword(input.password, account?.passwordHash ?? (await decoyHash()));
   if (!account || !passwordOk) throw new AccountError('InvalidPassword', 'Invalid did or password');
+  assertAllowed(accountState(account), 'deleteAccount');
   deps.tokens.verify(input.did, 'delete_account', input.token);
   await deleteAccount(deps, input.did);
 }

@@ -1,9 +1,9 @@
-import { accountStatus } from '../accounts/account-store.ts';
 import type { AuthState } from '../auth/types.ts';
 import { BlobNotFoundError, BlobRefError, BlobTakendownError, UploadTooLargeError } from '../blobs/errors.ts';
 import type { AppContext } from '../context.ts';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, XrpcError } from '../xrpc/index.ts';
 import { registerErrorMapper } from './errors.ts';
+import { assertRepoReadable } from './repo-access.ts';
 
 /** Error names a record write may emit because of its blob refs: spread them into the write methods' `errors`. */
 export const BLOB_REF_ERRORS = ['BlobNotFound', 'InvalidMimeType', 'InvalidSize', 'BlobTooLarge'];
@@ -19,15 +19,11 @@ registerErrorMapper((err) => {
 });
 
 /**
- * The account whose blobs getBlob and listBlobs serve must exist here and be neither taken down
- * nor deactivated; its own (authenticated) owner may still read a deactivated account's blobs,
- * e.g. to migrate away.
+ * The account whose blobs getBlob and listBlobs serve must exist here and be readable by the
+ * caller: anyone while it is active, its own owner also while it may export its data (to migrate).
  */
 export function checkBlobRepoAccess(ctx: AppContext, did: string, auth: AuthState): void {
   const account = ctx.accounts.byDid(did);
   if (!account) throw new XrpcError(400, 'RepoNotFound', `Could not find repo for DID: ${did}`);
-  if (auth.type === 'access' && auth.did === did) return;
-  const status = accountStatus(account);
-  if (status === 'takendown') throw new XrpcError(400, 'RepoTakendown', `Repo has been taken down: ${did}`);
-  if (status === 'deactivated') throw new XrpcError(400, 'RepoDeactivated', `Repo has been deactivated: ${did}`);
+  assertRepoReadable(account, auth);
 }

@@ -3,6 +3,7 @@ import type { AuthState } from '../auth/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatValidators } from '../syntax/index.ts';
 import { Registry } from '../xrpc/index.ts';
+import { applyAccountPolicy } from './account-access.ts';
 import './account-errors.ts';
 import './blob-errors.ts';
 import './repo-errors.ts';
@@ -87,10 +88,11 @@ export const methods: readonly AppMethod[] = [
 
 /** The method table, built once at start: validators and coercers are compiled here. */
 export function buildRegistry(ctx: AppContext): Registry<AppContext, AuthState> {
+  const table = applyAccountPolicy(methods, buildVerifiers(ctx));
   return new Registry<AppContext, AuthState>({
     schemas: ctx.lexicons,
     formats: formatValidators,
-    verifiers: buildVerifiers(ctx),
+    verifiers: table.verifiers,
     defaultJsonLimit: ctx.config.service.jsonBodyLimit,
-  }).addAll(methods);
+  }).addAll(table.methods);
 }

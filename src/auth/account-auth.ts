@@ -1,6 +1,6 @@
 import type { AccountStore } from '../accounts/account-store.ts';
 import type { AppPasswords } from '../accounts/app-passwords.ts';
-import { AuthRequiredError, ExpiredTokenError, ForbiddenError, InvalidTokenError, XrpcError, type RequestInfo } from '../xrpc/index.ts';
+import { AuthRequiredError, ExpiredTokenError, ForbiddenError, InvalidTokenError, type RequestInfo } from '../xrpc/index.ts';
 import { Scope, SessionTokenError, type SessionTokens } from './session-jwt.ts';
 import type { AccessAuth, RefreshAuth } from './types.ts';
 
@@ -31,8 +31,8 @@ function translate(err: unknown): never {
 }
 
 /**
- * Access-token verifiers. Every call re-reads the account's status (a narrow prepared-statement lookup), so a
- * taken-down account or a revoked app password stops working at once, not at token expiry.
+ * Access-token verifiers. Every call re-reads the account's state (a narrow prepared-statement lookup), so a
+ * takedown, a deactivation or a revoked app password takes effect at once, not at token expiry.
  */
 export function createAccessVerifiers(deps: AccountAuthDeps) {
   const verifyAccess = (info: RequestInfo): AccessAuth => {
@@ -44,9 +44,9 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
       translate(err);
     }
     const did = claims.sub;
-    const status = deps.accounts.statusByDid(did);
-    if (!status) throw new InvalidTokenError('Account of this token does not exist');
-    if (status === 'takendown') throw new XrpcError(401, 'AccountTakedown', 'Account has been taken down');
+    // What the account may do in its state is each method's `accountAction` (checked by the API layer).
+    const state = deps.accounts.stateByDid(did);
+    if (!state) throw new InvalidTokenError('Account of this token does not exist');
     const full = claims.scope === Scope.Access;
     let privileged = full;
     if (!full) {
@@ -54,7 +54,7 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
       if (!appPassword) throw new InvalidTokenError('The app password of this session was revoked');
       privileged = appPassword.privileged;
     }
-    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, full, privileged, status };
+    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, full, privileged, state };
   };
 
   return {

@@ -1,4 +1,4 @@
-import type { AccountStatus } from '../accounts/account-store.ts';
+import type { AccountState } from '../accounts/account-policy.ts';
 import type { ServiceAuth } from './service-auth-verifier.ts';
 import type { AccessScope } from './session-jwt.ts';
 
@@ -29,7 +29,8 @@ export interface AccessAuth {
    * full sessions and privileged app passwords. It unlocks nothing else.
    */
   readonly privileged: boolean;
-  readonly status: AccountStatus;
+  /** The account's state as of this request: methods ask `allows(state, action)` (account-policy.ts). */
+  readonly state: AccountState;
 }
 
 export interface RefreshAuth {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { AtpAgent } from '@atproto/api';
+import { createAccount } from '../../src/accounts/create-account.ts';
 import type { AppContext } from '../../src/context.ts';
 import { decodeCbor } from '../../src/ipld/cbor.ts';
 import { startTestPlc, type TestPlc } from './plc.ts';
@@ -60,6 +61,20 @@ export async function signUp(env: AccountsEnv, name: string): Promise<SignedUp> 
   const password = `${name}-password-1`;
   const created = await agent.createAccount({ handle, email, password });
   return { agent, did: created.data.did, handle, email, password };
+}
+
+/**
+ * A new account created arriving by migration (the option createAccount takes for an existing DID;
+ * here it gets a fresh DID, which is all the state needs), logged in.
+ */
+export async function signUpArriving(env: AccountsEnv, name: string): Promise<SignedUp> {
+  const { ctx } = env;
+  const handle = `${name}.test`;
+  const email = `${name}@example.com`;
+  const password = `${name}-password-1`;
+  const deps = { config: ctx.config, db: ctx.db, accounts: ctx.accounts, invites: ctx.invites, repo: ctx.repo, sequencer: ctx.sequencer, didCreator: ctx.didCreator };
+  const { did } = await createAccount(deps, { handle, email, password }, { arriving: true });
+  return { agent: await logIn(env, handle, password), did, handle, email, password };
 }
 
 /** A fresh client logged in with the given password (account or app password). */

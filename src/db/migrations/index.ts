@@ -4,6 +4,7 @@ import repoBlocks from './0002-repo-blocks.ts';
 import accounts from './0003-accounts.ts';
 import repo from './0004-repo.ts';
 import blobs from './0005-blobs.ts';
+import accountArriving from './0006-account-arriving.ts';
 
 /** Every migration of the PDS database, in order. */
-export const migrations: readonly Migration[] = [core, repoBlocks, accounts, repo, blobs];
+export const migrations: readonly Migration[] = [core, repoBlocks, accounts, repo, blobs, accountArriving];

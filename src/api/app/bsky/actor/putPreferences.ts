@@ -5,6 +5,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'app.bsky.actor.putPreferences',
   auth: 'access',
+  accountAction: 'writePreferences',
   maxBodyBytes: 256 * 1024,
   handler({ ctx, auth, input }) {
     const { did, full } = requireAccess(auth);

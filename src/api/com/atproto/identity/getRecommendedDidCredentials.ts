@@ -8,6 +8,7 @@ export default defineMethod({
   // Any session, deactivated accounts included: a migrating account is deactivated here until
   // its DID document names this server.
   auth: 'access',
+  accountAction: 'readOwnState',
   handler({ ctx, auth }) {
     const account = ctx.accounts.byDid(requireAccess(auth).did);
     if (account === undefined) throw new IdentityFlowError('InvalidRequest', 'Account not found');

@@ -6,6 +6,7 @@ import { requestPlcSignature } from './plc-operations.ts';
 export default defineMethod({
   nsid: 'com.atproto.identity.requestPlcOperationSignature',
   auth: 'accessFull',
+  accountAction: 'signIdentity',
   rateLimits: emailSendLimits('plc-operation'),
   async handler({ ctx, auth }) {
     await requestPlcSignature({ accounts: ctx.accounts, tokens: emailTokens(ctx), mailer: ctx.mailer }, requireAccess(auth).did);

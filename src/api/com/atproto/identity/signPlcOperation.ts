@@ -6,6 +6,7 @@ import { signPlcOperationFor, type SignPlcInput } from './plc-operations.ts';
 export default defineMethod({
   nsid: 'com.atproto.identity.signPlcOperation',
   auth: 'accessFull',
+  accountAction: 'signIdentity',
   maxBodyBytes: 64 * 1024,
   // Each call checks an emailed code: limited per account like every other code check.
   rateLimits: [codeCheckDidLimit],

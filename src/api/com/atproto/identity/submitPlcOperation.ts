@@ -5,6 +5,7 @@ import { submitPlcOperationFor } from './plc-operations.ts';
 export default defineMethod({
   nsid: 'com.atproto.identity.submitPlcOperation',
   auth: 'accessFull',
+  accountAction: 'manageIdentity',
   maxBodyBytes: 64 * 1024,
   async handler({ ctx, auth, input }) {
     const dids = ctx.identity.dids;

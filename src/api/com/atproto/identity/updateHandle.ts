@@ -8,6 +8,7 @@ const byCaller = ({ auth }: { auth: unknown }) => (auth as { did?: string }).did
 export default defineMethod({
   nsid: 'com.atproto.identity.updateHandle',
   auth: 'accessFull',
+  accountAction: 'manageIdentity',
   // The official PDS answers handle refusals with these names, though the Lexicon declares none.
   errors: ['InvalidHandle', 'HandleNotAvailable', 'UnsupportedDomain'],
   maxBodyBytes: 4096,

@@ -3,7 +3,7 @@ import { RepoWriteError } from '../../../../repo/write-errors.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
-import { resolveWritableRepo } from './write-access.ts';
+import { writableRepo } from '../../../repo-access.ts';
 
 type Write =
   | { $type: 'com.atproto.repo.applyWrites#create'; collection: string; rkey?: string; value: unknown }
@@ -26,12 +26,13 @@ const RESULT_TYPES = {
 export default defineMethod({
   nsid: 'com.atproto.repo.applyWrites',
   auth: 'access',
+  accountAction: 'writeRecords',
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits((input) => ((input as Input).writes ?? []).map((w) => (w.$type.endsWith('#create') ? 'create' : w.$type.endsWith('#update') ? 'update' : 'delete'))),
   maxBodyBytes: 8 * 1024 * 1024,
   async handler({ ctx, auth, input }) {
     const body = input as Input;
-    const did = resolveWritableRepo(ctx, auth, body.repo);
+    const did = writableRepo(ctx, auth, body.repo);
     if (body.writes.length > MAX_WRITES_PER_BATCH) {
       throw new RepoWriteError('TooManyWrites', `Too many writes: at most ${MAX_WRITES_PER_BATCH} per call`);
     }

@@ -2,7 +2,7 @@ import { checkCollection } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
-import { resolveWritableRepo } from './write-access.ts';
+import { writableRepo } from '../../../repo-access.ts';
 
 interface Input {
   repo: string;
@@ -15,11 +15,12 @@ interface Input {
 export default defineMethod({
   nsid: 'com.atproto.repo.deleteRecord',
   auth: 'access',
+  accountAction: 'writeRecords',
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits(() => ['delete']),
   async handler({ ctx, auth, input }) {
     const body = input as Input;
-    const did = resolveWritableRepo(ctx, auth, body.repo);
+    const did = writableRepo(ctx, auth, body.repo);
     checkCollection(body.collection);
     const { commit } = await ctx.repo.applyWrites(
       did,

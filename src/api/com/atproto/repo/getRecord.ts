@@ -1,13 +1,13 @@
 import { defineMethod } from '../../../define.ts';
-import { resolveReadableRepo } from './write-access.ts';
+import { readableRepo } from '../../../repo-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.repo.getRecord',
   auth: 'none',
   errors: ['RepoNotFound', 'RepoDeactivated', 'RepoTakendown'],
-  handler({ ctx, params }) {
+  handler({ ctx, auth, params }) {
     const { repo, collection, rkey, cid } = params as { repo: string; collection: string; rkey: string; cid?: string };
-    const did = resolveReadableRepo(ctx, repo);
+    const did = readableRepo(ctx, repo, auth).did;
     return ctx.repo.getRecord(did, collection, rkey, cid);
   },
 });

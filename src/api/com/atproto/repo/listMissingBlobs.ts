@@ -4,6 +4,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.repo.listMissingBlobs',
   auth: 'access',
+  accountAction: 'readOwnState',
   handler({ ctx, auth, params }) {
     const { limit, cursor } = params as { limit: number; cursor?: string };
     return ctx.blobs.listMissingBlobs(requireAccess(auth).did, { limit, cursor });

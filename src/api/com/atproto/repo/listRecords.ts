@@ -1,11 +1,11 @@
 import { defineMethod } from '../../../define.ts';
-import { resolveReadableRepo } from './write-access.ts';
+import { readableRepo } from '../../../repo-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.repo.listRecords',
   auth: 'none',
   errors: ['RepoNotFound', 'RepoDeactivated', 'RepoTakendown'],
-  handler({ ctx, params }) {
+  handler({ ctx, auth, params }) {
     const { repo, collection, limit, cursor, reverse } = params as {
       repo: string;
       collection: string;
@@ -13,7 +13,7 @@ export default defineMethod({
       cursor?: string;
       reverse?: boolean;
     };
-    const did = resolveReadableRepo(ctx, repo);
+    const did = readableRepo(ctx, repo, auth).did;
     return ctx.repo.listRecords(did, collection, { limit, cursor, reverse: reverse ?? false });
   },
 });

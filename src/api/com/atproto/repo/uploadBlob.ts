@@ -5,6 +5,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.repo.uploadBlob',
   auth: 'access',
+  accountAction: 'uploadBlob',
   errors: ['BlobTooLarge'],
   // The blob service enforces PDS_BLOB_UPLOAD_LIMIT itself while the body streams, so the
   // answer is 413 BlobTooLarge; the controller's own limit (which would say PayloadTooLarge)

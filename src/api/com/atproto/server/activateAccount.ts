@@ -9,6 +9,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.activateAccount',
   auth: 'accessFull',
+  accountAction: 'activate',
   errors: ['AccountNotFound'],
   async handler({ ctx, auth }) {
     const { did } = requireAccess(auth);

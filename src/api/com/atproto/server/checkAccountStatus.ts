@@ -1,3 +1,4 @@
+import { accountState } from '../../../../accounts/account-store.ts';
 import { countAccountData } from '../../../../accounts/account-state.ts';
 import { didDocumentProblem } from '../../../../accounts/did-doc-check.ts';
 import { AccountError } from '../../../../accounts/errors.ts';
@@ -10,6 +11,7 @@ import { XrpcError } from '../../../../xrpc/index.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.checkAccountStatus',
   auth: 'access',
+  accountAction: 'readOwnState',
   errors: ['AccountNotFound', 'RepoNotFound'],
   async handler({ ctx, auth }) {
     const { did } = requireAccess(auth);
@@ -20,7 +22,7 @@ export default defineMethod({
     const counts = countAccountData(ctx.db, did);
     const problem = await didDocumentProblem(didCheckDeps(ctx), account);
     return {
-      activated: account.deactivatedAt === null,
+      activated: accountState(account) === 'active',
       validDid: problem === undefined,
       repoCommit: root.cid,
       repoRev: root.rev,

@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.confirmEmail',
   auth: 'access',
+  accountAction: 'manageAccount',
   maxBodyBytes: 4096,
   rateLimits: [codeCheckIpLimit, codeCheckDidLimit],
   handler({ ctx, auth, input }) {

@@ -1,5 +1,5 @@
-import { accountStatus } from '../../../../accounts/account-store.ts';
-import { AccountError } from '../../../../accounts/errors.ts';
+import { assertAllowed } from '../../../../accounts/account-policy.ts';
+import { accountState } from '../../../../accounts/account-store.ts';
 import { defineMethod } from '../../../define.ts';
 import { sessionView } from './session-view.ts';
 
@@ -20,8 +20,8 @@ export default defineMethod({
   async handler({ ctx, input }) {
     const { identifier, password, allowTakendown } = input as { identifier: string; password: string; allowTakendown?: boolean };
     const { account, appPassword } = await ctx.sessions.login(identifier, password);
-    const status = accountStatus(account);
-    if (status === 'takendown' && !allowTakendown) throw new AccountError('AccountTakedown', 'Account has been taken down');
+    // `allowTakendown` asks for a session only to take the account elsewhere; never with an app password.
+    assertAllowed(accountState(account), allowTakendown && !appPassword ? 'signInToLeave' : 'signIn');
     const pair = ctx.sessions.issue(account.did, appPassword);
     return { ...pair, ...sessionView(ctx, account, true) };
   },

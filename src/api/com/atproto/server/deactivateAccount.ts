@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.deactivateAccount',
   auth: 'accessFull',
+  accountAction: 'deactivate',
   maxBodyBytes: 4096,
   errors: ['AccountNotFound'],
   async handler({ ctx, auth, input }) {

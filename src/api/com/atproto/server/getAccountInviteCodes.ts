@@ -8,6 +8,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.getAccountInviteCodes',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   handler({ ctx, auth, params }) {
     const { includeUsed } = params as { includeUsed?: boolean };
     const codes = ctx.invites.forAccount(requireAccess(auth).did, includeUsed ?? true).filter((code) => !code.disabled);

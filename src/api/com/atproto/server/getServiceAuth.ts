@@ -1,3 +1,4 @@
+import { assertAllowed } from '../../../../accounts/account-policy.ts';
 import { isPrivilegedMethod } from '../../../../auth/privileged-methods.ts';
 import { requireAccess } from '../../../../auth/types.ts';
 import { createServiceJwt } from '../../../../auth/service-jwt.ts';
@@ -33,9 +34,12 @@ export const PROTECTED_SERVICE_METHODS: ReadonlySet<string> = new Set([
 export default defineMethod({
   nsid: 'com.atproto.server.getServiceAuth',
   auth: 'access',
+  accountAction: 'serviceAuthToLeave',
   async handler({ ctx, auth, params }) {
     const caller = requireAccess(auth);
     const { aud, exp, lxm } = params as { aud: string; exp?: number; lxm?: string };
+    // The method's accountAction let a leaving (taken-down) account through for this alone.
+    if (lxm !== MIGRATION_METHOD) assertAllowed(caller.state, 'serviceAuth');
     if (lxm !== undefined) {
       if (PROTECTED_SERVICE_METHODS.has(lxm)) {
         throw new IdentityFlowError('InvalidRequest', `cannot request a service auth token for the following protected method: ${lxm}`);

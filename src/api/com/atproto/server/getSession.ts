@@ -6,6 +6,7 @@ import { sessionView } from './session-view.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.getSession',
   auth: 'access',
+  accountAction: 'readOwnState',
   handler({ ctx, auth }) {
     const { did, privileged } = requireAccess(auth);
     const account = ctx.accounts.byDid(did);

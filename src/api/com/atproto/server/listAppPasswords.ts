@@ -4,6 +4,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.listAppPasswords',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   handler({ ctx, auth }) {
     const { did } = requireAccess(auth);
     return { passwords: ctx.appPasswords.list(did) };

@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.requestAccountDelete',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('account-delete'),
   async handler({ ctx, auth }) {

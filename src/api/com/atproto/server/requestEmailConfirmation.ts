@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.requestEmailConfirmation',
   auth: 'access',
+  accountAction: 'manageAccount',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('email-confirmation'),
   async handler({ ctx, auth }) {

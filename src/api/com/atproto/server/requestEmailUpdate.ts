@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.requestEmailUpdate',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('email-update'),
   handler({ ctx, auth }) {

@@ -4,6 +4,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.revokeAppPassword',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   maxBodyBytes: 4096,
   handler({ ctx, auth, input }) {
     const { did } = requireAccess(auth);

@@ -6,6 +6,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.server.updateEmail',
   auth: 'accessFull',
+  accountAction: 'manageAccount',
   maxBodyBytes: 4096,
   errors: ['InvalidEmail', 'AccountNotFound'],
   rateLimits: [codeCheckIpLimit, codeCheckDidLimit],

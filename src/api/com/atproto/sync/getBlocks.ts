@@ -5,10 +5,10 @@ import { resolveSyncRepo } from './sync-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.sync.getBlocks',
-  auth: 'none',
-  handler({ ctx, params }) {
+  auth: 'optionalAccess',
+  handler({ ctx, auth, params }) {
     const { did, cids } = params as { did: string; cids: string[] };
-    resolveSyncRepo(ctx, did);
+    resolveSyncRepo(ctx, did, auth);
     return new BinaryOutput('application/vnd.ipld.car', blocksCar(ctx.db, did, cids));
   },
 });

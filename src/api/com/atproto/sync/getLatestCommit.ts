@@ -3,9 +3,9 @@ import { resolveSyncRepo } from './sync-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.sync.getLatestCommit',
-  auth: 'none',
-  handler({ ctx, params }) {
-    const did = resolveSyncRepo(ctx, (params as { did: string }).did);
+  auth: 'optionalAccess',
+  handler({ ctx, auth, params }) {
+    const did = resolveSyncRepo(ctx, (params as { did: string }).did, auth);
     const root = ctx.repo.root(did);
     return { cid: root.cid, rev: root.rev };
   },

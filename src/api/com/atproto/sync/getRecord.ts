@@ -5,10 +5,10 @@ import { resolveSyncRepo } from './sync-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.sync.getRecord',
-  auth: 'none',
-  handler({ ctx, params }) {
+  auth: 'optionalAccess',
+  handler({ ctx, auth, params }) {
     const { did, collection, rkey } = params as { did: string; collection: string; rkey: string };
-    resolveSyncRepo(ctx, did);
+    resolveSyncRepo(ctx, did, auth);
     return new BinaryOutput('application/vnd.ipld.car', recordProofCar(ctx.db, did, collection, rkey));
   },
 });

@@ -5,10 +5,10 @@ import { resolveSyncRepo } from './sync-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.sync.getRepo',
-  auth: 'none',
-  handler({ ctx, params }) {
+  auth: 'optionalAccess',
+  handler({ ctx, auth, params }) {
     const { did, since } = params as { did: string; since?: string };
-    resolveSyncRepo(ctx, did);
+    resolveSyncRepo(ctx, did, auth);
     // Streamed from one snapshot: a repo of any size is exported without being held in memory.
     return new BinaryOutput('application/vnd.ipld.car', exportRepoCar(ctx.db, did, since));
   },

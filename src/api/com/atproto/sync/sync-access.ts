@@ -1,16 +1,15 @@
-import { accountStatus } from '../../../../accounts/account-store.ts';
+import type { AuthState } from '../../../../auth/types.ts';
 import type { AppContext } from '../../../../context.ts';
 import { XrpcError } from '../../../../xrpc/index.ts';
+import { assertRepoReadable } from '../../../repo-access.ts';
 
 /**
- * A repo the sync methods may serve: it must exist here and be neither taken down nor
- * deactivated (the sync Lexicons name these errors).
+ * A repo the sync methods may serve: it must exist here, and be readable by the caller (anyone
+ * while active; its owner also while deactivated, arriving or leaving a takedown).
  */
-export function resolveSyncRepo(ctx: AppContext, did: string): string {
+export function resolveSyncRepo(ctx: AppContext, did: string, auth: AuthState): string {
   const account = ctx.accounts.byDid(did);
   if (!account || !ctx.repo.hasRepo(did)) throw new XrpcError(400, 'RepoNotFound', `Could not find repo for DID: ${did}`);
-  const status = accountStatus(account);
-  if (status === 'takendown') throw new XrpcError(400, 'RepoTakendown', `Repo has been taken down: ${did}`);
-  if (status === 'deactivated') throw new XrpcError(400, 'RepoDeactivated', `Repo has been deactivated: ${did}`);
+  assertRepoReadable(account, auth);
   return did;
 }
