@@ -5,10 +5,11 @@ import { Secp256k1Keypair } from '@atproto/crypto';
 import type { LexMap } from '@atproto/lex-data';
 import { getFullRepo, MemoryBlockstore, readCarWithRoot as refReadCar, Repo, verifyRepo, WriteOpAction } from '@atproto/repo';
 import { pngOfSize } from '../src/blobs/test-fixture.ts';
-import { carBytesSync, readCarWithRoot } from '../src/ipld/car.ts';
+import { readCarWithRoot } from '../src/ipld/car.ts';
+import { fromBytes, type Bytes } from '../src/ipld/cbor.ts';
 import { encodeCarHeader } from '../src/ipld/car-write.ts';
 import { cidForRaw, cidToString, parseCid } from '../src/ipld/cid.ts';
-import { logIn, signUp, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
+import { eventsOf, logIn, signUp, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
 import { testIdResolver } from './helpers/plc.ts';
 import { tid } from './helpers/repo-car.ts';
 
@@ -299,6 +300,39 @@ describe('importRepo and blobs', () => {
     await erin.agent.com.atproto.server.activateAccount();
     const blob = await erin.agent.com.atproto.sync.getBlob({ did: erin.did, cid: refs[2].ref.toString() });
     assert.equal(Buffer.from(blob.data).length, 5000);
+  });
+});
+
+describe('activation after an import signed by another key', () => {
+  it('re-signs the head as a new commit with the account key, in the #sync the firehose announces', async () => {
+    const gina = await signUp(env, 'import-gina');
+    // the repo as another PDS signed it: same DID, that PDS's key
+    const oldPdsKey = await Secp256k1Keypair.create({ exportable: true });
+    const records = [1, 2, 3].map((i) => ({ collection: 'app.bsky.feed.post', rkey: tid(i), record: { $type: 'app.bsky.feed.post', text: `moved ${i}`, createdAt: new Date().toISOString() } }));
+    const car = await officialRepoCar(gina.did, oldPdsKey, records);
+    const { root } = await readCarWithRoot(car);
+    await gina.agent.com.atproto.server.deactivateAccount({});
+    // the DID document names the old PDS's key while the import runs, as during a migration
+    const ginaKey = env.ctx.accounts.byDid(gina.did)!.signingKeyDid;
+    await env.ctx.plc.updateSigningKey(gina.did, env.ctx.rotationKey, oldPdsKey.did());
+    env.ctx.identity.dids.invalidate(gina.did);
+    assert.equal((await importCar(gina, car)).status, 200);
+    assert.equal((await statusOf(gina)).repoCommit, cidToString(root));
+    await env.ctx.plc.updateSigningKey(gina.did, env.ctx.rotationKey, ginaKey);
+    env.ctx.identity.dids.invalidate(gina.did);
+
+    const seq = env.ctx.sequencer.latestSeq();
+    await gina.agent.com.atproto.server.activateAccount();
+    const head = await gina.agent.com.atproto.sync.getLatestCommit({ did: gina.did });
+    assert.notEqual(head.data.cid, cidToString(root), 'a new commit');
+    const key = await testIdResolver(env.plc.url).did.resolveAtprotoKey(gina.did, true);
+    assert.equal(key, ginaKey);
+    const exported = await exportRepo(gina);
+    assert.deepEqual([...(await recordsOfCar(exported, gina.did, key)).keys()], records.map((r) => `${r.collection}/${r.rkey}`));
+    const sync = eventsOf(env.ctx, gina.did, seq).find((e) => e.type === 'sync')!;
+    assert.equal(sync.body.rev, head.data.rev);
+    const synced = await readCarWithRoot(fromBytes(sync.body.blocks as Bytes));
+    assert.equal(cidToString(synced.root), head.data.cid);
   });
 });
 

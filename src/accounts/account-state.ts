@@ -16,7 +16,7 @@ export interface AccountStateDeps {
   committer: GroupCommitter;
   sequencer: SequencerLog;
   firehose: Pick<Firehose, 'notify'>;
-  repo: Pick<RepoService, 'rootOrUndefined' | 'blockStore'>;
+  repo: Pick<RepoService, 'rootOrUndefined' | 'blockStore' | 'resignHead'>;
   sessions: Pick<Sessions, 'revokeAll'>;
   now?: () => Date;
 }
@@ -54,19 +54,30 @@ export function deactivateAccount(deps: AccountStateDeps, did: string, deleteAft
 /**
  * Ends a deactivation. Like the official PDS it then re-announces the account: `#account`,
  * `#identity` and a `#sync` of the current commit, so a relay that dropped the account while
- * it was inactive picks its state up again without a gap. (Callers check the DID document first.)
+ * it was inactive picks its state up again without a gap. A head commit the account's key does
+ * not verify (an imported repo, signed by the PDS it came from) is first re-signed as a new
+ * commit, in the same transaction, so the repo verifies against the DID document at once.
+ * (Callers check the DID document first.)
  */
-export function activateAccount(deps: AccountStateDeps, did: string): Promise<Account> {
-  return changeAccount(
-    deps,
-    did,
-    () => deps.accounts.setDeactivated(did, null, null),
-    (account) => {
-      deps.sequencer.append(did, 'identity', { did, handle: account.handle });
-      const sync = syncEvent(deps, did);
-      if (sync) deps.sequencer.append(did, 'sync', sync);
-    },
-  );
+export async function activateAccount(deps: AccountStateDeps, did: string): Promise<Account> {
+  if (!deps.accounts.byDid(did)) throw new AccountError('AccountNotFound', 'Account not found');
+  if (!deps.repo.rootOrUndefined(did)) return changeAccount(deps, did, () => deps.accounts.setDeactivated(did, null, null));
+  return deps.repo.resignHead(did, () => {
+    const account = deps.accounts.byDid(did);
+    if (!account) throw new AccountError('AccountNotFound', 'Account not found');
+    deps.accounts.setDeactivated(did, null, null);
+    return announce(deps, did);
+  });
+}
+
+/** Inside a transaction: `#account` (as the account now is), `#identity` and `#sync` of its head. */
+function announce(deps: AccountStateDeps, did: string): Account {
+  const account = deps.accounts.byDid(did)!;
+  deps.sequencer.append(did, 'account', accountEvent(account));
+  deps.sequencer.append(did, 'identity', { did, handle: account.handle });
+  const sync = syncEvent(deps, did);
+  if (sync) deps.sequencer.append(did, 'sync', sync);
+  return account;
 }
 
 /**

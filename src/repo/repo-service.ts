@@ -9,7 +9,9 @@ import type { Keypair } from '../crypto/index.ts';
 import type { BlobField } from '../lexicon/index.ts';
 import type { Firehose } from '../sync/firehose.ts';
 import type { SequencerLog } from '../sync/sequencer-log.ts';
+import { decodeCommit, signCommit, verifyCommitSignature } from './commit.ts';
 import { RecordExistsError, RecordNotFoundError } from './errors.ts';
+import { nextTidAfter } from './tid.ts';
 import type { GroupCommitter } from './group-commit.ts';
 import type { PreparedWrite } from './prepare-write.ts';
 import type { RecordIndex } from './record-index.ts';
@@ -249,6 +251,40 @@ export class RepoService {
       if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
       return stored;
     });
+  }
+
+  /**
+   * Makes the head a commit signed with the account's current key: an imported repo arrives
+   * signed by the key of the PDS it came from, and must verify against the key its DID document
+   * names once the account is live here. The new commit is over the same tree, with a new rev,
+   * stored in place of the old commit block. A head the key already verifies is kept unless
+   * `force` (a fresh rev is wanted). `alsoInTx` runs in the same transaction with the head as it
+   * is then (e.g. activation's state change and events).
+   */
+  async resignHead<T>(did: string, alsoInTx: (head: RepoRoot) => T, opts: { force?: boolean } = {}): Promise<T> {
+    const { keys, locks, committer, firehose } = this.#deps;
+    const result = await locks.run(did, async () => {
+      const head = this.#head(did);
+      const keypair = keys.get(did);
+      if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
+      const store = this.blockStore(did);
+      const bytes = store.get(head.cid);
+      if (!bytes) throw new Error(`commit block ${head.cid} of ${did} is missing`);
+      const current = decodeCommit(bytes);
+      if (!opts.force && current.did === did && (await verifyCommitSignature(current, keypair.did()))) {
+        return committer.run(() => alsoInTx({ cid: head.cid, rev: head.rev }));
+      }
+      const signed = await signCommit({ did, data: parseCid(head.data), rev: nextTidAfter(head.rev) }, keypair);
+      const root = { cid: cidToString(signed.cid), rev: signed.commit.rev, data: head.data };
+      return committer.run(() => {
+        store.putMany([[root.cid, signed.bytes]], root.rev);
+        store.deleteMany([head.cid]);
+        this.#setRoot(did, root, new Date().toISOString());
+        return alsoInTx({ cid: root.cid, rev: root.rev });
+      });
+    });
+    firehose.notify();
+    return result;
   }
 
   #setRoot(did: string, root: RepoRoot & { data: string }, now: string): void {
