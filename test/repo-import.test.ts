@@ -9,7 +9,7 @@ import { readCarWithRoot } from '../src/ipld/car.ts';
 import { fromBytes, type Bytes } from '../src/ipld/cbor.ts';
 import { encodeCarHeader } from '../src/ipld/car-write.ts';
 import { cidForRaw, cidToString, parseCid } from '../src/ipld/cid.ts';
-import { eventsOf, logIn, signUp, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
+import { eventsOf, logIn, signUp, signUpArriving, startAccountsEnv, xrpcError, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
 import { testIdResolver } from './helpers/plc.ts';
 import { tid } from './helpers/repo-car.ts';
 
@@ -86,7 +86,7 @@ async function recordsOfCar(car: Uint8Array, did: string, key: string): Promise<
 }
 
 describe('importRepo', () => {
-  it('replaces a deactivated account’s repo with the CAR, records, CIDs and blocks exactly, and activation publishes it', async () => {
+  it('restores a live account to a snapshot: records and CIDs exactly, a head re-signed with a newer rev, and a #sync', async () => {
     const alice = await signUp(env, 'import-alice');
     await postMany(alice, 250);
     const snapshot = await exportRepo(alice);
@@ -101,25 +101,50 @@ describe('importRepo', () => {
     });
     await alice.agent.com.atproto.repo.deleteRecord({ repo: alice.did, collection: 'app.bsky.feed.post', rkey: tid(8) });
     await postMany(alice, 20, 1000);
-    await alice.agent.com.atproto.server.deactivateAccount({});
+    const before = await statusOf(alice);
+    const seq = env.ctx.sequencer.latestSeq();
 
     const res = await importCar(alice, snapshot);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const { root } = await readCarWithRoot(snapshot);
     const status = await statusOf(alice);
-    assert.equal(status.repoCommit, cidToString(root));
     assert.equal(status.indexedRecords, 250);
     assert.deepEqual(indexedRecords(alice.did), expected);
     // only the blocks the repo is made of are kept: commit, nodes, records
     const stored = env.ctx.db.prepare('SELECT count(*) AS n FROM repo_block WHERE did = ?').get(alice.did) as { n: number };
     assert.equal(status.repoBlocks, stored.n);
     assert.equal(stored.n, (await readCarWithRoot(snapshot)).blocks.size);
+    // relays are told, with a rev after everything they saw before
+    assert.ok(status.repoRev > before.repoRev);
+    const events = eventsOf(env.ctx, alice.did, seq);
+    assert.deepEqual(events.map((e) => e.type), ['sync']);
+    assert.equal(events[0].body.rev, status.repoRev);
+    assert.equal(cidToString((await readCarWithRoot(fromBytes(events[0].body.blocks as Bytes))).root), status.repoCommit);
 
-    await alice.agent.com.atproto.server.activateAccount();
     const exported = await exportRepo(alice);
     assert.deepEqual(await recordsOfCar(exported, alice.did, key), expected);
     await alice.agent.post({ text: 'after the import', createdAt: new Date().toISOString() });
     assert.equal((await statusOf(alice)).indexedRecords, 251);
+  });
+
+  it('fills in an arriving account without a word on the firehose, and a newer CAR replaces the first', async () => {
+    const hal = await signUpArriving(env, 'import-hal');
+    const keypair = await officialKeypairOf(hal.did);
+    const post = (text: string) => ({ $type: 'app.bsky.feed.post', text, createdAt: new Date().toISOString() });
+    const first = await officialRepoCar(hal.did, keypair, [1, 2, 3, 4].map((i) => ({ collection: 'app.bsky.feed.post', rkey: tid(i), record: post(`v1 ${i}`) })));
+    const second = await officialRepoCar(hal.did, keypair, [
+      { collection: 'app.bsky.feed.post', rkey: tid(1), record: post('v2 1, edited') },
+      { collection: 'app.bsky.feed.post', rkey: tid(3), record: post('v1 3') },
+      { collection: 'app.bsky.feed.like', rkey: tid(9), record: { $type: 'app.bsky.feed.like', subject: { uri: `at://${hal.did}/app.bsky.feed.post/${tid(3)}`, cid: 'bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm' }, createdAt: new Date().toISOString() } },
+    ]);
+    const seq = env.ctx.sequencer.latestSeq();
+    for (const car of [first, second]) {
+      const res = await importCar(hal, car);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const { root } = await readCarWithRoot(car);
+      assert.equal((await statusOf(hal)).repoCommit, cidToString(root), 'an arriving account keeps the imported commit until it activates');
+    }
+    assert.deepEqual([...indexedRecords(hal.did).keys()], [`app.bsky.feed.like/${tid(9)}`, `app.bsky.feed.post/${tid(1)}`, `app.bsky.feed.post/${tid(3)}`]);
+    assert.deepEqual(eventsOf(env.ctx, hal.did, seq), []);
   });
 });
 
@@ -188,10 +213,13 @@ describe('importRepo refuses bad input with a clear 4xx and changes nothing', ()
   };
 
   before(async () => {
-    bob = await signUp(env, 'import-bob');
-    await postMany(bob, 30);
-    good = await exportRepo(bob);
-    await bob.agent.com.atproto.server.deactivateAccount({});
+    bob = await signUpArriving(env, 'import-bob');
+    good = await officialRepoCar(
+      bob.did,
+      await officialKeypairOf(bob.did),
+      Array.from({ length: 30 }, (_, i) => ({ collection: 'app.bsky.feed.post', rkey: tid(i), record: { $type: 'app.bsky.feed.post', text: `post ${i}`, createdAt: new Date().toISOString() } })),
+    );
+    assert.equal((await importCar(bob, good)).status, 200);
     initial = await statusOf(bob);
     beforeRecords = indexedRecords(bob.did);
   });
@@ -245,7 +273,7 @@ describe('importRepo refuses bad input with a clear 4xx and changes nothing', ()
     }
   });
 
-  it('refuses an app-password session with 403 and an active account with 400', async () => {
+  it('refuses an app-password session with 403 and an account its owner deactivated with 401', async () => {
     const appPassword = (await bob.agent.com.atproto.server.createAppPassword({ name: 'importer', privileged: true })).data.password;
     const app = await logIn(env, bob.handle, appPassword);
     const res = await importCar(bob, good, { token: app.session!.accessJwt });
@@ -253,9 +281,10 @@ describe('importRepo refuses bad input with a clear 4xx and changes nothing', ()
     await assertUnchanged();
 
     const dave = await signUp(env, 'import-dave');
-    const live = await importCar(dave, await exportRepo(dave));
-    assert.equal(live.status, 400);
-    assert.match(live.body.message ?? '', /account is active/);
+    const car = await exportRepo(dave);
+    await dave.agent.com.atproto.server.deactivateAccount({});
+    const paused = await importCar(dave, car);
+    assert.deepEqual([paused.status, paused.body.error], [401, 'AccountDeactivated']);
   });
 
   it('takes the same CAR again after all that', async () => {
@@ -283,7 +312,6 @@ describe('importRepo and blobs', () => {
     ];
     env.ctx.db.prepare('DELETE FROM blob WHERE did = ?').run(erin.did);
     const car = await officialRepoCar(erin.did, keypair, records);
-    await erin.agent.com.atproto.server.deactivateAccount({});
     const res = await importCar(erin, car);
     assert.equal(res.status, 200, JSON.stringify(res.body));
 
@@ -296,8 +324,7 @@ describe('importRepo and blobs', () => {
     assert.deepEqual(await missing(), []);
     const status = await statusOf(erin);
     assert.deepEqual([status.expectedBlobs, status.importedBlobs, status.indexedRecords], [3, 3, 3]);
-    // the uploads are referenced, so they are permanent: served once the account is active
-    await erin.agent.com.atproto.server.activateAccount();
+    // the uploads are referenced, so they are permanent: served
     const blob = await erin.agent.com.atproto.sync.getBlob({ did: erin.did, cid: refs[2].ref.toString() });
     assert.equal(Buffer.from(blob.data).length, 5000);
   });
@@ -305,13 +332,12 @@ describe('importRepo and blobs', () => {
 
 describe('activation after an import signed by another key', () => {
   it('re-signs the head as a new commit with the account key, in the #sync the firehose announces', async () => {
-    const gina = await signUp(env, 'import-gina');
+    const gina = await signUpArriving(env, 'import-gina');
     // the repo as another PDS signed it: same DID, that PDS's key
     const oldPdsKey = await Secp256k1Keypair.create({ exportable: true });
     const records = [1, 2, 3].map((i) => ({ collection: 'app.bsky.feed.post', rkey: tid(i), record: { $type: 'app.bsky.feed.post', text: `moved ${i}`, createdAt: new Date().toISOString() } }));
     const car = await officialRepoCar(gina.did, oldPdsKey, records);
     const { root } = await readCarWithRoot(car);
-    await gina.agent.com.atproto.server.deactivateAccount({});
     // the DID document names the old PDS's key while the import runs, as during a migration
     const ginaKey = env.ctx.accounts.byDid(gina.did)!.signingKeyDid;
     await env.ctx.plc.updateSigningKey(gina.did, env.ctx.rotationKey, oldPdsKey.did());
@@ -344,7 +370,6 @@ describe('importRepo switched off', () => {
       const other = { ...env, url: closed.url };
       const frank = await signUp(other, 'import-frank');
       const car = await exportRepo(frank);
-      await frank.agent.com.atproto.server.deactivateAccount({});
       const res = await fetch(`${closed.url}/xrpc/com.atproto.repo.importRepo`, {
         method: 'POST',
         headers: { 'content-type': CAR, authorization: `Bearer ${frank.agent.session!.accessJwt}` },

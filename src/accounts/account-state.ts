@@ -93,8 +93,17 @@ export function updateTakedown(deps: AccountStateDeps, did: string, takedown: { 
   });
 }
 
+/**
+ * Inside a transaction that just replaced a live account's repo (an import): a `#sync` of the
+ * new head, so relays take the repo as it now is.
+ */
+export function appendSyncEvent(deps: Pick<AccountStateDeps, 'sequencer' | 'repo'>, did: string): void {
+  const sync = syncEvent(deps, did);
+  if (sync) deps.sequencer.append(did, 'sync', sync);
+}
+
 /** `#sync` body: the current commit block in a CAR whose root is that commit. */
-function syncEvent(deps: AccountStateDeps, did: string): Record<string, unknown> | undefined {
+function syncEvent(deps: Pick<AccountStateDeps, 'repo'>, did: string): Record<string, unknown> | undefined {
   const root = deps.repo.rootOrUndefined(did);
   if (!root) return undefined;
   const bytes = deps.repo.blockStore(did).get(root.cid);

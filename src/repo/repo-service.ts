@@ -222,35 +222,60 @@ export class RepoService {
   }
 
   /**
-   * Replaces a repo wholesale (an import) under its lock, in one durable transaction: `alsoInTx`
-   * first (a last check of the account), then the old blocks, records and blob references go
-   * and the new ones come, with the new root. No event is sequenced: an account importing is not
-   * live, and its activation announces the repo. Returns how many blocks were stored.
+   * Replaces a repo wholesale (an import) under its lock, in one durable transaction:
+   * `opts.beforeWrite` first (a last check of the account), then the old blocks, records and
+   * blob references go and the new ones come, with the new root, then `opts.afterWrite` (events
+   * of a live account). Nothing is sequenced here. With `opts.resign` the head becomes a new
+   * commit over the imported tree, signed with the account's key and with a rev after both the
+   * imported one and the repo's current one (a live account's followers need a newer rev).
+   * Returns how many blocks were stored and the head.
    */
-  async replaceRepo(did: string, repo: ReplacementRepo, alsoInTx: () => void = () => {}): Promise<{ blocks: number }> {
-    const { db, records, blobs, locks, committer } = this.#deps;
-    return locks.run(did, async () => {
+  async replaceRepo(
+    did: string,
+    repo: ReplacementRepo,
+    opts: { beforeWrite?: () => void; resign?: boolean; afterWrite?: (head: RepoRoot) => void } = {},
+  ): Promise<{ blocks: number; head: RepoRoot }> {
+    const { db, records, blobs, locks, committer, keys, firehose } = this.#deps;
+    const stored = await locks.run(did, async () => {
+      let resigned: { root: RepoRoot & { data: string }; bytes: Uint8Array } | undefined;
+      if (opts.resign) {
+        const keypair = keys.get(did);
+        if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
+        const current = this.rootOrUndefined(did)?.rev;
+        const after = current !== undefined && current > repo.root.rev ? current : repo.root.rev;
+        const signed = await signCommit({ did, data: parseCid(repo.root.data), rev: nextTidAfter(after) }, keypair);
+        resigned = { root: { cid: cidToString(signed.cid), rev: signed.commit.rev, data: repo.root.data }, bytes: signed.bytes };
+      }
       let unreferenced: string[] = [];
-      const stored = await committer.run(() => {
-        alsoInTx();
+      const result = await committer.run(() => {
+        opts.beforeWrite?.();
         const now = new Date().toISOString();
-        const { rev } = repo.root;
+        const root = resigned?.root ?? repo.root;
         db.prepare('DELETE FROM repo_block WHERE did = ?').run(did);
         records.deleteAll(did);
         let blocks = 0;
-        this.blockStore(did).putMany(counted(repo.blocks(), () => blocks++), rev);
+        const store = this.blockStore(did);
+        store.putMany(counted(repo.blocks(), () => blocks++), root.rev);
+        if (resigned) {
+          store.deleteMany([repo.root.cid]);
+          store.putMany([[root.cid, resigned.bytes]], root.rev);
+        }
         for (const [path, cid] of repo.records()) {
           const slash = path.indexOf('/');
-          records.put(did, path.slice(0, slash), path.slice(slash + 1), cid, rev, now);
+          records.put(did, path.slice(0, slash), path.slice(slash + 1), cid, root.rev, now);
         }
         if (blobs?.replaceImportedRefs) unreferenced = blobs.replaceImportedRefs(did, repo.blobRefs());
-        this.#setRoot(did, repo.root, now);
-        return { blocks };
+        this.#setRoot(did, root, now);
+        const head = { cid: root.cid, rev: root.rev };
+        opts.afterWrite?.(head);
+        return { blocks, head };
       });
       this.#caches.delete(did);
       if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
-      return stored;
+      return result;
     });
+    if (opts.afterWrite) firehose.notify();
+    return stored;
   }
 
   /**

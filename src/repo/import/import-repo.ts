@@ -35,7 +35,10 @@ export interface ImportProgress {
 }
 
 export interface ImportResult {
+  /** The repo's head now: the imported commit, or the new one signed over it. */
   commit: { cid: string; rev: string };
+  /** The CAR's commit. */
+  imported: string;
   /** Blocks of the repo as stored (commit, MST nodes, records). */
   blocks: number;
   records: number;
@@ -58,8 +61,8 @@ export async function importRepo(
   deps: ImportRepoDeps,
   did: string,
   car: AsyncIterable<Uint8Array>,
-  /** Runs inside the final transaction before anything is written: a last check that the account may still import. */
-  recheck: () => void = () => {},
+  /** How the repo is written: see RepoService.replaceRepo (a last check, re-signing, events). */
+  write: Parameters<RepoService['replaceRepo']>[2] = {},
 ): Promise<ImportResult> {
   const staging = new ImportStaging(deps.stagingDir);
   try {
@@ -79,9 +82,9 @@ export async function importRepo(
         records: () => staging.records(),
         blobRefs: () => staging.blobRefs(),
       },
-      recheck,
+      write,
     );
-    return { commit: { cid, rev: commit.rev }, blocks: stored.blocks, records: progress.records, blobRefs };
+    return { commit: stored.head, imported: cid, blocks: stored.blocks, records: progress.records, blobRefs };
   } finally {
     staging.close();
   }
