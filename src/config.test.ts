@@ -63,4 +63,46 @@ describe('config', () => {
     const text = JSON.stringify(redactConfig(config));
     assert.doesNotMatch(text, /hunter22|s3cret/);
   });
+
+  it('routes a public PDS to the services the official distribution configures, and a local one nowhere', () => {
+    const public_ = loadConfig({ PDS_HOSTNAME: 'pds.example.com' }).services;
+    assert.deepEqual(public_.appView, { url: 'https://api.bsky.app', did: 'did:web:api.bsky.app' });
+    assert.deepEqual(public_.report, { url: 'https://mod.bsky.app', did: 'did:plc:ar7c4by46qjdydhdevvrndac' });
+    assert.equal(public_.chat, undefined);
+    assert.equal(public_.mod, undefined);
+    for (const hostname of ['localhost', 'pds.test']) {
+      const local = loadConfig({ PDS_HOSTNAME: hostname }).services;
+      assert.deepEqual(local, { appView: undefined, chat: undefined, report: undefined, mod: undefined }, hostname);
+    }
+  });
+
+  it('reads each service as a URL and DID pair, sends reports to the moderation service by default, and lets an empty URL turn a default off', () => {
+    const { services, proxy } = loadConfig({
+      PDS_HOSTNAME: 'pds.example.com',
+      PDS_BSKY_APP_VIEW_URL: 'http://10.0.0.5:3000/',
+      PDS_BSKY_APP_VIEW_DID: 'did:web:appview.internal',
+      PDS_BSKY_CHAT_URL: 'https://chat.example.com',
+      PDS_BSKY_CHAT_DID: 'did:web:chat.example.com',
+      PDS_MOD_SERVICE_URL: 'https://ozone.example.com',
+      PDS_MOD_SERVICE_DID: 'did:plc:ozoneozoneozoneozoneozon',
+      PDS_PROXY_HEADERS_TIMEOUT: '2000',
+    });
+    assert.deepEqual(services.appView, { url: 'http://10.0.0.5:3000', did: 'did:web:appview.internal' });
+    assert.deepEqual(services.chat, { url: 'https://chat.example.com', did: 'did:web:chat.example.com' });
+    assert.deepEqual(services.report, services.mod);
+    assert.deepEqual(proxy, { headersTimeoutMs: 2000, bodyTimeoutMs: 30_000, maxResponseBytes: 10 * 1024 * 1024 });
+    const off = loadConfig({ PDS_HOSTNAME: 'pds.example.com', PDS_BSKY_APP_VIEW_URL: '', PDS_REPORT_SERVICE_URL: '' }).services;
+    assert.equal(off.appView, undefined);
+    assert.equal(off.report, undefined);
+  });
+
+  it('refuses half a service, a URL that is not one, and a DID that is not one', () => {
+    failsOn({ PDS_BSKY_APP_VIEW_URL: 'https://appview.example.com' }, 'PDS_BSKY_APP_VIEW_DID');
+    failsOn({ PDS_BSKY_CHAT_DID: 'did:web:chat.example.com' }, 'PDS_BSKY_CHAT_URL');
+    failsOn({ PDS_REPORT_SERVICE_URL: 'mod.example.com', PDS_REPORT_SERVICE_DID: 'did:web:mod.example.com' }, 'PDS_REPORT_SERVICE_URL');
+    failsOn({ PDS_REPORT_SERVICE_URL: 'https://mod.example.com?x=1', PDS_REPORT_SERVICE_DID: 'did:web:mod.example.com' }, 'PDS_REPORT_SERVICE_URL');
+    failsOn({ PDS_MOD_SERVICE_URL: 'https://mod.example.com', PDS_MOD_SERVICE_DID: 'mod.example.com' }, 'PDS_MOD_SERVICE_DID');
+    failsOn({ PDS_MOD_SERVICE_URL: 'https://mod.example.com', PDS_MOD_SERVICE_DID: 'did:web:mod.example.com#atproto_labeler' }, 'PDS_MOD_SERVICE_DID');
+    failsOn({ PDS_PROXY_BODY_TIMEOUT: 'soon' }, 'PDS_PROXY_BODY_TIMEOUT');
+  });
 });

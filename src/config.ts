@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { isValidDid } from './syntax/index.ts';
 
 /**
  * The one place that reads the environment. Variable names follow the official PDS (`pds.env`)
@@ -46,6 +47,29 @@ export interface Config {
     allowPrivateNetwork: boolean;
   };
   crawlers: string[];
+  /**
+   * The services requests are forwarded to when they carry no `atproto-proxy` header (see
+   * src/proxy/). Operator-configured, so trusted: their URLs may be on loopback or a private network.
+   */
+  services: {
+    /** app.bsky.* (PDS_BSKY_APP_VIEW_URL / _DID). */
+    appView?: ConfiguredService;
+    /** chat.bsky.* (PDS_BSKY_CHAT_URL / _DID; Squall: the official PDS has no default chat route). */
+    chat?: ConfiguredService;
+    /** com.atproto.moderation.createReport (PDS_REPORT_SERVICE_URL / _DID; default: the moderation service). */
+    report?: ConfiguredService;
+    /** tools.ozone.* (PDS_MOD_SERVICE_URL / _DID). */
+    mod?: ConfiguredService;
+  };
+  /** Limits of forwarded requests, with the official PDS's names and defaults. */
+  proxy: {
+    /** From sending the request to the upstream's response headers (PDS_PROXY_HEADERS_TIMEOUT, ms). */
+    headersTimeoutMs: number;
+    /** Longest silence while a body streams either way (PDS_PROXY_BODY_TIMEOUT, ms). */
+    bodyTimeoutMs: number;
+    /** Largest upstream answer passed on (PDS_PROXY_MAX_RESPONSE_SIZE, bytes). */
+    maxResponseBytes: number;
+  };
   /** Squall: how long firehose events are kept for cursor replay (PDS_SEQUENCER_RETENTION_HOURS). */
   sequencerRetentionHours: number;
   email: {
@@ -63,6 +87,23 @@ export interface Config {
   /** Squall: validate every answer against its Lexicon and refuse undeclared errors (tests and dev). */
   strictXrpc: boolean;
 }
+
+/** A service the operator named: where it is and the DID its service-auth tokens are addressed to. */
+export interface ConfiguredService {
+  url: string;
+  did: string;
+}
+
+/**
+ * What the official PDS distribution writes into every new `pds.env`: the public Bluesky AppView
+ * and moderation service. They apply to a PDS with a public hostname; a `localhost` or `*.test`
+ * PDS (tests, playgrounds) has no default route, so nothing it does reaches the public network
+ * unless the operator names a service.
+ */
+const PUBLIC_DEFAULTS = {
+  appView: { url: 'https://api.bsky.app', did: 'did:web:api.bsky.app' },
+  report: { url: 'https://mod.bsky.app', did: 'did:plc:ar7c4by46qjdydhdevvrndac' },
+} as const;
 
 export class ConfigError extends Error {
   constructor(
@@ -119,6 +160,16 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   if (privacyPolicyUrl) parseUrl('PDS_PRIVACY_POLICY_URL', privacyPolicyUrl);
   const termsOfServiceUrl = read('PDS_TERMS_OF_SERVICE_URL');
   if (termsOfServiceUrl) parseUrl('PDS_TERMS_OF_SERVICE_URL', termsOfServiceUrl);
+  const service = (prefix: string, fallback?: ConfiguredService) => parseService(env, read, prefix, fallback);
+  const publicDefault = <T>(value: T) => (isLocal ? undefined : value);
+  const mod = service('PDS_MOD_SERVICE');
+  const services: Config['services'] = {
+    appView: service('PDS_BSKY_APP_VIEW', publicDefault(PUBLIC_DEFAULTS.appView)),
+    chat: service('PDS_BSKY_CHAT'),
+    // As in the official PDS, reports go to the moderation service when no report service is named.
+    report: service('PDS_REPORT_SERVICE', mod ?? publicDefault(PUBLIC_DEFAULTS.report)),
+    mod,
+  };
 
   return {
     version,
@@ -156,6 +207,12 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       allowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
     },
     crawlers,
+    services,
+    proxy: {
+      headersTimeoutMs: parseInteger('PDS_PROXY_HEADERS_TIMEOUT', read('PDS_PROXY_HEADERS_TIMEOUT'), 10_000, 1),
+      bodyTimeoutMs: parseInteger('PDS_PROXY_BODY_TIMEOUT', read('PDS_PROXY_BODY_TIMEOUT'), 30_000, 1),
+      maxResponseBytes: parseInteger('PDS_PROXY_MAX_RESPONSE_SIZE', read('PDS_PROXY_MAX_RESPONSE_SIZE'), 10 * 1024 * 1024, 1024),
+    },
     sequencerRetentionHours: parseInteger('PDS_SEQUENCER_RETENTION_HOURS', read('PDS_SEQUENCER_RETENTION_HOURS'), 72, 1),
     email: {
       smtpUrl,
@@ -235,6 +292,28 @@ function parseList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   return items;
+}
+
+/**
+ * `<prefix>_URL` and `<prefix>_DID` name a service together. Both absent: the fallback (if any).
+ * `<prefix>_URL` set but empty: no service, whatever the fallback (how an operator turns a default off).
+ */
+function parseService(env: Env, read: (name: string) => string | undefined, prefix: string, fallback?: ConfiguredService): ConfiguredService | undefined {
+  const urlVar = `${prefix}_URL`;
+  const didVar = `${prefix}_DID`;
+  const url = read(urlVar);
+  const did = read(didVar);
+  if (url === undefined && env[urlVar] !== undefined) return undefined;
+  if (url === undefined && did === undefined) return fallback;
+  if (url === undefined) throw new ConfigError(urlVar, `must be set when ${didVar} is (the service's base URL)`);
+  if (did === undefined) throw new ConfigError(didVar, `must be set when ${urlVar} is (the DID its service-auth tokens are addressed to)`);
+  const parsed = parseUrl(urlVar, url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(urlVar, `"${url}" must be an http(s) URL`);
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError(urlVar, `"${url}" must be a base URL without credentials, query or fragment`);
+  }
+  if (!isValidDid(did) || did.includes('#')) throw new ConfigError(didVar, `"${did}" is not a DID (no #fragment: the service id is implied)`);
+  return { url: parsed.origin + parsed.pathname.replace(/\/+$/, ''), did };
 }
 
 function parseUrl(variable: string, value: string): URL {

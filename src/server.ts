@@ -6,6 +6,7 @@ import type { AppContext } from './context.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
 import { answerPreflight, setCorsHeaders } from './http/cors.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
+import { createProxy } from './proxy/index.ts';
 import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, XrpcError } from './xrpc/index.ts';
 
 export interface RunningServer {
@@ -25,6 +26,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const { config, log } = ctx;
   const registry = buildRegistry(ctx);
   const clientIp = createClientIpResolver(config.rateLimits.trustedProxies);
+  const proxy = createProxy(ctx, registry);
   const controller = createXrpcController(registry, {
     ctx,
     schemas: ctx.lexicons,
@@ -33,6 +35,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     mapError: mapDomainError,
     rateLimiter: config.rateLimits.enabled ? new MemoryRateLimiter() : undefined,
     strict: config.strictXrpc,
+    forwarder: proxy.forwarder,
   });
   const subscriptions = createSubscriptionUpgrader(registry, {
     ctx,
@@ -118,6 +121,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await stopped;
       clearTimeout(timer);
+      proxy.close();
       await ctx.close();
       log.info('shutdown complete');
     })();

@@ -5,7 +5,7 @@ import { checkDeclaredLength, hasBody, limitedBodyStream, mediaType, parseJsonBo
 import { InternalServerError, InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
 import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
 import type { MethodEntry, Registry } from './registry.ts';
-import { BinaryOutput, JsonOutput, type RequestInfo, type SchemaSource } from './types.ts';
+import { BinaryOutput, JsonOutput, type Forwarder, type RequestInfo, type SchemaSource } from './types.ts';
 
 export interface ControllerLogger {
   info(obj: object, msg?: string): void;
@@ -27,6 +27,9 @@ export interface ControllerOptions<Ctx> {
    * and an error name the method did not declare becomes a 500, so drift fails loudly.
    */
   strict: boolean;
+  /** Service proxying: requests answered by another service (consulted before the method table). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the route is the forwarder's own business
+  forwarder?: Forwarder<any, any>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -38,8 +41,19 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: ControllerOptions<Ctx>) {
   const { ctx, log } = options;
 
-  async function run(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams): Promise<void> {
-    const entry = registry.get(nsid);
+  const { forwarder } = options;
+
+  async function forward(req: IncomingMessage, res: ServerResponse, nsid: string, route: unknown): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      throw new InvalidRequestError(`Incorrect HTTP method (${method}): XRPC calls use GET or POST`);
+    }
+    const info: RequestInfo = { nsid, req, ip: options.clientIp(req), params: {} };
+    const auth = await forwarder!.auth(info);
+    await forwarder!.forward({ route, info, auth, res });
+  }
+
+  async function run(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams, entry: MethodEntry<Ctx, Auth> | undefined): Promise<void> {
     if (!entry) throw new MethodNotImplementedError(`Method not implemented: ${truncate(nsid)}`);
     const method = req.method ?? 'GET';
     checkVerb(entry, method);
@@ -140,11 +154,19 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
   }
 
   return async function handleXrpc(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams): Promise<void> {
+    const entry = registry.get(nsid);
+    let forwarded = false;
     try {
-      await run(req, res, nsid, query);
+      const route = forwarder?.route(nsid, req, entry);
+      if (route !== undefined) {
+        forwarded = true;
+        await forward(req, res, nsid, route);
+      } else {
+        await run(req, res, nsid, query, entry);
+      }
     } catch (err) {
-      const entry = registry.get(nsid);
-      const xrpcError = toXrpcError(err, entry);
+      // A forwarded call answers with the upstream's error names, which no local Lexicon declares.
+      const xrpcError = toXrpcError(err, forwarded ? undefined : entry);
       if (res.headersSent) {
         // The answer was already streaming: all that can be done is to cut it off.
         res.destroy(xrpcError);

@@ -42,6 +42,7 @@ export interface MethodEntry<Ctx, Auth> {
   readonly rateLimits: readonly RateLimitSpec[];
   readonly handler: Handler<Ctx, Auth> | undefined;
   readonly subscription: SubscriptionHandler<Ctx, Auth> | undefined;
+  readonly forwardWhenProxiedElsewhere: boolean;
 }
 
 const allowAnyone: AuthVerifier<never> = () => undefined as never;
@@ -84,6 +85,7 @@ export class Registry<Ctx, Auth> {
       rateLimits: def.rateLimits ?? [],
       handler: def.handler,
       subscription: def.subscription,
+      forwardWhenProxiedElsewhere: def.forwardWhenProxiedElsewhere ?? false,
     });
     return this;
   }
@@ -95,6 +97,11 @@ export class Registry<Ctx, Auth> {
 
   get(nsid: string): MethodEntry<Ctx, Auth> | undefined {
     return this.#methods.get(nsid);
+  }
+
+  /** A verifier by name, for requests that reach no method of the table (forwarded ones). */
+  verifier(name: string): AuthVerifier<Auth> | undefined {
+    return this.#options.verifiers[name];
   }
 
   list(): MethodEntry<Ctx, Auth>[] {

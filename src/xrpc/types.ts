@@ -123,4 +123,40 @@ export interface MethodDef<Ctx, Auth> {
   rateLimits?: RateLimitSpec[];
   /** For methods without a Lexicon document (`_health`, `_admin/status`). */
   schema?: MethodSchema;
+  /**
+   * Whether an `atproto-proxy` header may send this method to another service (see `Forwarder`).
+   * Default false: answered here whatever the header says. True: answered here unless the header
+   * names a service other than the one the method's namespace goes to by default.
+   */
+  forwardWhenProxiedElsewhere?: boolean;
+}
+
+/** What a `Forwarder` sees of the method table entry for a name, when there is one. */
+export interface LocalMethod {
+  readonly nsid: string;
+  readonly forwardWhenProxiedElsewhere: boolean;
+}
+
+/**
+ * Requests the server sends on to another service instead of answering them itself (service
+ * proxying). The controller asks `route` about every request before it looks at the method
+ * table; a request it routes is authenticated with `auth` (a verifier of the table) and handed
+ * to `forward`, which answers it. The controller knows nothing of what a route is.
+ */
+export interface Forwarder<Auth, Route> {
+  /**
+   * Undefined: the request is answered here (or is 404 when no method has the name). Synchronous
+   * and free of I/O; throws an XrpcError for a request that may go nowhere (a malformed header).
+   */
+  route(nsid: string, req: IncomingMessage, local: LocalMethod | undefined): Route | undefined;
+  auth: AuthVerifier<Auth>;
+  /** Sends the request on and answers it; throws an XrpcError while nothing has been answered. */
+  forward(args: ForwardArgs<Auth, Route>): Promise<void>;
+}
+
+export interface ForwardArgs<Auth, Route> {
+  route: Route;
+  info: RequestInfo;
+  auth: Auth;
+  res: ServerResponse;
 }

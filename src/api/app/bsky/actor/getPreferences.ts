@@ -4,6 +4,8 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'app.bsky.actor.getPreferences',
+  // Preferences belong to an AppView: another AppView named by the header keeps its own.
+  forwardWhenProxiedElsewhere: true,
   auth: 'access',
   accountAction: 'exportOwnData',
   handler({ ctx, auth }) {

@@ -4,6 +4,8 @@ import { defineMethod } from '../../../define.ts';
 
 export default defineMethod({
   nsid: 'app.bsky.actor.putPreferences',
+  // Preferences belong to an AppView: another AppView named by the header keeps its own.
+  forwardWhenProxiedElsewhere: true,
   auth: 'access',
   accountAction: 'writePreferences',
   maxBodyBytes: 256 * 1024,
