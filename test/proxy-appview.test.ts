@@ -131,7 +131,7 @@ describe('which methods stay local', () => {
 
   it('refuses to send account, identity, admin or repo methods it does not implement elsewhere', async () => {
     const before = otherAppView.received.length;
-    for (const nsid of ['com.atproto.server.someFutureAccountMethod', 'com.atproto.identity.refreshIdentity', 'com.atproto.admin.searchAccounts', 'com.atproto.repo.importRepo']) {
+    for (const nsid of ['com.atproto.server.someFutureAccountMethod', 'com.atproto.identity.refreshIdentity', 'com.atproto.admin.searchAccounts', 'com.atproto.repo.rewriteHistory']) {
       const res = await raw(nsid, { method: 'POST', headers: { authorization: bearer(alice.agent), 'atproto-proxy': otherAppView.ref } });
       assert.equal(res.status, 400, nsid);
       assert.equal(res.body.error, 'InvalidRequest', nsid);
