@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +77,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   if (result.applied.length > 0) log.info({ applied: result.applied.map((m) => `${m.id}-${m.name}`) }, 'database migrated');
   const lexicons = LexiconSet.fromDirectory(LEXICON_DIR);
   const accounts = new AccountStore(db);
-  const appPasswords = new AppPasswords(db);
+  // The app-password lookup key is derived from the JWT secret (no new secret to configure). A new
+  // JWT secret makes every stored digest stale: those app passwords take the slow path once each.
+  const appPasswords = new AppPasswords(db, Buffer.from(hkdfSync('sha256', secrets.jwtSecret, '', 'squall app-password lookup', 32)));
   const sessions = new Sessions(db, accounts, appPasswords, new SessionTokens(secrets.jwtSecret, config.service.did));
   const invites = new Invites(db, config.service.hostname);
   const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });

@@ -109,3 +109,98 @@ describe('a full session', () => {
     assert.equal(env.ctx.accounts.byDid(alice.did)!.email, 'alice-new@example.com');
   });
 });
+
+describe('app-password sessions', () => {
+  it('stay revoked when an app password of the same name is created again, even a privileged one', async () => {
+    const password = (await alice.agent.com.atproto.server.createAppPassword({ name: 'tablet' })).data.password;
+    const tablet = await logIn(env, alice.handle, password);
+    await alice.agent.com.atproto.server.revokeAppPassword({ name: 'tablet' });
+    await alice.agent.com.atproto.server.createAppPassword({ name: 'tablet', privileged: true });
+
+    const res = await fetch(`${env.url}/xrpc/com.atproto.server.getSession`, { headers: bearer(tablet) });
+    assert.deepEqual([res.status, ((await res.json()) as { error: string }).error], [401, 'InvalidToken']);
+    const chat = await fetch(`${env.url}/xrpc/com.atproto.server.getServiceAuth?aud=did:web:api.bsky.chat&lxm=chat.bsky.convo.listConvos`, { headers: bearer(tablet) });
+    assert.equal(chat.status, 401);
+    const refresh = await post(env, 'com.atproto.server.refreshSession', undefined, { authorization: `Bearer ${tablet.session!.refreshJwt}` });
+    assert.equal(refresh.status, 401);
+  });
+
+  it('read a token from before app-password ids as expired, so the client refreshes', async () => {
+    const { createHmac } = await import('node:crypto');
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { scope: 'com.atproto.appPass', sub: alice.did, aud: env.ctx.config.service.did, iat: now, exp: now + 3600, jti: 'old', apn: 'reader' };
+    const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${enc({ typ: 'at+jwt', alg: 'HS256' })}.${enc(claims)}`;
+    const token = `${input}.${createHmac('sha256', env.ctx.secrets.jwtSecret).update(input).digest('base64url')}`;
+    const res = await fetch(`${env.url}/xrpc/com.atproto.server.getSession`, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual([res.status, ((await res.json()) as { error: string }).error], [401, 'ExpiredToken']);
+  });
+});
+
+/**
+ * Counts scrypt runs in this process (the server runs in it): the built-in is wrapped and the ESM
+ * bindings of `node:crypto` re-synced, so the password module's own import sees the wrapper.
+ */
+async function countScrypt<T>(fn: () => Promise<T>): Promise<{ runs: number; result: T | Error }> {
+  const crypto = (await import('node:crypto')).default;
+  const { syncBuiltinESMExports } = await import('node:module');
+  const original = crypto.scrypt;
+  let runs = 0;
+  crypto.scrypt = ((...args: Parameters<typeof original>) => {
+    runs++;
+    return (original as (...a: unknown[]) => void)(...args);
+  }) as typeof original;
+  syncBuiltinESMExports();
+  try {
+    const result = await fn().catch((err: Error) => err);
+    return { runs, result };
+  } finally {
+    crypto.scrypt = original;
+    syncBuiltinESMExports();
+  }
+}
+
+describe('logins', () => {
+  let bo: SignedUp;
+  const appPasswords: string[] = [];
+  before(async () => {
+    bo = await signUp(env, 'bob');
+    for (let i = 0; i < 12; i++) appPasswords.push((await bo.agent.com.atproto.server.createAppPassword({ name: `app-${i}` })).data.password);
+  });
+
+  const login = (identifier: string, password: string) => post(env, 'com.atproto.server.createSession', { identifier, password });
+
+  it('verify one password per attempt, however many app passwords the account has', async () => {
+    const attempts: Array<[string, string, number]> = [
+      ['the last app password', appPasswords[11], 200],
+      ['the first app password', appPasswords[0], 200],
+      ['a wrong app-password-shaped password', 'abcd-efgh-ijkl-mnop', 401],
+      ['the account password', bo.password, 200],
+      ['a wrong password', 'not the password', 401],
+    ];
+    for (const [what, password, status] of attempts) {
+      const { runs, result } = await countScrypt(() => login(bo.handle, password));
+      assert.equal((result as Response).status, status, what);
+      assert.equal(runs, 1, what);
+    }
+  });
+
+  it('cost an unknown account the same one verification', async () => {
+    for (const password of ['abcd-efgh-ijkl-mnop', 'not the password']) {
+      const { runs, result } = await countScrypt(() => login('nobody-here.test', password));
+      assert.equal((result as Response).status, 401);
+      assert.equal(runs, 1);
+    }
+  });
+
+  it('still accept app passwords stored before lookup digests, and give each its digest at first use', async () => {
+    env.ctx.db.prepare('UPDATE app_password SET lookup_digest = NULL WHERE did = ?').run(bo.did);
+    const first = await countScrypt(() => login(bo.handle, appPasswords[5]));
+    assert.equal((first.result as Response).status, 200);
+    assert.ok(first.runs > 1, 'the legacy rows are tried one by one');
+    const row = env.ctx.db.prepare("SELECT lookup_digest FROM app_password WHERE did = ? AND name = 'app-5'").get(bo.did) as { lookup_digest: string | null };
+    assert.ok(row.lookup_digest);
+    const again = await countScrypt(() => login(bo.handle, appPasswords[5]));
+    assert.deepEqual([(again.result as Response).status, again.runs], [200, 1]);
+  });
+});

@@ -53,7 +53,7 @@ export async function deleteAccountWithCredentials(
   input: { did: string; password: string; token: string },
 ): Promise<void> {
   const account = deps.accounts.byDid(input.did);
-  const passwordOk = await verifyPassword(input.password, account?.passwordHash ?? (await decoyHash()));
+  const passwordOk = await verifyPassword(input.password, account?.passwordHash ?? decoyHash());
   if (!account || !passwordOk) throw new AccountError('InvalidPassword', 'Invalid did or password');
   assertAllowed(accountState(account), 'deleteAccount');
   deps.tokens.verify(input.did, 'delete_account', input.token);

@@ -2,8 +2,14 @@ import { decoyHash, verifyPassword } from '../auth/password.ts';
 import { Scope, SessionTokens, SessionTokenError, type AccessScope } from '../auth/session-jwt.ts';
 import type { Database } from '../db/index.ts';
 import type { Account, AccountStore } from './account-store.ts';
-import type { AppPassword, AppPasswords } from './app-passwords.ts';
+import { isAppPasswordFormat, type AppPassword, type AppPasswordCandidate, type AppPasswords } from './app-passwords.ts';
 import { AccountError } from './errors.ts';
+
+const invalidLogin = () => new AccountError('InvalidPassword', 'Invalid identifier or password');
+
+function withoutHash({ passwordHash: _, ...appPassword }: AppPasswordCandidate): AppPassword {
+  return appPassword;
+}
 
 export interface SessionPair {
   accessJwt: string;
@@ -25,33 +31,56 @@ export class Sessions {
   ) {}
 
   /**
-   * Checks a login. The account password is tried first; an app password only when the
-   * password has the app-password shape. Unknown identifiers cost a decoy hash, so timing
-   * does not reveal which accounts exist.
+   * Checks a login with one password verification (scrypt), whatever the account holds: a
+   * password of the app-password shape is looked up by its keyed digest first, and only the app
+   * password it names is verified; otherwise the account password is. An unknown identifier costs
+   * a decoy verification, so timing tells neither whether the account exists nor how many app
+   * passwords it has. The one exception is transitional: app passwords stored before lookup
+   * digests existed (or under another server secret) have to be tried one by one, each upgraded
+   * to a digest at its first successful use (`AppPasswords.legacyCandidates`).
    */
   async login(identifier: string, password: string): Promise<LoginResult> {
     const account = this.accounts.byIdentifier(identifier);
     if (!account) {
-      await verifyPassword(password, await decoyHash());
-      throw new AccountError('InvalidPassword', 'Invalid identifier or password');
+      await verifyPassword(password, decoyHash());
+      throw invalidLogin();
+    }
+    if (isAppPasswordFormat(password)) {
+      const digest = this.appPasswords.lookupDigest(password);
+      const found = this.appPasswords.candidateByDigest(account.did, digest);
+      if (found) {
+        if (await verifyPassword(password, found.passwordHash)) return { account, appPassword: withoutHash(found) };
+        throw invalidLogin();
+      }
+      const legacy = this.appPasswords.legacyCandidates(account.did);
+      if (legacy.length > 0) return this.#loginSlowly(account, password, digest, legacy);
     }
     if (await verifyPassword(password, account.passwordHash)) return { account };
-    const appPassword = await this.appPasswords.match(account.did, password);
-    if (appPassword) return { account, appPassword };
-    throw new AccountError('InvalidPassword', 'Invalid identifier or password');
+    throw invalidLogin();
+  }
+
+  async #loginSlowly(account: Account, password: string, digest: string, legacy: AppPasswordCandidate[]): Promise<LoginResult> {
+    if (await verifyPassword(password, account.passwordHash)) return { account };
+    for (const candidate of legacy) {
+      if (await verifyPassword(password, candidate.passwordHash)) {
+        this.appPasswords.recordDigest(candidate.id, digest);
+        return { account, appPassword: withoutHash(candidate) };
+      }
+    }
+    throw invalidLogin();
   }
 
   /** A new session: a refresh token recorded server-side and an access token. */
   issue(did: string, appPassword?: AppPassword): SessionPair {
     const scope: AccessScope = !appPassword ? Scope.Access : appPassword.privileged ? Scope.AppPassPrivileged : Scope.AppPass;
     const refresh = this.tokens.createRefresh(did);
-    const access = this.tokens.createAccess(did, scope, appPassword?.name);
+    const access = this.tokens.createAccess(did, scope, appPassword?.id);
     const now = this.tokens.now();
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM refresh_token WHERE did = ? AND expires_at < ?').run(did, new Date(now).toISOString());
       this.db
-        .prepare('INSERT INTO refresh_token (id, did, app_password_name, expires_at) VALUES (?, ?, ?, ?)')
-        .run(refresh.claims.jti, did, appPassword?.name ?? null, new Date(refresh.claims.exp * 1000).toISOString());
+        .prepare('INSERT INTO refresh_token (id, did, app_password_id, expires_at) VALUES (?, ?, ?, ?)')
+        .run(refresh.claims.jti, did, appPassword?.id ?? null, new Date(refresh.claims.exp * 1000).toISOString());
     });
     return { accessJwt: access.token, refreshJwt: refresh.token };
   }
@@ -64,13 +93,13 @@ export class Sessions {
     const claims = this.#verifyRefresh(refreshJwt);
     return this.db.transaction(() => {
       const row = this.db
-        .prepare('SELECT did, app_password_name FROM refresh_token WHERE id = ?')
-        .get(claims.jti) as { did: string; app_password_name: string | null } | undefined;
+        .prepare('SELECT did, app_password_id FROM refresh_token WHERE id = ?')
+        .get(claims.jti) as { did: string; app_password_id: string | null } | undefined;
       if (!row || row.did !== claims.sub) throw new AccountError('InvalidToken', 'Refresh token has been used or revoked');
       this.db.prepare('DELETE FROM refresh_token WHERE id = ?').run(claims.jti);
       let appPassword: AppPassword | undefined;
-      if (row.app_password_name !== null) {
-        appPassword = this.appPasswords.get(row.did, row.app_password_name);
+      if (row.app_password_id !== null) {
+        appPassword = this.appPasswords.byId(row.did, row.app_password_id);
         if (!appPassword) throw new AccountError('InvalidToken', 'The app password of this session was revoked');
       }
       return { did: row.did, pair: this.issue(row.did, appPassword) };

@@ -50,11 +50,14 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
     const full = claims.scope === Scope.Access;
     let privileged = full;
     if (!full) {
-      const appPassword = claims.apn === undefined ? undefined : deps.appPasswords.get(did, claims.apn);
+      // An app-password token from before ids (it names the app password) reads as expired: the
+      // client refreshes, and its refresh token was moved to the id when the database migrated.
+      if (claims.apid === undefined) throw new ExpiredTokenError('Token has expired');
+      const appPassword = deps.appPasswords.byId(did, claims.apid);
       if (!appPassword) throw new InvalidTokenError('The app password of this session was revoked');
       privileged = appPassword.privileged;
     }
-    return { type: 'access', did, scope: claims.scope, appPassword: claims.apn, full, privileged, state };
+    return { type: 'access', did, scope: claims.scope, appPasswordId: claims.apid, full, privileged, state };
   };
 
   return {

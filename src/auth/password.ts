@@ -38,9 +38,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
-/** A hash of a password nobody knows, for comparisons that must take as long as a real one. */
-let decoy: Promise<string> | undefined;
-export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(16).toString('hex'));
+/**
+ * A stored hash no password matches, for comparisons that must cost what a real one costs: the
+ * real parameters and a random salt and key. Made without running scrypt, so even the first
+ * unknown-account login costs one derivation, like every other.
+ */
+const decoy = `scrypt$${N}$${R}$${P}$${randomBytes(SALT_BYTES).toString('base64')}$${randomBytes(KEY_LENGTH).toString('base64')}`;
+export function decoyHash(): string {
   return decoy;
 }

@@ -20,9 +20,9 @@ describe('session tokens', () => {
     assert.equal(claims.exp - claims.iat, 2 * 60 * 60);
   });
 
-  it('records the app password of an app-password session', () => {
-    const { token } = tokens.createAccess(did, Scope.AppPass, 'phone');
-    assert.equal(tokens.verifyAccess(token).apn, 'phone');
+  it('records the app password id of an app-password session', () => {
+    const { token } = tokens.createAccess(did, Scope.AppPass, '0123456789abcdef0123456789abcdef');
+    assert.equal(tokens.verifyAccess(token).apid, '0123456789abcdef0123456789abcdef');
   });
 
   it('never accepts a refresh token as an access token, nor the reverse', () => {

@@ -22,7 +22,12 @@ export interface AccessClaims {
   exp: number;
   /** Random id of this token. */
   jti: string;
-  /** For app-password sessions: the app password's name, checked on every request so revoking it ends the session. */
+  /**
+   * For app-password sessions: the app password's immutable id, checked on every request so
+   * revoking it ends the session (and a new app password of the same name does not revive it).
+   */
+  apid?: string;
+  /** Tokens issued before app passwords had ids named them instead: no longer honoured. */
   apn?: string;
 }
 
@@ -71,10 +76,10 @@ export class SessionTokens {
     this.#key = Buffer.from(secret, 'utf8');
   }
 
-  createAccess(did: string, scope: AccessScope, appPasswordName?: string): { token: string; claims: AccessClaims } {
+  createAccess(did: string, scope: AccessScope, appPasswordId?: string): { token: string; claims: AccessClaims } {
     const iat = Math.floor(this.now() / 1000);
     const claims: AccessClaims = { scope, sub: did, aud: this.audience, iat, exp: iat + ACCESS_TOKEN_TTL_MS / 1000, jti: randomBytes(12).toString('base64url') };
-    if (appPasswordName !== undefined) claims.apn = appPasswordName;
+    if (appPasswordId !== undefined) claims.apid = appPasswordId;
     return { token: this.#sign('at+jwt', claims), claims };
   }
 
@@ -89,7 +94,7 @@ export class SessionTokens {
     if (claims.scope !== Scope.Access && claims.scope !== Scope.AppPass && claims.scope !== Scope.AppPassPrivileged) {
       throw new SessionTokenError('wrong-type', 'Token is not an access token');
     }
-    if (claims.apn !== undefined && typeof claims.apn !== 'string') throw new SessionTokenError('malformed', 'Malformed token');
+    if (claims.apid !== undefined && typeof claims.apid !== 'string') throw new SessionTokenError('malformed', 'Malformed token');
     return claims as AccessClaims;
   }
 

@@ -17,8 +17,8 @@ export interface AccessAuth {
   readonly type: 'access';
   readonly did: string;
   readonly scope: AccessScope;
-  /** The app password this session was opened with, if any. */
-  readonly appPassword?: string;
+  /** Id of the app password this session was opened with, if any. */
+  readonly appPasswordId?: string;
   /**
    * Signed in with the account password (not an app password): the only sessions that may manage
    * the account, its credentials, email and identity.
