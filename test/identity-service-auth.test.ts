@@ -68,6 +68,14 @@ async function call(nsid: string, token?: string): Promise<{ status: number; bod
 const serviceToken = async (agent: SignedUp['agent'], params: { aud: string; lxm?: string; exp?: number }) =>
   (await agent.com.atproto.server.getServiceAuth(params)).data.token;
 
+/** A token with exactly these claims, signed with the account's own key (no minting rules apply). */
+async function signClaims(signer: SignedUp, claims: Record<string, unknown>): Promise<string> {
+  const keypair = env.ctx.signingKeys.get(signer.did)!;
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ typ: 'JWT', alg: keypair.alg })}.${part({ iss: signer.did, aud: serviceDid, lxm: WHOAMI, ...claims })}`;
+  return `${input}.${Buffer.from(await keypair.sign(Buffer.from(input))).toString('base64url')}`;
+}
+
 const decodePart = (token: string, i: number) => JSON.parse(Buffer.from(token.split('.')[i], 'base64url').toString('utf8')) as Record<string, unknown>;
 
 describe('getServiceAuth', () => {
@@ -190,6 +198,34 @@ describe('the service auth verifier', () => {
     assert.equal((await call(WHOAMI, token)).status, 200);
     const again = await call(WHOAMI, token);
     assert.deepEqual([again.status, again.body.error], [401, 'BadJwt']);
+  });
+
+  it('refuses a token that expires years ahead, or one issued in the future, as BadJwt', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const forYears = await call(WHOAMI, await signClaims(alice, { iat: now, exp: now + 3 * 365 * 86_400, jti: 'years' }));
+    assert.deepEqual([forYears.status, forYears.body.error], [401, 'BadJwt']);
+    assert.match(forYears.body.message as string, /lifetime/);
+    const fromTheFuture = await call(WHOAMI, await signClaims(alice, { iat: now + 3600, exp: now + 3660, jti: 'future' }));
+    assert.deepEqual([fromTheFuture.status, fromTheFuture.body.error], [401, 'BadJwt']);
+    assert.match(fromTheFuture.body.message as string, /issued in the future/);
+    // The longest token the official PDS mints (an hour) still works.
+    assert.equal((await call(WHOAMI, await signClaims(alice, { iat: now, exp: now + 3600, jti: 'hour' }))).status, 200);
+  });
+
+  it('accepts a token without jti once, not again and again', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signClaims(bob, { iat: now, exp: now + 60 });
+    assert.equal((await call(WHOAMI, token)).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const again = await call(WHOAMI, token);
+      assert.deepEqual([again.status, again.body.error], [401, 'BadJwt']);
+    }
+  });
+
+  it('refuses an iss that is not a DID as BadJwtIss', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { status, body } = await call(WHOAMI, await signClaims(alice, { iss: 'alice.test', exp: now + 60 }));
+    assert.deepEqual([status, body.error], [401, 'BadJwtIss']);
   });
 
   it('refuses garbage, a session access token and a missing token', async () => {

@@ -1,4 +1,5 @@
-import { ServiceJwtError, ServiceJwtParamsError } from '../auth/service-jwt.ts';
+import { serviceAuthXrpcError } from '../auth/service-auth-verifier.ts';
+import { ServiceJwtParamsError } from '../auth/service-jwt.ts';
 import {
   DidNotFoundError,
   DidResolutionError,
@@ -9,7 +10,7 @@ import {
   PlcRequestError,
   UnsupportedDidMethodError,
 } from '../identity/errors.ts';
-import { AuthRequiredError, InvalidRequestError, UpstreamFailureError } from '../xrpc/index.ts';
+import { InvalidRequestError, UpstreamFailureError } from '../xrpc/index.ts';
 import { IdentityFlowError } from './com/atproto/identity/identity-flow-errors.ts';
 import { registerErrorMapper } from './errors.ts';
 
@@ -26,7 +27,8 @@ registerErrorMapper((err) => {
   // Minting: `exp` outside the official limits is `BadExpiration`, as getServiceAuth declares.
   if (err instanceof ServiceJwtParamsError) return new InvalidRequestError(err.message, err.reason);
   // Verifying: the official verifier's names (`BadJwtSignature`, `JwtExpired`...), as 401s.
-  if (err instanceof ServiceJwtError) return new AuthRequiredError(err.message, err.reason);
+  const serviceAuthError = serviceAuthXrpcError(err);
+  if (serviceAuthError !== undefined) return serviceAuthError;
   if (err instanceof PlcRequestError || err instanceof DidResolutionError) return new UpstreamFailureError(err.message);
   if (
     err instanceof PlcOperationError ||

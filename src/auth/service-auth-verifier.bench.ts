@@ -5,7 +5,8 @@ import type { IncomingMessage } from 'node:http';
 import { generateKeypair } from '../crypto/index.ts';
 import type { RequestInfo } from '../xrpc/index.ts';
 import { createServiceAuthVerifier } from './service-auth-verifier.ts';
-import { createServiceJwt, JtiReplayGuard, verifyServiceJwt } from './service-jwt.ts';
+import { ServiceJwtReplayGuard } from './service-jwt-replay.ts';
+import { createServiceJwt, verifyServiceJwt } from './service-jwt.ts';
 
 const SERVICE = 'did:web:pds.example.com';
 const ISS = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
@@ -44,7 +45,7 @@ for (const alg of ['ES256K', 'ES256'] as const) {
 }
 
 // The replay guard with a full table: one check of a fresh jti, sweeping expired entries as it goes.
-const guard = new JtiReplayGuard(100_000);
+const guard = new ServiceJwtReplayGuard({ maxEntries: 10_000_000, maxPerIssuer: 10_000_000 });
 const exp = Math.floor(Date.now() / 1000) + 60;
 let n = 0;
 for (; n < 100_000; n++) guard.checkAndRemember(ISS, `warm-${n}`, exp);

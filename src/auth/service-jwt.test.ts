@@ -11,8 +11,8 @@ import {
   BadJwtError,
   BadJwtLexiconMethodError,
   BadJwtSignatureError,
-  JtiReplayGuard,
   JwtExpiredError,
+  ServiceJwtBusyError,
   ServiceJwtError,
   ServiceJwtParamsError,
   createServiceJwt,
@@ -20,12 +20,26 @@ import {
   type SigningKeyResolver,
   type VerifyServiceJwtOptions,
 } from './service-jwt.ts';
+import { ServiceJwtReplayGuard } from './service-jwt-replay.ts';
 
 const AUD = 'did:web:appview.example.com#bsky_appview';
 const LXM = 'app.bsky.feed.getTimeline';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const decodePart = (token: string, i: number) => JSON.parse(Buffer.from(token.split('.')[i], 'base64url').toString('utf8')) as Record<string, unknown>;
+/** A token with exactly these claims, signed (no minting rules): what a careless or hostile issuer sends. */
+async function signClaims(keypair: Keypair, payload: Record<string, unknown>): Promise<string> {
+  const input = `${b64({ typ: 'JWT', alg: keypair.alg })}.${b64(payload)}`;
+  return `${input}.${Buffer.from(await keypair.sign(Buffer.from(input))).toString('base64url')}`;
+}
+/** The other valid spelling of an ECDSA signature (s → n - s), which anyone can compute. */
+function flipS(token: string): string {
+  const [h, p, s] = token.split('.');
+  const sig = Buffer.from(s, 'base64url');
+  const n = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141'); // secp256k1 order
+  const flipped = (n - BigInt(`0x${sig.subarray(32).toString('hex')}`)).toString(16).padStart(64, '0');
+  return `${h}.${p}.${Buffer.concat([sig.subarray(0, 32), Buffer.from(flipped, 'hex')]).toString('base64url')}`;
+}
 
 describe('service-auth JWTs against DIDs in a real PLC directory', () => {
   let plc: TestPlc;
@@ -109,7 +123,7 @@ describe('service-auth JWTs against DIDs in a real PLC directory', () => {
   test('refuses a tampered payload and a tampered signature', async () => {
     const token = await createServiceJwt({ iss: did, aud: AUD, lxm: LXM, keypair: account });
     const [h, p, s] = token.split('.');
-    const forgedPayload = b64({ ...decodePart(token, 1), exp: (decodePart(token, 1).exp as number) + 3600 });
+    const forgedPayload = b64({ ...decodePart(token, 1), exp: (decodePart(token, 1).exp as number) + 1800 });
     assert.ok((await refusal(verify(`${h}.${forgedPayload}.${s}`))) instanceof BadJwtSignatureError);
     const sig = Buffer.from(s, 'base64url');
     sig[10] ^= 1;
@@ -155,7 +169,6 @@ describe('service-auth JWTs against DIDs in a real PLC directory', () => {
       'a.b',
       'a.b.c.d',
       `${h}.${b64([1, 2])}.${s}`,
-      `${h}.${b64({ iss: 'not a did', aud: AUD, exp: 1e10 })}.${s}`,
       `${h}.${b64({ iss: did, aud: AUD, exp: '1' })}.${s}`,
       `${h}.${b64({ iss: did, aud: AUD, exp: 1e10, lxm: 5 })}.${s}`,
       `${h}.${b64({ iss: did, exp: 1e10 })}.${s}`,
@@ -172,10 +185,62 @@ describe('service-auth JWTs against DIDs in a real PLC directory', () => {
   });
 
   test('a replay guard lets each token through once', async () => {
-    const guard = new JtiReplayGuard();
+    const guard = new ServiceJwtReplayGuard();
     const token = await createServiceJwt({ iss: did, aud: AUD, lxm: LXM, keypair: account });
     await verify(token, { replayGuard: guard });
     assert.equal((await refusal(verify(token, { replayGuard: guard }))).reason, 'BadJwt');
+  });
+
+  test('a token without jti is good for one use too, whichever spelling of its signature comes back', async () => {
+    const guard = new ServiceJwtReplayGuard();
+    const nowS = Math.floor(Date.now() / 1000);
+    const token = await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS, exp: nowS + 60 });
+    await verify(token, { replayGuard: guard });
+    assert.match((await refusal(verify(token, { replayGuard: guard }))).message, /already been used/);
+    assert.match((await refusal(verify(flipS(token), { replayGuard: guard }))).message, /already been used/);
+  });
+
+  test('refuses a token issued in the future, beyond a few seconds of clock skew', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    await verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS + 4, exp: nowS + 60, jti: 'a' }));
+    const err = await refusal(verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS + 600, exp: nowS + 660, jti: 'b' })));
+    assert.deepEqual([err.reason, err.message], ['BadJwt', 'jwt was issued in the future (iat)']);
+  });
+
+  test('refuses a token that lives longer than an hour, accepts one of exactly an hour', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    await verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS, exp: nowS + 3600, jti: 'c' }));
+    const years = await refusal(verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS, exp: nowS + 3 * 365 * 86_400, jti: 'd' })));
+    assert.deepEqual([years.reason, years.message], ['BadJwt', 'jwt lifetime is longer than the 3600 s allowed']);
+    const noIat = await refusal(verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, exp: nowS + 7200, jti: 'e' })));
+    assert.deepEqual([noIat.reason, noIat.message], ['BadJwt', 'jwt expires more than 3600 s from now']);
+    // Issued long ago with a long life, still unexpired: the lifetime, not just what is left, counts.
+    const old = await refusal(verify(await signClaims(account, { iss: did, aud: AUD, lxm: LXM, iat: nowS - 86_400, exp: nowS + 60, jti: 'f' })));
+    assert.equal(old.reason, 'BadJwt');
+  });
+
+  test('refuses an iss that is not a DID as BadJwtIss', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const err = await refusal(verify(await signClaims(account, { iss: 'alice.example.com', aud: AUD, lxm: LXM, exp: nowS + 60 })));
+    assert.deepEqual([err.reason, err.message], ['BadJwtIss', 'jwt iss is not a valid did']);
+  });
+
+  test('a full replay guard refuses new tokens instead of forgetting the ones it holds', async () => {
+    let nowMs = Date.now();
+    const guard = new ServiceJwtReplayGuard({ maxEntries: 3, maxPerIssuer: 2, now: () => nowMs });
+    const opts = { replayGuard: guard, now: () => nowMs };
+    const tokens = await Promise.all([0, 1, 2].map(() => createServiceJwt({ iss: did, aud: AUD, lxm: LXM, keypair: account, now: () => nowMs })));
+    await verify(tokens[0], opts);
+    await verify(tokens[1], opts);
+    // This issuer's share is spent: its third token waits, and the first two stay refused.
+    await assert.rejects(verify(tokens[2], opts), (err: unknown) => err instanceof ServiceJwtBusyError && err.scope === 'issuer');
+    for (const token of tokens.slice(0, 2)) assert.match((await refusal(verify(token, opts))).message, /already been used/);
+    assert.equal(guard.size, 2);
+    // Once they expire (60 s and the skew later), their places free up.
+    nowMs += 120_000;
+    const later = await createServiceJwt({ iss: did, aud: AUD, lxm: LXM, keypair: account, now: () => nowMs });
+    await verify(later, opts);
+    assert.equal(guard.size, 1);
   });
 
   test('refuses an issuer whose DID cannot be resolved', async () => {

@@ -7,15 +7,31 @@ import { randomBytes } from 'node:crypto';
 import { parseDidKey, type Keypair } from '../crypto/index.ts';
 import { decodeBase64Url, verifySignatureAllowingHighS } from '../identity/signature.ts';
 import { isValidDid, isValidNsid } from '../syntax/index.ts';
+import type { ServiceJwtReplayGuard } from './service-jwt-replay.ts';
 
 export const SERVICE_JWT_DEFAULT_TTL_S = 60;
 /** The official PDS hands out tokens valid for at most an hour, and a minute without `lxm`. */
 export const SERVICE_JWT_MAX_TTL_S = 60 * 60;
 export const SERVICE_JWT_METHODLESS_MAX_TTL_S = 60;
-/** Tolerated clock difference when checking `exp`. */
+/** Tolerated clock difference when checking `exp` and `iat`. */
 export const SERVICE_JWT_CLOCK_SKEW_S = 5;
+/**
+ * The longest lifetime a token may have when it reaches us, as the most any official PDS mints
+ * (`getServiceAuth` allows an hour with a method; the video service asks for 30 minutes).
+ */
+export const SERVICE_JWT_MAX_LIFETIME_S = SERVICE_JWT_MAX_TTL_S;
 
-export type ServiceJwtFailure = 'BadJwt' | 'BadJwtType' | 'JwtExpired' | 'BadJwtAudience' | 'BadJwtLexiconMethod' | 'BadJwtSignature';
+/** The refusals, named as the official verifier names them (each a 401). */
+export const SERVICE_JWT_FAILURES = [
+  'BadJwt',
+  'BadJwtType',
+  'JwtExpired',
+  'BadJwtAudience',
+  'BadJwtLexiconMethod',
+  'BadJwtIss',
+  'BadJwtSignature',
+] as const;
+export type ServiceJwtFailure = (typeof SERVICE_JWT_FAILURES)[number];
 
 /** Why a service token was refused; `reason` is the XRPC error name the API layer should answer with. */
 export class ServiceJwtError extends Error {
@@ -32,6 +48,11 @@ export class ServiceJwtError extends Error {
 export class BadJwtError extends ServiceJwtError {
   constructor(message: string, reason: 'BadJwt' | 'BadJwtType' = 'BadJwt') {
     super(reason, message);
+  }
+}
+export class BadJwtIssError extends ServiceJwtError {
+  constructor() {
+    super('BadJwtIss', 'jwt iss is not a valid did');
   }
 }
 export class JwtExpiredError extends ServiceJwtError {
@@ -52,6 +73,21 @@ export class BadJwtLexiconMethodError extends ServiceJwtError {
 export class BadJwtSignatureError extends ServiceJwtError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BadJwtSignature', message, options);
+  }
+}
+
+/**
+ * Too many unexpired tokens to remember (see `ServiceJwtReplayGuard`): not the token's fault, so
+ * not a 401. `scope` says whose share is spent: the issuer's (429) or the whole table's (503).
+ */
+export class ServiceJwtBusyError extends Error {
+  override name = 'ServiceJwtBusyError';
+
+  constructor(
+    readonly scope: 'issuer' | 'server',
+    message: string,
+  ) {
+    super(message);
   }
 }
 
@@ -142,9 +178,11 @@ export interface VerifyServiceJwtOptions {
   /** Verification methods accepted as signers (no `#`). Default `['atproto']`. */
   keyIds?: readonly string[];
   clockSkewS?: number;
+  /** Longest accepted lifetime, from `iat` (or now) to `exp`. Default `SERVICE_JWT_MAX_LIFETIME_S`. */
+  maxLifetimeS?: number;
   now?: () => number;
-  /** When given, a token whose `jti` was already accepted is refused. */
-  replayGuard?: JtiReplayGuard;
+  /** When given, a token already accepted once is refused (by `jti`, or by content without one). */
+  replayGuard?: ServiceJwtReplayGuard;
 }
 
 export interface VerifiedServiceJwt {
@@ -159,9 +197,10 @@ export interface VerifiedServiceJwt {
 const FORBIDDEN_TYPES = new Set(['at+jwt', 'refresh+jwt', 'dpop+jwt']);
 
 /**
- * Verifies a service-auth JWT: structure, `typ`, `alg`, expiry (with a little clock skew),
- * audience, lexicon method, then the signature against the issuer's key, re-resolving once with
- * the cache bypassed when it does not match. Throws a `ServiceJwtError` subclass.
+ * Verifies a service-auth JWT: structure, `typ`, `alg`, expiry and lifetime (with a little clock
+ * skew), audience, lexicon method, then the signature against the issuer's key, re-resolving once
+ * with the cache bypassed when it does not match, and last its single use. Throws a
+ * `ServiceJwtError` subclass (or `ServiceJwtBusyError` when the replay guard is full).
  */
 export async function verifyServiceJwt(token: string, opts: VerifyServiceJwtOptions): Promise<VerifiedServiceJwt> {
   const parts = typeof token === 'string' ? token.split('.') : [];
@@ -179,7 +218,9 @@ export async function verifyServiceJwt(token: string, opts: VerifyServiceJwtOpti
   const claims = checkPayload(payload);
 
   const nowS = (opts.now ?? Date.now)() / 1000;
-  if (nowS > claims.exp + (opts.clockSkewS ?? SERVICE_JWT_CLOCK_SKEW_S)) throw new JwtExpiredError();
+  const skewS = opts.clockSkewS ?? SERVICE_JWT_CLOCK_SKEW_S;
+  if (nowS > claims.exp + skewS) throw new JwtExpiredError();
+  checkLifetime(claims, nowS, skewS, opts.maxLifetimeS ?? SERVICE_JWT_MAX_LIFETIME_S);
   if (opts.audience !== null) {
     const accepted = typeof opts.audience === 'string' ? claims.aud === opts.audience : opts.audience.includes(claims.aud);
     if (!accepted) throw new BadJwtAudienceError();
@@ -215,10 +256,29 @@ export async function verifyServiceJwt(token: string, opts: VerifyServiceJwtOpti
     const fresh = await resolve(true);
     if (fresh === key || !verifyWith(fresh)) throw new BadJwtSignatureError('jwt signature does not match jwt issuer');
   }
-  if (opts.replayGuard !== undefined && claims.jti !== undefined && !opts.replayGuard.checkAndRemember(claims.iss, claims.jti, claims.exp)) {
-    throw new BadJwtError('jwt has already been used');
+  if (opts.replayGuard !== undefined) {
+    // Without a jti, the signed content is the nonce (not the signature: an ECDSA signature has a
+    // second valid spelling, high S, that anyone can compute).
+    const nonce = claims.jti === undefined ? `token ${parts[0]}.${parts[1]}` : `jti ${claims.jti}`;
+    const verdict = opts.replayGuard.checkAndRemember(claims.iss, nonce, claims.exp);
+    if (verdict === 'replayed') throw new BadJwtError('jwt has already been used');
+    if (verdict === 'issuer-full') throw new ServiceJwtBusyError('issuer', 'too many unexpired service tokens from this issuer; try again later');
+    if (verdict === 'full') throw new ServiceJwtBusyError('server', 'too many unexpired service tokens in flight; try again later');
   }
   return { payload: claims, did, keyId };
+}
+
+/**
+ * A token may not be issued in the future, nor live longer than `maxLifetimeS` from its `iat`
+ * (or, without one, from now): a leaked long-lived token would otherwise be a lasting credential,
+ * and the replay guard would have to remember it for as long.
+ */
+function checkLifetime(claims: ServiceJwtPayload, nowS: number, skewS: number, maxLifetimeS: number): void {
+  if (claims.iat !== undefined) {
+    if (claims.iat > nowS + skewS) throw new BadJwtError('jwt was issued in the future (iat)');
+    if (claims.exp - claims.iat > maxLifetimeS) throw new BadJwtError(`jwt lifetime is longer than the ${maxLifetimeS} s allowed`);
+  }
+  if (claims.exp - nowS > maxLifetimeS + skewS) throw new BadJwtError(`jwt expires more than ${maxLifetimeS} s from now`);
 }
 
 function decodeJsonPart(part: string): Record<string, unknown> {
@@ -236,7 +296,7 @@ function decodeJsonPart(part: string): Record<string, unknown> {
 
 function checkPayload(p: Record<string, unknown>): ServiceJwtPayload {
   const { iss, aud, exp, iat, lxm, jti } = p;
-  if (typeof iss !== 'string' || !isDidWithOptionalFragment(iss)) throw new BadJwtError('jwt iss must be a DID');
+  if (typeof iss !== 'string' || !isDidWithOptionalFragment(iss)) throw new BadJwtIssError();
   if (typeof aud !== 'string') throw new BadJwtError('jwt aud must be a string');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new BadJwtError('jwt exp must be a number');
   if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat))) throw new BadJwtError('jwt iat must be a number');
@@ -255,33 +315,4 @@ function signingKeyId(kid: unknown, issFragment: string | undefined): string {
     return kid.slice(1);
   }
   return issFragment === 'atproto_labeler' ? 'atproto_label' : 'atproto';
-}
-
-/**
- * Remembers accepted `jti`s until their token expires, so each token is good for one request.
- * In memory and per process; bounded, evicting the oldest first.
- */
-export class JtiReplayGuard {
-  readonly #seen = new Map<string, number>();
-
-  constructor(
-    readonly maxEntries = 100_000,
-    readonly now: () => number = Date.now,
-  ) {}
-
-  /** False when this `jti` from this issuer was already accepted and has not expired yet. */
-  checkAndRemember(iss: string, jti: string, exp: number): boolean {
-    const nowS = this.now() / 1000;
-    // Entries go in roughly in expiry order (tokens are short-lived), so sweeping from the front
-    // removes expired ones without scanning the whole map.
-    for (const [key, expiry] of this.#seen) {
-      if (expiry + SERVICE_JWT_CLOCK_SKEW_S >= nowS && this.#seen.size < this.maxEntries) break;
-      this.#seen.delete(key);
-    }
-    const key = `${iss} ${jti}`;
-    const expiry = this.#seen.get(key);
-    if (expiry !== undefined && expiry + SERVICE_JWT_CLOCK_SKEW_S >= nowS) return false;
-    this.#seen.set(key, exp);
-    return true;
-  }
 }

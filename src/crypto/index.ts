@@ -11,4 +11,5 @@ export {
   type ParsedPublicKey,
   type VerificationMethodLike,
 } from './did-key.ts';
+export { digestKey } from './digest-key.ts';
 export { clearVerifyKeyCache, verifySignature, verifySignatureSync } from './verify.ts';

@@ -123,6 +123,7 @@ export const GENERIC_ERROR_NAMES: ReadonlySet<string> = new Set([
   'JwtExpired',
   'BadJwtAudience',
   'BadJwtLexiconMethod',
+  'BadJwtIss',
   'BadJwtSignature',
 ]);
 
