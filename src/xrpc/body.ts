@@ -92,11 +92,15 @@ export function parseJsonBody(bytes: Buffer): unknown {
  */
 export class LimitedStream extends Transform {
   #seen = 0;
+  /** Called for each chunk that flows through (the body is alive). */
+  onChunk: (() => void) | undefined;
+
   constructor(readonly limit: number) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.onChunk?.();
     this.#seen += chunk.length;
     if (this.#seen > this.limit) {
       callback(new PayloadTooLargeError(`Request body is larger than ${this.limit} bytes`));
@@ -114,16 +118,19 @@ export function limitedBodyStream(req: IncomingMessage, limit: number, idleMs = 
     stop();
     timer = setTimeout(() => {
       // paused by backpressure: the reader is busy, the client is not stalling
-      if (req.readableFlowing === false) return arm();
+      if (req.readableFlowing === false && !limited.destroyed) return arm();
       limited.destroy(new InvalidRequestError(`Request body stalled: nothing arrived for ${Math.round(idleMs / 1000)} s`));
       req.destroy();
     }, idleMs);
   };
   arm();
-  req.on('data', arm);
+  // Watched from inside the pipe, not with a 'data' listener on the request: that would keep
+  // the request flowing (read and thrown away) after the reader gave up on it.
+  limited.onChunk = arm;
   req.on('end', stop);
   req.on('close', stop);
   limited.on('close', stop);
+  limited.on('error', stop);
   req.on('error', (err) => limited.destroy(err));
   req.on('aborted', () => limited.destroy(new InvalidRequestError('Request aborted')));
   req.pipe(limited);
