@@ -56,6 +56,8 @@ export interface AppContext {
   readonly committer: GroupCommitter;
   readonly sequencer: SequencerLog;
   readonly firehose: Firehose;
+  /** The relays of PDS_CRAWLERS, asked to crawl after writes and when an account goes live. */
+  readonly crawlers: Crawlers;
   readonly repo: RepoService;
   readonly blobs: BlobService;
   readonly startedAt: Date;
@@ -150,6 +152,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     committer,
     sequencer,
     firehose,
+    crawlers,
     repo,
     blobs,
     startedAt: new Date(),

@@ -18,6 +18,8 @@ export interface AccountStateDeps {
   firehose: Pick<Firehose, 'notify'>;
   repo: Pick<RepoService, 'rootOrUndefined' | 'blockStore' | 'resignHead'>;
   sessions: Pick<Sessions, 'revokeAll'>;
+  /** Asks the configured relays to crawl (an account went live, perhaps new to them). */
+  requestCrawl?: () => void;
   now?: () => Date;
 }
 
@@ -62,12 +64,13 @@ export function deactivateAccount(deps: AccountStateDeps, did: string, deleteAft
 export async function activateAccount(deps: AccountStateDeps, did: string): Promise<Account> {
   if (!deps.accounts.byDid(did)) throw new AccountError('AccountNotFound', 'Account not found');
   if (!deps.repo.rootOrUndefined(did)) return changeAccount(deps, did, () => deps.accounts.setDeactivated(did, null, null));
-  return deps.repo.resignHead(did, () => {
-    const account = deps.accounts.byDid(did);
-    if (!account) throw new AccountError('AccountNotFound', 'Account not found');
+  const account = await deps.repo.resignHead(did, () => {
+    if (!deps.accounts.byDid(did)) throw new AccountError('AccountNotFound', 'Account not found');
     deps.accounts.setDeactivated(did, null, null);
     return announce(deps, did);
   });
+  deps.requestCrawl?.();
+  return account;
 }
 
 /** Inside a transaction: `#account` (as the account now is), `#identity` and `#sync` of its head. */

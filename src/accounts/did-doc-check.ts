@@ -1,3 +1,4 @@
+import type { DidResolver } from '../identity/did-resolver.ts';
 import type { PlcClient } from '../identity/plc-client.ts';
 import type { Account } from './account-store.ts';
 
@@ -7,6 +8,8 @@ export interface DidDocCheckDeps {
   rotationKeyDid: string;
   /** The PDS endpoint DID documents must name (config `publicUrl`). */
   publicUrl: string;
+  /** did:web documents, read afresh (the user edits them; no cache may hide the edit). */
+  dids?: Pick<DidResolver, 'resolveIdentity'>;
 }
 
 /**
@@ -16,7 +19,8 @@ export interface DidDocCheckDeps {
  * These are the conditions the official PDS checks before activating an account.
  */
 export async function didDocumentProblem(deps: DidDocCheckDeps, account: Pick<Account, 'did' | 'signingKeyDid'>): Promise<string | undefined> {
-  if (!account.did.startsWith('did:plc:')) return `Only did:plc identities can be checked by this server, not ${account.did}`;
+  if (account.did.startsWith('did:web:') && deps.dids) return didWebProblem(deps, account);
+  if (!account.did.startsWith('did:plc:')) return `Only did:plc and did:web identities can be checked by this server, not ${account.did}`;
   let data;
   try {
     data = await deps.plc.getDocumentData(account.did);
@@ -29,5 +33,18 @@ export async function didDocumentProblem(deps: DidDocCheckDeps, account: Pick<Ac
     return 'DID document atproto_pds service endpoint does not match this server';
   }
   if (data.verificationMethods.atproto !== account.signingKeyDid) return 'DID document signing key does not match the account signing key';
+  return undefined;
+}
+
+/** A did:web document is its owner's to edit: it must name this PDS and the account's key (there are no rotation keys). */
+async function didWebProblem(deps: DidDocCheckDeps, account: Pick<Account, 'did' | 'signingKeyDid'>): Promise<string | undefined> {
+  let identity;
+  try {
+    identity = await deps.dids!.resolveIdentity(account.did, { forceRefresh: true });
+  } catch (err) {
+    return `Could not read the DID document: ${(err as Error).message}`;
+  }
+  if (identity.pds?.replace(/\/+$/, '') !== deps.publicUrl) return 'DID document atproto_pds service endpoint does not match this server';
+  if (identity.signingKey !== account.signingKeyDid) return 'DID document signing key does not match the account signing key';
   return undefined;
 }

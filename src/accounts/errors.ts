@@ -22,4 +22,6 @@ export type AccountErrorCode =
   | 'DuplicateAppPassword'
   | 'TooManyAppPasswords'
   | 'IncompatibleDidDoc'
+  | 'AlreadyExists'
+  | 'AuthenticationRequired'
   | 'InvalidInput';

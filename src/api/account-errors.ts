@@ -20,6 +20,7 @@ registerErrorMapper((err) => {
   if (!(err instanceof AccountError)) return undefined;
   switch (err.code) {
     case 'InvalidPassword':
+    case 'AuthenticationRequired':
       return new AuthRequiredError(err.message, 'AuthenticationRequired');
     case 'InvalidToken':
       return new InvalidTokenError(err.message);

@@ -38,11 +38,12 @@ export function accountStateDeps(ctx: AppContext): AccountStateDeps {
     firehose: ctx.firehose,
     repo: ctx.repo,
     sessions: ctx.sessions,
+    requestCrawl: () => ctx.crawlers.notify(),
   };
 }
 
 export function didCheckDeps(ctx: AppContext): DidDocCheckDeps {
-  return { plc: ctx.plc, rotationKeyDid: ctx.rotationKey.did(), publicUrl: ctx.config.service.publicUrl };
+  return { plc: ctx.plc, rotationKeyDid: ctx.rotationKey.did(), publicUrl: ctx.config.service.publicUrl, dids: ctx.identity.dids };
 }
 
 export function deleteAccountDeps(ctx: AppContext): DeleteAccountDeps {

@@ -8,6 +8,7 @@ import type { AuthState } from './types.ts';
 /** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
 export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<AuthState>> {
   const access = createAccessVerifiers({ tokens: ctx.sessions.tokens, accounts: ctx.accounts, appPasswords: ctx.appPasswords });
+  const service = createServiceAuthVerifier({ serviceDid: ctx.config.service.did, dids: ctx.identity.dids });
   return {
     none: () => ({ type: 'none' }),
     admin: createAdminVerifier(ctx.secrets.adminPassword),
@@ -16,6 +17,8 @@ export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<Aut
     accessPrivileged: access.accessPrivileged,
     optionalAccess: access.optionalAccess,
     refresh: access.refresh,
-    service: createServiceAuthVerifier({ serviceDid: ctx.config.service.did, dids: ctx.identity.dids }),
+    service,
+    /** A service token when one is sent, anonymous otherwise (createAccount: a migration brings one). */
+    optionalService: (info) => (info.req.headers.authorization ? service(info) : { type: 'none' }),
   };
 }

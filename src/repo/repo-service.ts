@@ -116,14 +116,15 @@ export class RepoService {
 
   /**
    * The first commit of a new repo, stored together with `alsoInTx` (e.g. the account row and
-   * its identity/account events) in one transaction.
+   * its identity/account events) in one transaction. `announce: false` leaves out its `#commit`
+   * event (an account arriving by migration: its DID is still hosted elsewhere).
    */
-  async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}): Promise<RepoRoot> {
+  async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}, opts: { announce?: boolean } = {}): Promise<RepoRoot> {
     return this.#deps.locks.run(did, async () => {
       const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [] });
       await this.#deps.committer.run(() => {
         alsoInTx();
-        this.#applyInTx(result, []);
+        this.#applyInTx(result, [], opts.announce ?? true);
       });
       this.#deps.firehose.notify();
       return { cid: cidToString(result.cid), rev: result.rev };
@@ -195,7 +196,7 @@ export class RepoService {
   }
 
   /** Synchronous, inside the group transaction: everything a commit changes, or nothing. */
-  #applyInTx(result: WriteBatchResult, writes: PreparedWrite[]): string[] {
+  #applyInTx(result: WriteBatchResult, writes: PreparedWrite[], announce = true): string[] {
     const { db, records, sequencer, blobs } = this.#deps;
     const did = result.did;
     const store = this.blockStore(did);
@@ -217,7 +218,7 @@ export class RepoService {
       }
     }
     this.#setRoot(did, { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) }, now);
-    sequencer.append(did, 'commit', commitEvent(result), now);
+    if (announce) sequencer.append(did, 'commit', commitEvent(result), now);
     return unreferenced;
   }
 
