@@ -5,6 +5,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
+// Commands that act for a user, not with the admin password, live in their own files.
+if (process.argv[2] === 'migrate-in') {
+  const { main } = await import('./migrate-in.ts');
+  process.exit(await main(process.argv.slice(3)));
+}
+
 const USAGE = `usage: npm run admin -- <command> [args] [--url URL] [--admin-password PW] [--data-dir DIR]
 
 commands:
@@ -14,7 +20,8 @@ commands:
   takedown <did> [--ref REF]     take an account down (its sessions end)
   untakedown <did>               lift a takedown
   reset-password <did> <new>     set an account's password
-  delete-account <did>           delete an account, its repo and blobs (cannot be undone)`;
+  delete-account <did>           delete an account, its repo and blobs (cannot be undone)
+  migrate-in --from <handle|DID> move an account from its PDS to this one (see migrate-in --help)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -1,0 +1,176 @@
+// `npm run admin -- migrate-in --from <handle or DID> [--handle new.handle] [--email ...]`: moves an
+// account from another PDS to this one (src/migrate/migrate-in.ts), asking for the account's
+// password and, when that step comes, the code the old PDS mails. Run it again after an
+// interruption: it checks each step and resumes.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { DidResolver } from '../identity/did-resolver.ts';
+import { HandleResolver } from '../identity/handle-resolver.ts';
+import { PlcClient } from '../identity/plc-client.ts';
+import { formatBytes, migrateIn, MigrationStop, XrpcCallError, type MigrateInIo, type ProgressEvent } from '../migrate/migrate-in.ts';
+import { createSafeFetch } from '../net/safe-fetch.ts';
+
+const USAGE = `usage: npm run admin -- migrate-in --from <handle or DID> [--handle HANDLE] [--email EMAIL]
+                     [--url URL of this PDS] [--from-pds URL of the old PDS] [--plc-url URL]
+                     [--state-dir DIR (default ~/.squall/migrations)] [--allow-private-network]
+
+Moves an account from its current PDS to this one: creates it here, copies its repo, blobs and
+preferences, points its DID at this PDS (the old PDS mails a code to confirm), activates it
+here, checks every record and blob, and deactivates it on the old PDS. Run it again to resume.`;
+
+const STEP_TITLES: Record<string, string> = {
+  create: 'create the account here',
+  import: 'copy the repository',
+  blobs: 'copy the blobs',
+  preferences: 'copy the preferences',
+  identity: 'point the DID at this PDS',
+  activate: 'activate the account here',
+  verify: 'verify records, blobs and DID document',
+  'deactivate-old': 'deactivate the account on the old PDS',
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' },
+      handle: { type: 'string' },
+      email: { type: 'string' },
+      url: { type: 'string' },
+      'from-pds': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'plc-url': { type: 'string' },
+      'allow-private-network': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || !values.from) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const url = (values.url ?? process.env.PDS_PUBLIC_URL ?? `http://127.0.0.1:${process.env.PDS_PORT ?? '2583'}`).replace(/\/+$/, '');
+  const fetch = createSafeFetch({ allowPrivateNetwork: values['allow-private-network'] ?? process.env.PDS_ALLOW_PRIVATE_NETWORK === 'true' });
+  const plc = new PlcClient({ url: values['plc-url'] ?? process.env.PDS_DID_PLC_URL ?? 'https://plc.directory', fetch });
+  const devMode = process.env.PDS_DEV_MODE === 'true';
+  const dids = new DidResolver({ plc, fetch, devMode });
+  const handles = new HandleResolver({ fetch, devMode });
+  const input = lineReader();
+  const started = Date.now();
+
+  const stateDir = values['state-dir'] ?? join(homedir(), '.squall', 'migrations');
+  const stateFile = (did: string) => join(stateDir, `${did.replace(/[^a-zA-Z0-9.-]/g, '_')}.json`);
+
+  const io: MigrateInIo = {
+    state: {
+      load(did) {
+        try {
+          return JSON.parse(readFileSync(stateFile(did), 'utf8')) as { oldPds?: string };
+        } catch {
+          return undefined;
+        }
+      },
+      save(did, state) {
+        mkdirSync(stateDir, { recursive: true });
+        writeFileSync(stateFile(did), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+      },
+    },
+    ask: (question, opts) => input.ask(question, opts?.secret ?? false),
+    report: (event) => process.stdout.write(describe(event)),
+    async resolveIdentity(id) {
+      const did = id.startsWith('did:') ? id : await handles.resolve(id.replace(/^@/, ''), { forceRefresh: true });
+      if (!did) throw new MigrationStop(`the handle ${id} does not resolve to a DID`, false);
+      const identity = await dids.resolveIdentity(did, { forceRefresh: true });
+      if (!identity.pds) throw new MigrationStop(`the DID document of ${did} names no PDS`, false);
+      return { did, pds: identity.pds, handle: identity.handle, signingKey: identity.signingKey };
+    },
+  };
+
+  try {
+    const summary = await migrateIn({ from: values.from, url, handle: values.handle, email: values.email, fromPds: values['from-pds'] }, io);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    process.stdout.write(
+      [
+        '',
+        `Moved ${summary.did} here as ${summary.handle} (${seconds} s):`,
+        `  records: ${summary.records}, each with the same CID as on the old PDS (${summary.comparison.same} compared${summary.comparison.extraCount > 0 ? `, ${summary.comparison.extraCount} new here` : ''})`,
+        `  blobs: ${summary.blobs.present} of ${summary.blobs.expected} here (${summary.blobs.copied} copied now, ${formatBytes(summary.blobs.bytes)})`,
+        `  steps done now: ${summary.steps.filter((s) => s.outcome === 'done').map((s) => s.step).join(', ') || 'none'}`,
+        `  steps found done: ${summary.steps.filter((s) => s.outcome === 'skipped').map((s) => s.step).join(', ') || 'none'}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof MigrationStop) {
+      process.stderr.write(`\nstopped: ${err.message}\n${err.resumable ? 'Run the same command again to continue.\n' : ''}`);
+      return err.resumable ? 3 : 1;
+    }
+    if (err instanceof XrpcCallError) {
+      process.stderr.write(`\nfailed: ${err.message}\nRun the same command again to retry from this step.\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    input.close();
+  }
+}
+
+function describe(event: ProgressEvent): string {
+  switch (event.kind) {
+    case 'step': {
+      const title = STEP_TITLES[event.step] ?? event.step;
+      if (event.status === 'start') return `→ ${title}…\n`;
+      const mark = event.status === 'done' ? '✓' : '✓ (already done)';
+      return `${mark} ${title}${event.detail ? `: ${event.detail}` : ''}\n`;
+    }
+    case 'bytes':
+      return `  … ${formatBytes(event.bytes)} of repository sent\n`;
+    case 'blob':
+      return `  … blob ${event.done} of ${event.total} (${formatBytes(event.bytes)})\n`;
+    case 'note':
+      return `${event.message}\n`;
+  }
+}
+
+/**
+ * Questions on stdout, answers from stdin one line each. On a terminal, readline echoes what is
+ * typed, except while a secret is asked. Piped input works too (scripts, tests).
+ */
+function lineReader() {
+  const terminal = Boolean(process.stdin.isTTY);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal });
+  let muted = false;
+  // readline's echo goes through this (undocumented but long-standing) hook
+  const echo = rl as unknown as { _writeToOutput(text: string): void };
+  echo._writeToOutput = (text) => {
+    if (!muted) process.stdout.write(text);
+  };
+  const lines: string[] = [];
+  const waiting: Array<(line: string | undefined) => void> = [];
+  let ended = false;
+  rl.on('line', (line) => {
+    const next = waiting.shift();
+    if (next) next(line);
+    else lines.push(line);
+  });
+  rl.on('close', () => {
+    ended = true;
+    for (const next of waiting.splice(0)) next(undefined);
+  });
+  return {
+    async ask(question: string, secret: boolean): Promise<string | undefined> {
+      process.stdout.write(question);
+      muted = secret && terminal;
+      const line = lines.length > 0 ? lines.shift() : ended ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve));
+      if (muted) process.stdout.write('\n');
+      muted = false;
+      return line;
+    },
+    close(): void {
+      rl.close();
+    },
+  };
+}
