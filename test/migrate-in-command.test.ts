@@ -29,7 +29,7 @@ const EMAIL = 'commander@example.com';
 function runCommand(did: string) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/bin/admin.ts', 'migrate-in', '--from', did, '--handle', 'commander2.test', '--url', env.servers[1].url, '--plc-url', env.plc.url, '--state-dir', stateDir, '--allow-private-network'],
+    ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'migrate-in', '--from', did, '--handle', 'commander2.test', '--url', env.servers[1].url, '--plc-url', env.plc.url, '--state-dir', stateDir, '--allow-private-network'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -134,7 +134,7 @@ describe('health when storage breaks', () => {
 
 describe('boot', () => {
   it('stops with one line naming the variable when the config is bad', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/main.ts'], {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
       env: { ...process.env, PDS_PORT: 'eighty', PDS_DATA_DIRECTORY: '/tmp/squall-never-created' },
       encoding: 'utf8',
       timeout: 20_000,

@@ -1,4 +1,4 @@
-// Starts Squall as a child process, the way an operator runs it (`node --import tsx src/bin/main.ts`),
+// Starts Squall as a child process, the way an operator runs it (`node --import tsx src/cli/main.ts serve`),
 // on a fresh data directory and a port of its own, so the benchmark measures exactly that process.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,7 +38,7 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
     ...(options.plcUrl ? { PDS_DID_PLC_URL: options.plcUrl, PDS_ALLOW_PRIVATE_NETWORK: 'true' } : {}),
     ...options.env,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
   child.stderr.on('data', (c: Buffer) => output.push(c));

@@ -9,11 +9,11 @@ export interface SquallProcessOptions {
 }
 
 /**
- * Squall as a real child process (`src/bin/main.ts`) on 127.0.0.1, for tests that kill it with
+ * Squall as a real child process (`src/cli/main.ts serve`) on 127.0.0.1, for tests that kill it with
  * SIGKILL and start it again on the same data. Resolves once `_health` answers.
  */
 export async function startSquallProcess(opts: SquallProcessOptions): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     env: {
       ...process.env,
       PDS_HOSTNAME: 'localhost',
