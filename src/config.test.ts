@@ -21,6 +21,25 @@ describe('config', () => {
     assert.equal(config.service.inviteRequired, false);
   });
 
+  it('gives localhost the built-in PLC directory one port below the PDS unless a directory is configured', () => {
+    const local = loadConfig({});
+    assert.deepEqual(local.identity.localPlc, { port: 2582 });
+    assert.equal(local.identity.plcUrl, 'http://localhost:2582');
+    assert.deepEqual(loadConfig({ PDS_PORT: '0' }).identity.localPlc, { port: 0 });
+    assert.deepEqual(loadConfig({ PDS_LOCAL_PLC_PORT: '9000' }).identity.localPlc, { port: 9000 });
+    const configured = loadConfig({ PDS_DID_PLC_URL: 'http://127.0.0.1:2999' });
+    assert.equal(configured.identity.localPlc, undefined);
+    assert.equal(configured.identity.plcUrl, 'http://127.0.0.1:2999');
+  });
+
+  it('never gives a public hostname the built-in PLC directory', () => {
+    const config = loadConfig({ PDS_HOSTNAME: 'pds.example.com' });
+    assert.equal(config.identity.localPlc, undefined);
+    assert.equal(config.identity.plcUrl, 'https://plc.directory');
+    failsOn({ PDS_HOSTNAME: 'pds.example.com', PDS_LOCAL_PLC_PORT: '2582' }, 'PDS_LOCAL_PLC_PORT');
+    failsOn({ PDS_LOCAL_PLC_PORT: '2583' }, 'PDS_LOCAL_PLC_PORT');
+  });
+
   it('reads the official PDS variable names', () => {
     const config = loadConfig({
       PDS_HOSTNAME: 'pds.example.com',

@@ -43,6 +43,11 @@ export interface Config {
   };
   identity: {
     plcUrl: string;
+    /**
+     * Squall: the built-in PLC directory of a local playground, served on its own port. Only on
+     * `localhost` with PDS_DID_PLC_URL unset; a public hostname always uses a real directory.
+     */
+    localPlc?: { port: number };
     /** Squall: allow outbound requests to loopback/private addresses (tests, a local PLC). */
     allowPrivateNetwork: boolean;
   };
@@ -152,7 +157,15 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   }
   const crawlers = parseList(read('PDS_CRAWLERS')) ?? [];
   crawlers.forEach((url) => parseUrl('PDS_CRAWLERS', url));
-  const plcUrl = read('PDS_DID_PLC_URL') ?? 'https://plc.directory';
+  const configuredPlcUrl = read('PDS_DID_PLC_URL');
+  const localPlcPortValue = read('PDS_LOCAL_PLC_PORT');
+  if (localPlcPortValue !== undefined && (hostname !== 'localhost' || configuredPlcUrl !== undefined)) {
+    throw new ConfigError('PDS_LOCAL_PLC_PORT', 'the built-in PLC directory only runs on PDS_HOSTNAME=localhost without PDS_DID_PLC_URL');
+  }
+  // One below the PDS (2582 beside 2583, as in the atproto dev environment); with PDS_PORT=0, a free one.
+  const localPlc = hostname === 'localhost' && configuredPlcUrl === undefined ? { port: parsePort('PDS_LOCAL_PLC_PORT', localPlcPortValue ?? String(Math.max(0, port - 1))) } : undefined;
+  if (localPlc && localPlc.port !== 0 && localPlc.port === port) throw new ConfigError('PDS_LOCAL_PLC_PORT', `must differ from PDS_PORT (${port})`);
+  const plcUrl = configuredPlcUrl ?? (localPlc ? `http://localhost:${localPlc.port}` : 'https://plc.directory');
   parseUrl('PDS_DID_PLC_URL', plcUrl);
   const smtpUrl = read('PDS_EMAIL_SMTP_URL');
   if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl);
@@ -204,6 +217,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     },
     identity: {
       plcUrl: plcUrl.replace(/\/+$/, ''),
+      ...(localPlc ? { localPlc } : {}),
       allowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
     },
     crawlers,

@@ -9,6 +9,9 @@ import { PlcDidCreator } from './accounts/plc-did-creator.ts';
 import type { DidCreator } from './accounts/create-account.ts';
 import { importKeypair, type Keypair } from './crypto/index.ts';
 import { PlcClient } from './identity/plc-client.ts';
+import { LocalPlcDirectory } from './identity/local-plc/plc-directory.ts';
+import { createInProcessPlcFetch } from './identity/local-plc/plc-in-process.ts';
+import { SqlitePlcOperationStore } from './identity/local-plc/plc-store.ts';
 import { createAppIdentity, type AppIdentity } from './identity/services.ts';
 import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
@@ -48,6 +51,8 @@ export interface AppContext {
   /** Every outbound HTTP request goes through this guarded fetch. */
   readonly fetch: SafeFetch;
   readonly plc: PlcClient;
+  /** The built-in PLC directory of a local playground (config.identity.localPlc), served by server.ts. */
+  readonly localPlc?: LocalPlcDirectory;
   /** DID and handle resolution (cached), for identity methods and service auth. */
   readonly identity: AppIdentity;
   readonly rotationKey: Keypair;
@@ -85,7 +90,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const sessions = new Sessions(db, accounts, appPasswords, new SessionTokens(secrets.jwtSecret, config.service.did));
   const invites = new Invites(db, config.service.hostname);
   const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
-  const plc = new PlcClient({ url: config.identity.plcUrl, fetch });
+  // A local playground's directory is asked in process, through the same HTTP answers it serves.
+  const localPlc = config.identity.localPlc ? new LocalPlcDirectory(new SqlitePlcOperationStore(db)) : undefined;
+  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: localPlc ? createInProcessPlcFetch(localPlc) : fetch });
   const identity = createAppIdentity({ config, fetch, plc });
   const rotationKey = await importKeypair('ES256K', secrets.plcRotationKeyHex);
   const mail = createMailer(
@@ -145,6 +152,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     mailer: mail.mailer,
     fetch,
     plc,
+    localPlc,
     identity,
     rotationKey,
     didCreator: new PlcDidCreator(plc, rotationKey),

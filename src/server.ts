@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { buildRegistry, mapDomainError } from './api/index.ts';
 import type { AppContext } from './context.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
+import { startLocalPlcServer, type LocalPlcServer } from './identity/local-plc/plc-server.ts';
 import { answerPreflight, setCorsHeaders } from './http/cors.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
 import { createProxy } from './proxy/index.ts';
@@ -13,9 +14,14 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly ctx: AppContext;
+  /** The built-in PLC directory's URL, when this is a local playground. */
+  readonly plcUrl?: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes storage. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Whether this process runs the compiled build (dist/) or the TypeScript source, for the boot log. */
+const RUNNING_FROM = import.meta.url.endsWith('.js') ? 'compiled' : 'typescript-source';
 
 const BANNER = `Squall: an AT Protocol Personal Data Server.
 
@@ -109,13 +115,27 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, hostname: config.service.hostname, did: config.service.did, version: config.version, node: process.version }, 'squall listening');
+  log.info(
+    { url, hostname: config.service.hostname, did: config.service.did, version: config.version, node: process.version, build: RUNNING_FROM },
+    'squall listening',
+  );
+  let localPlc: LocalPlcServer | undefined;
+  if (ctx.localPlc && config.identity.localPlc) {
+    try {
+      localPlc = await startLocalPlcServer(ctx.localPlc, { port: config.identity.localPlc.port, host: config.service.bindHost, log });
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+    log.info({ plcUrl: localPlc.url }, `local playground: DIDs are registered in the built-in PLC directory at ${localPlc.url}, not on the public network`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000) => {
     closing ??= (async () => {
       log.info('shutting down: no new connections, finishing requests in flight');
       subscriptions.close();
+      await localPlc?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -127,7 +147,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     })();
     return closing;
   };
-  return { url, port: address.port, ctx, close };
+  return { url, port: address.port, ctx, close, ...(localPlc ? { plcUrl: localPlc.url } : {}) };
 }
 
 function sendText(res: ServerResponse, text: string): void {

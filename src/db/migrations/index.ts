@@ -6,6 +6,16 @@ import repo from './0004-repo.ts';
 import blobs from './0005-blobs.ts';
 import accountArriving from './0006-account-arriving.ts';
 import appPasswordIds from './0007-app-password-ids.ts';
+import localPlc from './0008-local-plc.ts';
 
 /** Every migration of the PDS database, in order. */
-export const migrations: readonly Migration[] = [core, repoBlocks, accounts, repo, blobs, accountArriving, appPasswordIds];
+export const migrations: readonly Migration[] = [
+  core,
+  repoBlocks,
+  accounts,
+  repo,
+  blobs,
+  accountArriving,
+  appPasswordIds,
+  localPlc,
+];
