@@ -55,7 +55,10 @@ export async function main(argv: string[]): Promise<number> {
   const fetch = createSafeFetch({ allowPrivateNetwork: values['allow-private-network'] ?? process.env.PDS_ALLOW_PRIVATE_NETWORK === 'true' });
   const plc = new PlcClient({ url: values['plc-url'] ?? process.env.PDS_DID_PLC_URL ?? 'https://plc.directory', fetch });
   const devMode = process.env.PDS_DEV_MODE === 'true';
-  const dids = new DidResolver({ plc, fetch, devMode });
+  // No minimum interval between forced refreshes (the resolver's guard against refresh storms): the
+  // verify step asks for the document the identity step changed moments before, and a run that
+  // reaches it within a second of the first resolution would otherwise compare against the old one.
+  const dids = new DidResolver({ plc, fetch, devMode, cache: { minRefreshIntervalMs: 0 } });
   const handles = new HandleResolver({ fetch, devMode });
   const input = lineReader();
   const started = Date.now();
