@@ -7,7 +7,7 @@ import { AppPasswords } from './accounts/app-passwords.ts';
 import { Invites } from './accounts/invites.ts';
 import { PlcDidCreator } from './accounts/plc-did-creator.ts';
 import type { DidCreator } from './accounts/create-account.ts';
-import { importKeypair, type Keypair } from './crypto/index.ts';
+import { importKeypair, secp256k1Backend, type Keypair } from './crypto/index.ts';
 import { PlcClient } from './identity/plc-client.ts';
 import { LocalPlcDirectory } from './identity/local-plc/plc-directory.ts';
 import { createInProcessPlcFetch } from './identity/local-plc/plc-in-process.ts';
@@ -82,6 +82,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     throw new BootError(`database migration ${result.error.id} (${result.error.name}) failed: ${result.error.message}`);
   }
   if (result.applied.length > 0) log.info({ applied: result.applied.map((m) => `${m.id}-${m.name}`) }, 'database migrated');
+  const k256 = secp256k1Backend();
+  if (k256.kind === 'libsecp256k1') log.info({ secp256k1: k256.kind }, 'ES256K signatures: libsecp256k1 (native)');
+  else log.warn({ secp256k1: k256.kind, reason: k256.reason }, 'ES256K signatures: node:crypto (OpenSSL), about 10x the CPU per signature of libsecp256k1');
   const lexicons = LexiconSet.fromDirectory(LEXICON_DIR);
   const accounts = new AccountStore(db);
   // The app-password lookup key is derived from the JWT secret (no new secret to configure). A new

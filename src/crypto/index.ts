@@ -2,6 +2,7 @@
 export type { SigAlg } from './curves.ts';
 export { InvalidKeyError } from './errors.ts';
 export { generateKeypair, importKeypair, importKeypairSync, type Keypair } from './keypair.ts';
+export { secp256k1Backend, type Secp256k1Backend } from './secp256k1-native.ts';
 export {
   didKeyFromVerificationMethod,
   formatDidKey,

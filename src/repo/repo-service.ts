@@ -161,8 +161,8 @@ export class RepoService {
       try {
         result = await applyWriteBatch({
           did,
-          // Sign on the thread pool (the async path): the event loop serves other writers
-          // meanwhile, and they reach the same commit group.
+          // The async path: a key whose signing is slow (secp256k1 on OpenSSL) signs on the
+          // thread pool, so the event loop serves other writers meanwhile; libsecp256k1 signs in place.
           keypair: { sign: (msg) => keypair.sign(msg) },
           prev: { cid: root.cid, rev: root.rev, data: root.data },
           blocks: this.blockStore(did),
