@@ -18,9 +18,22 @@ export type Statement = BetterSqlite3.Statement;
  * replays them), but the event loop keeps serving requests during the fsync, and one fsync
  * covers every group committed before it started.
  */
+/** Transaction control, prepared once: better-sqlite3's `transaction(fn)` builds five wrapper functions per call. */
+interface TxStatements {
+  beginImmediate: Statement;
+  commit: Statement;
+  rollback: Statement;
+  savepoint: Statement;
+  release: Statement;
+  rollbackTo: Statement;
+  syncNormal: Statement;
+  syncFull: Statement;
+}
+
 export class Database {
   readonly #db: SqliteHandle;
   readonly #statements = new Map<string, Statement>();
+  #tx: TxStatements | undefined;
   #closed = false;
   #wal: FileHandle | undefined;
   #syncing: Promise<void> | undefined;
@@ -66,7 +79,21 @@ export class Database {
    */
   savepoint<T>(fn: () => T): T {
     if (!this.#db.inTransaction) throw new Error('savepoint needs an open transaction');
-    return this.#db.transaction(fn)();
+    const tx = this.#txStatements();
+    tx.savepoint.run();
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      // SQLite may have rolled the whole transaction back itself (SQLITE_FULL, ...): then there is no savepoint left.
+      if (this.#db.inTransaction) {
+        tx.rollbackTo.run();
+        tx.release.run();
+      }
+      throw err;
+    }
+    tx.release.run();
+    return result;
   }
 
   /**
@@ -75,12 +102,36 @@ export class Database {
    */
   transactionUnsynced<T>(fn: () => T): T {
     if (this.#db.inTransaction) throw new Error('transactionUnsynced cannot be nested');
-    this.#db.pragma('synchronous = NORMAL');
+    const tx = this.#txStatements();
+    tx.syncNormal.run();
     try {
-      return this.#db.transaction(fn).immediate();
+      tx.beginImmediate.run();
+      let result: T;
+      try {
+        result = fn();
+        tx.commit.run();
+      } catch (err) {
+        if (this.#db.inTransaction) tx.rollback.run();
+        throw err;
+      }
+      return result;
     } finally {
-      this.#db.pragma('synchronous = FULL');
+      tx.syncFull.run();
     }
+  }
+
+  #txStatements(): TxStatements {
+    this.#tx ??= {
+      beginImmediate: this.#db.prepare('BEGIN IMMEDIATE'),
+      commit: this.#db.prepare('COMMIT'),
+      rollback: this.#db.prepare('ROLLBACK'),
+      savepoint: this.#db.prepare('SAVEPOINT squall_write'),
+      release: this.#db.prepare('RELEASE squall_write'),
+      rollbackTo: this.#db.prepare('ROLLBACK TO squall_write'),
+      syncNormal: this.#db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: this.#db.prepare('PRAGMA synchronous = FULL'),
+    };
+    return this.#tx;
   }
 
   /**
@@ -172,6 +223,7 @@ export class Database {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements.clear();
+    this.#tx = undefined;
     void this.#wal?.close().catch(() => {});
     this.#wal = undefined;
     try {

@@ -56,6 +56,58 @@ describe('group commit', () => {
   });
 });
 
+/** The real database, with each WAL fsync held until the test opens the gate. */
+class GatedFsyncDatabase extends Database {
+  gates: Array<() => void> = [];
+  override syncWal(): Promise<void> {
+    return new Promise<void>((resolve) => this.gates.push(resolve)).then(() => super.syncWal());
+  }
+}
+
+describe('group commit while an fsync is in flight', () => {
+  it('gathers the writes that arrive during the fsync into one next group, acknowledged only after their own fsync', async () => {
+    const db = new GatedFsyncDatabase(join(dir, 'd.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    const insert = (k: string) => () => db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run(k).changes;
+    const first = committer.run(insert('first'));
+    while (db.gates.length === 0) await new Promise((r) => setImmediate(r));
+    // The first group is committed and its fsync is held: ten writes arrive over ten turns of the loop.
+    const later: Array<Promise<number>> = [];
+    const settled: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      later.push(committer.run(insert(`later${i}`)).then((v) => (settled.push(`later${i}`), v)));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(committer.stats.transactions, 1, 'nothing more commits while the fsync runs');
+    db.gates.shift()!();
+    assert.equal(await first, 1);
+    while (db.gates.length === 0) await new Promise((r) => setImmediate(r));
+    assert.equal(committer.stats.transactions, 2, 'the ten writes form one group');
+    assert.deepEqual(settled, [], 'and wait for their own fsync');
+    db.gates.shift()!();
+    assert.deepEqual(await Promise.all(later), Array(10).fill(1));
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 11);
+    db.close();
+  });
+
+  it('still commits the next group after a group whose COMMIT failed', async () => {
+    const db = openDb('e.sqlite');
+    const committer = new GroupCommitter(db, 1);
+    db.exec('CREATE TABLE u (k TEXT PRIMARY KEY) ');
+    // A deferred foreign key makes the COMMIT itself fail, not the write's savepoint.
+    db.exec('PRAGMA foreign_keys = ON');
+    db.exec('CREATE TABLE child (p TEXT REFERENCES u(k) DEFERRABLE INITIALLY DEFERRED)');
+    const outcomes = await Promise.allSettled([
+      committer.run(() => db.prepare('INSERT INTO child (p) VALUES (?)').run('missing')),
+      committer.run(() => db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run('ok').changes),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'fulfilled']);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM child').get() as { n: number }).n, 0);
+    db.close();
+  });
+});
+
 describe('repo locks', () => {
   it('serialises work on one repo and lets other repos run concurrently', async () => {
     const locks = new RepoLocks();

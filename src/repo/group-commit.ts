@@ -12,6 +12,11 @@ interface Pending {
  * failing write rolls back alone and the others still commit. A write's promise settles only
  * once its changes are durable: the COMMIT returned and the WAL was then fsynced (off the event
  * loop; see Database.syncWal).
+ *
+ * While a group's fsync is in flight, the next group collects writes instead of committing at
+ * once: a write that arrives then cannot be durable before the fsync after the current one
+ * anyway, so committing it early only splits the writers into more, smaller transactions (each
+ * COMMIT rewrites the shared pages: the sequencer, the roots, the index interiors).
  */
 export class GroupCommitter {
   #queue: Pending[] = [];
@@ -20,6 +25,8 @@ export class GroupCommitter {
   /** Writes being prepared (signing, hashing) that will join a group soon. */
   #preparing = 0;
   #firstQueuedAt = 0;
+  /** A group's fsync is running; the next group waits for it. */
+  #syncing = false;
   readonly #durable: Array<(watermark: number) => void> = [];
 
   constructor(
@@ -69,6 +76,7 @@ export class GroupCommitter {
   }
 
   #maybeFlush(): void {
+    if (this.#syncing) return; // the fsync's completion flushes
     const waiting = this.#preparing > this.#queue.length && this.#queue.length < this.maxBatch;
     if (waiting && performance.now() - this.#firstQueuedAt < this.maxWaitMs) {
       setImmediate(() => this.#maybeFlush());
@@ -80,11 +88,6 @@ export class GroupCommitter {
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#queue.splice(0, this.maxBatch);
-    if (this.#queue.length > 0) {
-      this.#scheduled = true;
-      this.#firstQueuedAt = performance.now();
-      setImmediate(() => this.#maybeFlush());
-    }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let watermark: number | undefined;
     try {
@@ -101,12 +104,19 @@ export class GroupCommitter {
     } catch (error) {
       // The COMMIT itself failed (disk full, I/O error): nothing of this group is durable.
       for (const item of batch) item.reject(error);
+      this.#afterSync();
       return;
     }
     this.#stats.transactions++;
     this.#stats.writes += batch.length;
     // Acknowledge only once the WAL holding this group is on stable storage.
-    this.db.syncWal().then(
+    this.#syncing = true;
+    const synced = this.db.syncWal();
+    synced.then(
+      () => this.#afterSync(),
+      () => this.#afterSync(),
+    );
+    synced.then(
       () => {
         if (watermark !== undefined) for (const listener of this.#durable) listener(watermark);
         batch.forEach((item, i) => {
@@ -119,5 +129,15 @@ export class GroupCommitter {
         for (const item of batch) item.reject(error);
       },
     );
+  }
+
+  /** The fsync is done (the acknowledgements go out first): what queued meanwhile becomes the next group. */
+  #afterSync(): void {
+    this.#syncing = false;
+    if (this.#queue.length > 0) {
+      this.#scheduled = true;
+      this.#firstQueuedAt = performance.now();
+      setImmediate(() => this.#maybeFlush());
+    }
   }
 }

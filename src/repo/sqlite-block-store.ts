@@ -8,11 +8,15 @@ type Statement = BetterSqlite3.Statement;
 interface Statements {
   get: Statement;
   has: Statement;
-  put: Statement;
-  del: Statement;
   page: Statement;
   pageSince: Statement;
+  /** Multi-row INSERT and DELETE by row count (1..ROWS_PER_STATEMENT), prepared on first use. */
+  putRows: Statement[];
+  delRows: Statement[];
 }
+
+/** Rows per multi-row statement: one commit writes and drops a handful of blocks, an import thousands. */
+const ROWS_PER_STATEMENT = 32;
 
 // Prepared once per connection, not per store: a store is made for each repo and each job.
 const statements = new WeakMap<Db, Statements>();
@@ -23,11 +27,6 @@ function statementsFor(db: Db): Statements {
     s = {
       get: db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck(),
       has: db.prepare('SELECT 1 FROM repo_block WHERE did = ? AND cid = ?').pluck(),
-      put: db.prepare(
-        `INSERT INTO repo_block (did, cid, rev, bytes) VALUES (?, ?, ?, ?)
-         ON CONFLICT (did, cid) DO UPDATE SET rev = excluded.rev`,
-      ),
-      del: db.prepare('DELETE FROM repo_block WHERE did = ? AND cid = ?'),
       page: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? ORDER BY cid LIMIT ?').raw(),
       pageSince: db
         .prepare(
@@ -36,6 +35,8 @@ function statementsFor(db: Db): Statements {
            ORDER BY rev, cid LIMIT ?`,
         )
         .raw(),
+      putRows: [],
+      delRows: [],
     };
     statements.set(db, s);
   }
@@ -82,14 +83,43 @@ export class SqliteBlockStore implements BlockStore {
     return { blocks, missing };
   }
 
+  /** Stores blocks (a block already there only takes the new rev), many rows per statement. */
   putMany(blocks: Iterable<[string, Uint8Array]>, rev: string): void {
-    const put = this.#s.put;
-    for (const [cid, bytes] of blocks) put.run(this.did, cid, rev, bytes);
+    const params: unknown[] = [];
+    let rows = 0;
+    for (const [cid, bytes] of blocks) {
+      params.push(this.did, cid, rev, bytes);
+      if (++rows === ROWS_PER_STATEMENT) {
+        this.#putRows(rows).run(params);
+        params.length = 0;
+        rows = 0;
+      }
+    }
+    if (rows > 0) this.#putRows(rows).run(params);
   }
 
+  /** Deletes blocks by CID, many per statement. */
   deleteMany(cids: Iterable<string>): void {
-    const del = this.#s.del;
-    for (const cid of cids) del.run(this.did, cid);
+    const params: unknown[] = [this.did];
+    for (const cid of cids) {
+      params.push(cid);
+      if (params.length === ROWS_PER_STATEMENT + 1) {
+        this.#delRows(ROWS_PER_STATEMENT).run(params);
+        params.length = 1;
+      }
+    }
+    if (params.length > 1) this.#delRows(params.length - 1).run(params);
+  }
+
+  #putRows(n: number): Statement {
+    return (this.#s.putRows[n] ??= this.db.prepare(
+      `INSERT INTO repo_block (did, cid, rev, bytes) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (did, cid) DO UPDATE SET rev = excluded.rev`,
+    ));
+  }
+
+  #delRows(n: number): Statement {
+    return (this.#s.delRows[n] ??= this.db.prepare(`DELETE FROM repo_block WHERE did = ? AND cid IN (${Array.from({ length: n }, () => '?').join(', ')})`));
   }
 
   /** See `streamRepoBlocks`. */
