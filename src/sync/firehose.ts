@@ -19,6 +19,8 @@ const FRAME_TYPES = { commit: '#commit', sync: '#sync', identity: '#identity', a
 export interface FirehoseOptions {
   /** Events kept in memory for live subscribers; older ones are read from the log. */
   bufferSize: number;
+  /** And at most this many bytes of them (an applyWrites of 200 records makes one event of ~100 KB). */
+  bufferBytes: number;
   /** Rows read per query while backfilling. */
   pageSize: number;
 }
@@ -33,6 +35,9 @@ export class Firehose {
   readonly #log: SequencerLog;
   readonly #options: FirehoseOptions;
   #buffer: StoredEvent[] = [];
+  #bufferBytes = 0;
+  /** Live subscriptions; with none, new events are not read into the buffer at all. */
+  #subscribers = 0;
   #head: number;
   /** Events up to this seq are durable; none beyond it is ever sent. */
   #ceiling: number;
@@ -43,7 +48,7 @@ export class Firehose {
 
   constructor(log: SequencerLog, options: Partial<FirehoseOptions> = {}) {
     this.#log = log;
-    this.#options = { bufferSize: options.bufferSize ?? 10_000, pageSize: options.pageSize ?? 500 };
+    this.#options = { bufferSize: options.bufferSize ?? 10_000, bufferBytes: options.bufferBytes ?? 8 * 1024 * 1024, pageSize: options.pageSize ?? 500 };
     this.#head = log.latestSeq();
     // After a restart everything in the log is what survived: all of it is durable.
     this.#ceiling = this.#head;
@@ -92,6 +97,18 @@ export class Firehose {
     for (const wake of waiters) wake();
   }
 
+  #trimBuffer(): void {
+    const { bufferSize, bufferBytes } = this.#options;
+    if (this.#buffer.length <= bufferSize * 1.25 && this.#bufferBytes <= bufferBytes) return;
+    let drop = Math.max(0, this.#buffer.length - bufferSize);
+    let bytes = this.#bufferBytes;
+    for (let i = 0; i < drop; i++) bytes -= this.#buffer[i].encoded.byteLength;
+    // Down to three quarters of the byte bound, so a stream of large events does not trim on every read.
+    while (drop < this.#buffer.length && bytes > bufferBytes * 0.75) bytes -= this.#buffer[drop++].encoded.byteLength;
+    this.#buffer = this.#buffer.slice(drop);
+    this.#bufferBytes = bytes;
+  }
+
   #waitForEvents(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       if (signal.aborted || this.#closed) return resolve();
@@ -132,6 +149,15 @@ export class Firehose {
    * the log still holds (an `#info OutdatedCursor` first if some was pruned), then live.
    */
   async *subscribe(cursor: number | undefined, signal: AbortSignal): AsyncGenerator<FirehoseMessage> {
+    this.#subscribers++;
+    try {
+      yield* this.#stream(cursor, signal);
+    } finally {
+      this.#subscribers--;
+    }
+  }
+
+  async *#stream(cursor: number | undefined, signal: AbortSignal): AsyncGenerator<FirehoseMessage> {
     let last: number;
     if (cursor === undefined) {
       last = this.#head;
