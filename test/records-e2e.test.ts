@@ -55,6 +55,7 @@ describe('accounts and records with the official client', () => {
     const refreshJwt = byEmail.session!.refreshJwt;
     const refreshed = await byEmail.com.atproto.server.refreshSession(undefined, { headers: { authorization: `Bearer ${refreshJwt}` } });
     assert.notEqual(refreshed.data.refreshJwt, refreshJwt);
+    await byEmail.com.atproto.server.deleteSession(undefined, { headers: { authorization: `Bearer ${refreshed.data.refreshJwt}` } });
     const replay = await fetch(`${server.url}/xrpc/com.atproto.server.refreshSession`, { method: 'POST', headers: { authorization: `Bearer ${refreshJwt}` } });
     assert.equal(replay.status, 401);
   });

@@ -1,11 +1,27 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { decoyHash, verifyPassword } from '../auth/password.ts';
-import { Scope, SessionTokens, SessionTokenError, type AccessScope } from '../auth/session-jwt.ts';
+import { REFRESH_TOKEN_TTL_MS, Scope, SessionTokens, SessionTokenError, type AccessScope } from '../auth/session-jwt.ts';
 import type { Database } from '../db/index.ts';
 import type { Account, AccountStore } from './account-store.ts';
 import { isAppPasswordFormat, type AppPassword, type AppPasswordCandidate, type AppPasswords } from './app-passwords.ts';
 import { AccountError } from './errors.ts';
+import { RefreshTokens, type StoredRefreshToken } from './refresh-tokens.ts';
+
+/**
+ * How long a used refresh token may be presented again: a client whose refresh answer was lost
+ * (a dropped connection, a crash before it saved the pair) retries and gets the same new pair.
+ * After that, or once the new token has itself been used, a replay is taken for theft.
+ */
+export const REFRESH_RETRY_GRACE_MS = 10 * 60 * 1000;
+
+const newTokenId = () => randomBytes(24).toString('base64url');
+/** Expiry of a token issued now, on a whole second as its JWT has it. */
+const expiryFrom = (now: number) => Math.floor(now / 1000) * 1000 + REFRESH_TOKEN_TTL_MS;
+/** The access token of a session step is derived from its refresh token, so a retry re-issues the same one. */
+const accessIdOf = (refreshId: string) => createHash('sha256').update(`access:${refreshId}`).digest('base64url').slice(0, 16);
 
 const invalidLogin = () => new AccountError('InvalidPassword', 'Invalid identifier or password');
+const replayed = () => new AccountError('InvalidToken', 'Refresh token was already used: the session is revoked');
 
 function withoutHash({ passwordHash: _, ...appPassword }: AppPasswordCandidate): AppPassword {
   return appPassword;
@@ -21,14 +37,18 @@ export interface LoginResult {
   appPassword?: AppPassword;
 }
 
-/** Logins, token issue, single-use refresh rotation and revocation. */
+/** Logins, token issue, refresh rotation (with a retry window and replay detection) and revocation. */
 export class Sessions {
+  readonly #refreshTokens: RefreshTokens;
+
   constructor(
     private readonly db: Database,
     private readonly accounts: AccountStore,
     private readonly appPasswords: AppPasswords,
     readonly tokens: SessionTokens,
-  ) {}
+  ) {
+    this.#refreshTokens = new RefreshTokens(db);
+  }
 
   /**
    * Checks a login with one password verification (scrypt), whatever the account holds: a
@@ -70,51 +90,76 @@ export class Sessions {
     throw invalidLogin();
   }
 
-  /** A new session: a refresh token recorded server-side and an access token. */
+  /** A new session (a family of its own): a refresh token recorded server-side and an access token. */
   issue(did: string, appPassword?: AppPassword): SessionPair {
-    const scope: AccessScope = !appPassword ? Scope.Access : appPassword.privileged ? Scope.AppPassPrivileged : Scope.AppPass;
-    const refresh = this.tokens.createRefresh(did);
-    const access = this.tokens.createAccess(did, scope, appPassword?.id);
     const now = this.tokens.now();
+    const id = newTokenId();
+    const token = { id, did, appPasswordId: appPassword?.id ?? null, familyId: id, expiresAt: expiryFrom(now) };
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM refresh_token WHERE did = ? AND expires_at < ?').run(did, new Date(now).toISOString());
-      this.db
-        .prepare('INSERT INTO refresh_token (id, did, app_password_id, expires_at) VALUES (?, ?, ?, ?)')
-        .run(refresh.claims.jti, did, appPassword?.id ?? null, new Date(refresh.claims.exp * 1000).toISOString());
+      this.#refreshTokens.deleteSpent(did, now);
+      this.#refreshTokens.insert(token);
     });
-    return { accessJwt: access.token, refreshJwt: refresh.token };
+    return this.#pairOf(token, appPassword);
   }
 
   /**
-   * Trades a refresh token for a new pair. Each refresh token works once: it is deleted as it is
-   * used, so a replayed one is refused.
+   * Trades a refresh token for a new pair, the old one kept for a retry: presented again within
+   * REFRESH_RETRY_GRACE_MS, while its successor is unused, it answers that same pair. Any other
+   * reuse (after the window, or once the successor was traded too) is a replay of a token someone
+   * may have stolen: the session's whole family is revoked.
    */
   refresh(refreshJwt: string): { did: string; pair: SessionPair } {
     const claims = this.#verifyRefresh(refreshJwt);
-    return this.db.transaction(() => {
-      const row = this.db
-        .prepare('SELECT did, app_password_id FROM refresh_token WHERE id = ?')
-        .get(claims.jti) as { did: string; app_password_id: string | null } | undefined;
-      if (!row || row.did !== claims.sub) throw new AccountError('InvalidToken', 'Refresh token has been used or revoked');
-      this.db.prepare('DELETE FROM refresh_token WHERE id = ?').run(claims.jti);
-      let appPassword: AppPassword | undefined;
-      if (row.app_password_id !== null) {
-        appPassword = this.appPasswords.byId(row.did, row.app_password_id);
-        if (!appPassword) throw new AccountError('InvalidToken', 'The app password of this session was revoked');
+    const now = this.tokens.now();
+    // Decided in one transaction, thrown after it: a revocation must not roll back with the error.
+    const outcome = this.db.transaction((): { did: string; pair: SessionPair } | AccountError => {
+      const token = this.#refreshTokens.get(claims.jti);
+      if (!token || token.did !== claims.sub) {
+        // Gone: revoked, expired, or used long ago. In the last case its family lives on.
+        const ended = this.#refreshTokens.deleteFamily(claims.sub, claims.fam ?? claims.jti);
+        return ended > 0 ? replayed() : new AccountError('InvalidToken', 'Refresh token has been revoked');
       }
-      return { did: row.did, pair: this.issue(row.did, appPassword) };
+      let appPassword: AppPassword | undefined;
+      if (token.appPasswordId !== null) {
+        appPassword = this.appPasswords.byId(token.did, token.appPasswordId);
+        if (!appPassword) return new AccountError('InvalidToken', 'The app password of this session was revoked');
+      }
+      if (token.nextId === null) {
+        const next = { ...token, id: newTokenId(), expiresAt: expiryFrom(now) };
+        this.#refreshTokens.insert(next);
+        this.#refreshTokens.markUsed(token.id, next.id, Math.min(now + REFRESH_RETRY_GRACE_MS, token.expiresAt));
+        return { did: token.did, pair: this.#pairOf(next, appPassword) };
+      }
+      const next = this.#refreshTokens.get(token.nextId);
+      if (next && next.nextId === null && token.graceUntil !== null && now < token.graceUntil) {
+        return { did: token.did, pair: this.#pairOf(next, appPassword) };
+      }
+      this.#refreshTokens.deleteFamily(token.did, token.familyId);
+      return replayed();
     });
+    if (outcome instanceof AccountError) throw outcome;
+    return outcome;
   }
 
-  /** Ends the session of a refresh token. */
+  /** Ends the session of a refresh token: its whole family, so no earlier token of it can come back. */
   revoke(refreshJwt: string): string {
     const claims = this.#verifyRefresh(refreshJwt);
-    this.db.prepare('DELETE FROM refresh_token WHERE id = ?').run(claims.jti);
+    const token = this.#refreshTokens.get(claims.jti);
+    this.#refreshTokens.deleteFamily(claims.sub, token?.familyId ?? claims.fam ?? claims.jti);
     return claims.sub;
   }
 
   revokeAll(did: string): void {
-    this.db.prepare('DELETE FROM refresh_token WHERE did = ?').run(did);
+    this.#refreshTokens.deleteAll(did);
+  }
+
+  /** The tokens of one step of a session; the same step always yields the same tokens. */
+  #pairOf(token: Pick<StoredRefreshToken, 'id' | 'did' | 'familyId' | 'expiresAt'>, appPassword?: AppPassword): SessionPair {
+    const scope: AccessScope = !appPassword ? Scope.Access : appPassword.privileged ? Scope.AppPassPrivileged : Scope.AppPass;
+    const iat = (token.expiresAt - REFRESH_TOKEN_TTL_MS) / 1000;
+    const refresh = this.tokens.createRefresh(token.did, { jti: token.id, iat, family: token.familyId });
+    const access = this.tokens.createAccess(token.did, scope, appPassword?.id, { iat, jti: accessIdOf(token.id) });
+    return { accessJwt: access.token, refreshJwt: refresh.token };
   }
 
   #verifyRefresh(token: string) {

@@ -38,6 +38,18 @@ export interface RefreshClaims {
   iat: number;
   exp: number;
   jti: string;
+  /**
+   * The session family: the id of the refresh token the login issued, carried by every token
+   * rotated from it, so a replay of a long-gone token is still known as this session's (theft).
+   * Tokens from before families existed have none: their family is their own id.
+   */
+  fam?: string;
+}
+
+/** A token's issue time and id given rather than drawn: re-issuing a session's tokens yields the same ones. */
+export interface TokenIdentity {
+  iat: number;
+  jti: string;
 }
 
 export type JwtFailure = 'malformed' | 'bad-signature' | 'expired' | 'wrong-type' | 'wrong-audience';
@@ -76,16 +88,19 @@ export class SessionTokens {
     this.#key = Buffer.from(secret, 'utf8');
   }
 
-  createAccess(did: string, scope: AccessScope, appPasswordId?: string): { token: string; claims: AccessClaims } {
-    const iat = Math.floor(this.now() / 1000);
-    const claims: AccessClaims = { scope, sub: did, aud: this.audience, iat, exp: iat + ACCESS_TOKEN_TTL_MS / 1000, jti: randomBytes(12).toString('base64url') };
+  createAccess(did: string, scope: AccessScope, appPasswordId?: string, identity?: TokenIdentity): { token: string; claims: AccessClaims } {
+    const iat = identity?.iat ?? Math.floor(this.now() / 1000);
+    const jti = identity?.jti ?? randomBytes(12).toString('base64url');
+    const claims: AccessClaims = { scope, sub: did, aud: this.audience, iat, exp: iat + ACCESS_TOKEN_TTL_MS / 1000, jti };
     if (appPasswordId !== undefined) claims.apid = appPasswordId;
     return { token: this.#sign('at+jwt', claims), claims };
   }
 
-  createRefresh(did: string, id: string = randomBytes(24).toString('base64url')): { token: string; claims: RefreshClaims } {
-    const iat = Math.floor(this.now() / 1000);
-    const claims: RefreshClaims = { scope: Scope.Refresh, sub: did, aud: this.audience, iat, exp: iat + REFRESH_TOKEN_TTL_MS / 1000, jti: id };
+  createRefresh(did: string, opts: Partial<TokenIdentity> & { family?: string } = {}): { token: string; claims: RefreshClaims } {
+    const iat = opts.iat ?? Math.floor(this.now() / 1000);
+    const jti = opts.jti ?? randomBytes(24).toString('base64url');
+    const claims: RefreshClaims = { scope: Scope.Refresh, sub: did, aud: this.audience, iat, exp: iat + REFRESH_TOKEN_TTL_MS / 1000, jti };
+    if (opts.family !== undefined) claims.fam = opts.family;
     return { token: this.#sign('refresh+jwt', claims), claims };
   }
 
@@ -102,6 +117,7 @@ export class SessionTokens {
     const claims = this.#verify(token, 'refresh+jwt') as Partial<RefreshClaims>;
     if (claims.scope !== Scope.Refresh) throw new SessionTokenError('wrong-type', 'Token is not a refresh token');
     if (typeof claims.jti !== 'string') throw new SessionTokenError('malformed', 'Refresh token has no id');
+    if (claims.fam !== undefined && typeof claims.fam !== 'string') throw new SessionTokenError('malformed', 'Malformed token');
     return claims as RefreshClaims;
   }
 

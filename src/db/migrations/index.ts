@@ -7,6 +7,7 @@ import blobs from './0005-blobs.ts';
 import accountArriving from './0006-account-arriving.ts';
 import appPasswordIds from './0007-app-password-ids.ts';
 import localPlc from './0008-local-plc.ts';
+import refreshFamilies from './0009-refresh-families.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   accountArriving,
   appPasswordIds,
   localPlc,
+  refreshFamilies,
 ];
