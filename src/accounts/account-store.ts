@@ -6,6 +6,8 @@ export interface Account {
   handle: string;
   email: string | null;
   emailConfirmedAt: string | null;
+  /** Sign-in with the account password also needs a code mailed to the address (app passwords do not). */
+  emailAuthFactor: boolean;
   passwordHash: string;
   /** `<alg>:<private key hex>` of the repo signing key. */
   signingKey: string;
@@ -42,6 +44,7 @@ interface AccountRow {
   handle: string;
   email: string | null;
   email_confirmed_at: string | null;
+  email_auth_factor: number;
   password_hash: string;
   signing_key: string;
   signing_key_did: string;
@@ -60,6 +63,7 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
     handle: row.handle,
     email: row.email,
     emailConfirmedAt: row.email_confirmed_at,
+    emailAuthFactor: row.email_auth_factor === 1,
     passwordHash: row.password_hash,
     signingKey: row.signing_key,
     signingKeyDid: row.signing_key_did,
@@ -117,7 +121,7 @@ export class AccountStore {
    * that it may fill itself in until `activate` (see account-policy.ts).
    */
   insert(
-    account: Omit<Account, 'deactivatedAt' | 'arrivingAt' | 'deleteAfter' | 'takedownRef' | 'invitesDisabled' | 'emailConfirmedAt'> & {
+    account: Omit<Account, 'deactivatedAt' | 'arrivingAt' | 'deleteAfter' | 'takedownRef' | 'invitesDisabled' | 'emailConfirmedAt' | 'emailAuthFactor'> & {
       deactivatedAt?: string | null;
       arriving?: boolean;
     },
@@ -147,6 +151,10 @@ export class AccountStore {
 
   updateEmail(did: string, email: string): void {
     this.db.prepare('UPDATE account SET email = ?, email_confirmed_at = NULL WHERE did = ?').run(email.toLowerCase(), did);
+  }
+
+  setEmailAuthFactor(did: string, on: boolean): void {
+    this.db.prepare('UPDATE account SET email_auth_factor = ? WHERE did = ?').run(on ? 1 : 0, did);
   }
 
   confirmEmail(did: string, at: string): void {

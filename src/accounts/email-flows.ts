@@ -1,7 +1,7 @@
 import { hashPassword } from '../auth/password.ts';
 import type { Database } from '../db/index.ts';
 import type { Mailer } from '../email/mailer.ts';
-import { renderConfirmEmail, renderDeleteAccount, renderResetPassword, renderUpdateEmail } from '../email/templates.ts';
+import { renderConfirmEmail, renderDeleteAccount, renderResetPassword, renderSignIn, renderUpdateEmail } from '../email/templates.ts';
 import type { Account, AccountStore } from './account-store.ts';
 import type { EmailTokens } from './email-tokens.ts';
 import { AccountError } from './errors.ts';
@@ -62,17 +62,24 @@ export interface UpdateEmailInput {
   emailAuthFactor?: boolean;
 }
 
-/** Changes the address (it is then unconfirmed); needs the emailed code when the old one was confirmed. */
+/**
+ * Changes the address (it is then unconfirmed) and turns email as a sign-in factor on or off;
+ * needs the emailed code when the address was confirmed. The factor can only be turned on for a
+ * confirmed address kept as it is: codes must go where the owner is known to read. Changing the
+ * address keeps the factor as it was (the change itself took a code from the old address).
+ */
 export function updateEmail(deps: EmailFlowDeps, did: string, input: UpdateEmailInput): void {
-  // Silently ignoring a security setting someone asked for would be worse than refusing it.
-  if (input.emailAuthFactor === true) throw new AccountFlowError('InvalidRequest', 'Email as a sign-in factor is not supported by this server');
   const email = checkEmail(input.email);
   const account = deps.accounts.byDid(did);
   if (!account) throw new AccountError('AccountNotFound', 'Account not found');
   const tokenRequired = account.emailConfirmedAt !== null;
+  if (input.emailAuthFactor === true && (!tokenRequired || email !== account.email)) {
+    throw new AccountFlowError('InvalidRequest', 'Email as a sign-in factor needs a confirmed address: confirm it first, then turn the factor on without changing it');
+  }
   if (tokenRequired && !input.token) throw new AccountFlowError('TokenRequired', 'Confirmation token required');
   deps.db.transaction(() => {
     if (tokenRequired) deps.tokens.consume(did, 'update_email', input.token!);
+    if (input.emailAuthFactor !== undefined) deps.accounts.setEmailAuthFactor(did, input.emailAuthFactor);
     if (email === account.email) return;
     const holder = deps.accounts.byEmail(email);
     if (holder) throw new AccountError('InvalidInput', 'This email address is already in use, please use a different email');
@@ -80,6 +87,21 @@ export function updateEmail(deps: EmailFlowDeps, did: string, input: UpdateEmail
     // A confirmation code sent to the old address must not confirm the new one.
     deps.tokens.delete(did, 'confirm_email');
   });
+}
+
+/**
+ * The second step of a sign-in with the account password when the owner turned email on as a
+ * factor (app passwords skip it, as in the official PDS): without a code, one is mailed and the
+ * sign-in answers `AuthFactorTokenRequired`; with one, it must be the live code, and is used up.
+ */
+export async function checkSignInFactor(deps: EmailFlowDeps, account: Account, code: string | undefined): Promise<void> {
+  if (!account.emailAuthFactor || !account.email) return;
+  if (!code) {
+    const token = deps.tokens.create(account.did, 'sign_in');
+    await deps.mailer.send({ to: account.email, ...renderSignIn({ token }) });
+    throw new AccountError('AuthFactorTokenRequired', 'A sign-in code has been sent to your email address');
+  }
+  deps.tokens.consume(account.did, 'sign_in', code);
 }
 
 /**

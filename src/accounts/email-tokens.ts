@@ -4,7 +4,7 @@ import { EMAIL_TOKEN_TTL_MS, generateEmailToken, normalizeEmailToken } from '../
 import { AccountFlowError } from './flow-errors.ts';
 
 /** What an emailed code allows. One live code per purpose and account: a new request replaces the old code. */
-export type EmailTokenPurpose = 'confirm_email' | 'update_email' | 'reset_password' | 'delete_account' | 'plc_operation';
+export type EmailTokenPurpose = 'confirm_email' | 'update_email' | 'reset_password' | 'delete_account' | 'plc_operation' | 'sign_in';
 
 export interface EmailTokensOptions {
   /** Epoch milliseconds; tests move it to expire codes. */

@@ -22,6 +22,8 @@ registerErrorMapper((err) => {
     case 'InvalidPassword':
     case 'AuthenticationRequired':
       return new AuthRequiredError(err.message, 'AuthenticationRequired');
+    case 'AuthFactorTokenRequired':
+      return new AuthRequiredError(err.message, 'AuthFactorTokenRequired');
     case 'InvalidToken':
       return new InvalidTokenError(err.message);
     case 'ExpiredToken':

@@ -50,6 +50,16 @@ export function renderResetPassword(input: { token: string; handle: string }): E
   });
 }
 
+export function renderSignIn(input: { token: string }): EmailContent {
+  return renderCodeEmail({
+    subject: 'Sign-in Code',
+    heading: 'Your sign-in code',
+    intro: ['Someone signed in to your account with its password. To finish signing in, enter this code in your app:'],
+    token: input.token,
+    outro: ['If this was not you, do not share this code with anyone: someone knows your password. Change it now.'],
+  });
+}
+
 export function renderDeleteAccount(input: { token: string }): EmailContent {
   return renderCodeEmail({
     subject: 'Account Deletion Requested',

@@ -8,6 +8,7 @@ import accountArriving from './0006-account-arriving.ts';
 import appPasswordIds from './0007-app-password-ids.ts';
 import localPlc from './0008-local-plc.ts';
 import refreshFamilies from './0009-refresh-families.ts';
+import emailAuthFactor from './0010-email-auth-factor.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   appPasswordIds,
   localPlc,
   refreshFamilies,
+  emailAuthFactor,
 ];

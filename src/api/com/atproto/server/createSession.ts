@@ -1,5 +1,7 @@
 import { assertAllowed } from '../../../../accounts/account-policy.ts';
 import { accountState } from '../../../../accounts/account-store.ts';
+import { checkSignInFactor } from '../../../../accounts/email-flows.ts';
+import { emailFlowDeps } from '../../../account-flows.ts';
 import { defineMethod } from '../../../define.ts';
 import { sessionView } from './session-view.ts';
 
@@ -18,10 +20,16 @@ export default defineMethod({
     { name: 'login-id-day', points: 300, windowMs: 24 * 60 * MINUTE, key: identifierOf },
   ],
   async handler({ ctx, input }) {
-    const { identifier, password, allowTakendown } = input as { identifier: string; password: string; allowTakendown?: boolean };
+    const { identifier, password, allowTakendown, authFactorToken } = input as {
+      identifier: string;
+      password: string;
+      allowTakendown?: boolean;
+      authFactorToken?: string;
+    };
     const { account, appPassword } = await ctx.sessions.login(identifier, password);
     // `allowTakendown` asks for a session only to take the account elsewhere; never with an app password.
     assertAllowed(accountState(account), allowTakendown && !appPassword ? 'signInToLeave' : 'signIn');
+    if (!appPassword) await checkSignInFactor(emailFlowDeps(ctx), account, authFactorToken);
     const pair = ctx.sessions.issue(account.did, appPassword);
     return { ...pair, ...sessionView(ctx, account, true) };
   },

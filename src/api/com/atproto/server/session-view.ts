@@ -22,7 +22,7 @@ export function sessionView(ctx: AppContext, account: Account, showEmail: boolea
             pdsUrl: ctx.config.service.publicUrl,
           }),
         }),
-    ...(showEmail && account.email ? { email: account.email, emailConfirmed: account.emailConfirmedAt !== null, emailAuthFactor: false } : {}),
+    ...(showEmail && account.email ? { email: account.email, emailConfirmed: account.emailConfirmedAt !== null, emailAuthFactor: account.emailAuthFactor } : {}),
     active: status === 'active',
     ...(status === 'active' ? {} : { status }),
   };
