@@ -317,6 +317,13 @@ describe('createAccount for an existing DID refuses what does not prove the DID,
     const { decodeSigningKey } = signingKeys;
     return decodeSigningKey(env.servers[0].server.ctx.accounts.byDid(did)!.signingKey);
   };
+  /** A token with exactly these claims, signed with the DID's current key (no minting rules apply). */
+  const signClaims = async (claims: Record<string, unknown>) => {
+    const keypair = oldKeypair();
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const input = `${part({ typ: 'JWT', alg: keypair.alg })}.${part({ iss: did, aud: serviceDid, lxm: 'com.atproto.server.createAccount', ...claims })}`;
+    return `${input}.${Buffer.from(await keypair.sign(Buffer.from(input))).toString('base64url')}`;
+  };
   const refused = async (authorization: string | undefined, status: number, error: string) => {
     const res = await create(authorization);
     assert.deepEqual([res.status, res.body.error], [status, error], JSON.stringify(res.body));
@@ -349,9 +356,20 @@ describe('createAccount for an existing DID refuses what does not prove the DID,
     await refused(`Bearer ${forged}`, 401, 'BadJwtSignature');
   });
 
-  it('accepts the audience with the #atproto_pds fragment, resumes the same migration, and refuses a DID already hosted with 400 AlreadyExists', async () => {
-    const first = await create(await tokenFor({ aud: `${serviceDid}#atproto_pds` }));
+  it('answers 401 BadJwt for a token that lives longer than the hour any PDS hands out, or claims to be issued later', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    await refused(`Bearer ${await signClaims({ iat: nowS, exp: nowS + 3 * 86_400, jti: 'for-days' })}`, 401, 'BadJwt');
+    await refused(`Bearer ${await signClaims({ iat: nowS + 3600, exp: nowS + 3660, jti: 'from-the-future' })}`, 401, 'BadJwt');
+  });
+
+  it('accepts the audience with the #atproto_pds fragment, refuses the same token twice, resumes the same migration with a new one, and refuses a DID already hosted with 400 AlreadyExists', async () => {
+    const token = await tokenFor({ aud: `${serviceDid}#atproto_pds` });
+    const first = await create(token);
     assert.equal(first.status, 200, JSON.stringify(first.body));
+    // the very same token again is a replay, even from the migration it was minted for
+    const replayed = await create(token);
+    assert.deepEqual([replayed.status, replayed.body.error, replayed.cors], [401, 'BadJwt', '*'], JSON.stringify(replayed.body));
+    assert.match(replayed.body.message ?? '', /already been used/);
     // the answer was lost: the same migration asks again, with a new token and the same password
     const again = await create(await tokenFor({}));
     assert.deepEqual([again.status, again.body.did], [200, did]);
