@@ -14,6 +14,8 @@ export interface ReferenceOptions {
   startTimeoutMs?: number;
   /** Echo start.sh's progress (install steps) to our stderr. */
   showProgress?: boolean;
+  /** PDS_* settings of the benchmark's own (start.sh lets them win over its defaults). */
+  env?: Record<string, string>;
 }
 
 export const referenceStateDir = join(repoRoot, '.bench', 'refpds-state');
@@ -24,7 +26,9 @@ function scriptEnv(extra: Record<string, string>): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('PDS_') && !key.startsWith('REFPDS_')) env[key] = value;
   }
-  return { ...env, REFPDS_STATE: referenceStateDir, ...extra };
+  // The shared folder may be read-only: SQUALL_REFPDS_HOME puts the install somewhere writable.
+  const home: Record<string, string> = process.env.SQUALL_REFPDS_HOME ? { REFPDS_HOME: process.env.SQUALL_REFPDS_HOME } : {};
+  return { ...env, REFPDS_STATE: referenceStateDir, ...home, ...extra };
 }
 
 function runScript(script: string, env: Record<string, string>, timeoutMs: number, showProgress: boolean): Promise<{ code: number | null; stdout: string; stderr: OutputTail }> {
@@ -64,6 +68,7 @@ export async function startReferencePds(options: ReferenceOptions = {}): Promise
     REFPDS_PORT: String(port),
     REFPDS_PLC_PORT: String(plcPort),
     ...(options.variant ? { REFPDS_VARIANT: options.variant } : {}),
+    ...options.env,
   });
   const forget = onInterrupt(stopReference);
   const timeoutMs = options.startTimeoutMs ?? 15 * 60_000;
@@ -82,6 +87,7 @@ export async function startReferencePds(options: ReferenceOptions = {}): Promise
     description: referenceDescription(),
     url,
     pid,
+    plcUrl: `http://127.0.0.1:${plcPort}`,
     stop: async () => {
       forget();
       await stopReference();

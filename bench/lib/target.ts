@@ -9,5 +9,9 @@ export interface Target {
   url: string;
   /** The server process whose CPU is measured. */
   pid: number;
+  /** The did:plc directory the server uses, when the benchmark started one for it. */
+  plcUrl?: string;
+  /** Squall's data directory (its outbox holds the mail it sent), while it runs. */
+  dataDir?: string;
   stop(): Promise<void>;
 }

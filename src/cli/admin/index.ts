@@ -5,6 +5,7 @@ import type { AdminCommand } from './admin-command.ts';
 import { deleteAccount } from './delete-account.ts';
 import { invite } from './invite.ts';
 import { migrateIn } from './migrate-in.ts';
+import { migrateOut } from './migrate-out.ts';
 import { resetPassword } from './reset-password.ts';
 import { status } from './status.ts';
 import { takedown } from './takedown.ts';
@@ -19,4 +20,5 @@ export const adminCommands: readonly AdminCommand[] = [
   resetPassword,
   deleteAccount,
   migrateIn,
+  migrateOut,
 ];

@@ -2,7 +2,7 @@ import type { AdminCommand } from './admin-command.ts';
 
 /**
  * `squall admin migrate-in`: acts for a user (their password, the old PDS's mailed code), not with
- * the admin password, so it parses its own arguments and prints its own help (src/cli/migrate-in.ts).
+ * the admin password, so it parses its own arguments and prints its own help (src/cli/migrate.ts).
  */
 export const migrateIn: AdminCommand = {
   name: 'migrate-in',
@@ -10,7 +10,7 @@ export const migrateIn: AdminCommand = {
   summary: 'move an account from its PDS to this one (see migrate-in --help)',
   rawArgs: true,
   async run({ args }) {
-    const { main } = await import('../migrate-in.ts');
-    return main(args);
+    const { main } = await import('../migrate.ts');
+    return main('migrate-in', args);
   },
 };

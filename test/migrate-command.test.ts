@@ -1,5 +1,6 @@
-// `npm run admin -- migrate-in` end to end: a real child process moves an account from one Squall
-// to another, is interrupted at the mailed-code prompt, and is run again to finish.
+// `npm run admin -- migrate-in` and `migrate-out` end to end: a real child process moves an account
+// from one Squall to another, is interrupted at the mailed-code prompt, and is run again to finish;
+// then moves it back out.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { tid } from './helpers/repo-car.ts';
 let env: MigrationEnv;
 let stateDir: string;
 before(async () => {
-  env = await startMigrationEnv(2);
+  env = await startMigrationEnv(3);
   stateDir = mkdtempSync(join(tmpdir(), 'squall-migrate-state-'));
 });
 after(async () => {
@@ -25,11 +26,11 @@ after(async () => {
 const PASSWORD = 'command-password-1';
 const EMAIL = 'commander@example.com';
 
-/** The command as a child process, its output collected, its questions answerable. */
-function runCommand(did: string) {
+/** A command as a child process, its output collected, its questions answerable. */
+function runCommand(args: string[]) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'migrate-in', '--from', did, '--handle', 'commander2.test', '--url', env.servers[1].url, '--plc-url', env.plc.url, '--state-dir', stateDir, '--allow-private-network'],
+    ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args, '--plc-url', env.plc.url, '--state-dir', stateDir, '--allow-private-network'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -52,7 +53,9 @@ function runCommand(did: string) {
   };
 }
 
-describe('npm run admin -- migrate-in', () => {
+const migrateIn = (did: string) => runCommand(['migrate-in', '--from', did, '--handle', 'commander2.test', '--url', env.servers[1].url]);
+
+describe('npm run admin -- migrate-in, then migrate-out', () => {
   let old: AtpAgent;
   let did: string;
   let records: number;
@@ -78,7 +81,7 @@ describe('npm run admin -- migrate-in', () => {
   });
 
   it('does every step up to the mailed code, and stops cleanly when interrupted there', async () => {
-    const run = runCommand(did);
+    const run = migrateIn(did);
     await run.waitFor(/Password of /);
     run.answer(PASSWORD);
     await run.waitFor(/Code from that email/);
@@ -103,7 +106,7 @@ describe('npm run admin -- migrate-in', () => {
     await here.login({ identifier: did, password: PASSWORD });
     const commitBefore = (await here.com.atproto.server.checkAccountStatus()).data.repoCommit;
 
-    const run = runCommand(did);
+    const run = migrateIn(did);
     await run.waitFor(/Password of /);
     run.answer(PASSWORD);
     await run.waitFor(/Code from that email/);
@@ -117,7 +120,7 @@ describe('npm run admin -- migrate-in', () => {
       assert.match(out, new RegExp(`✓ ${step}`), `${step} done in:\n${out}`);
     }
     assert.match(out, new RegExp(`records: ${records}, each with the same CID`));
-    assert.match(out, /blobs: 2 of 2 here/);
+    assert.match(out, /blobs: 2 of 2 on the new PDS/);
 
     const status = (await here.com.atproto.server.checkAccountStatus()).data;
     assert.deepEqual([status.activated, status.validDid, status.indexedRecords], [true, true, records]);
@@ -126,7 +129,7 @@ describe('npm run admin -- migrate-in', () => {
   });
 
   it('finds everything done on a third run, and verifies again', async () => {
-    const run = runCommand(did);
+    const run = migrateIn(did);
     await run.waitFor(/Password of /);
     run.answer(PASSWORD);
     assert.equal(await run.exited, 0, run.output());
@@ -134,5 +137,29 @@ describe('npm run admin -- migrate-in', () => {
     assert.match(run.output(), /steps done now: verify\n/);
     assert.match(run.output(), /✓ \(already done\) deactivate the account on the old PDS/);
     assert.equal((await new AtpAgent({ service: env.servers[1].url }).com.atproto.sync.getRepoStatus({ did })).data.active, true, 'still active here');
+  });
+
+  it('moves the account out again with migrate-out, run on the PDS it leaves', async () => {
+    const here = new AtpAgent({ service: env.servers[1].url });
+    await here.login({ identifier: did, password: PASSWORD });
+    await here.post({ text: 'written on the second PDS', createdAt: new Date().toISOString() });
+
+    const run = runCommand(['migrate-out', '--account', did, '--to', env.servers[2].url, '--handle', 'commander3.test', '--url', env.servers[1].url]);
+    await run.waitFor(/Password of /);
+    run.answer(PASSWORD);
+    await run.waitFor(/Code from that email/);
+    run.answer(await env.smtp.waitForToken(EMAIL));
+    assert.equal(await run.exited, 0, run.output());
+    const out = run.output();
+    const steps = ['create the account on the new PDS', 'copy the repository', 'copy the blobs', 'copy the preferences', 'point the DID at the new PDS', 'activate the account on the new PDS', 'verify records, blobs and DID document', 'deactivate the account here'];
+    for (const step of steps) assert.match(out, new RegExp(`✓ ${step}`), `${step} done in:\n${out}`);
+    assert.match(out, new RegExp(`Moved ${did} to ${env.servers[2].url} as commander3.test`));
+    assert.match(out, new RegExp(`records: ${records + 1}, each with the same CID`));
+
+    const there = new AtpAgent({ service: env.servers[2].url });
+    await there.login({ identifier: 'commander3.test', password: PASSWORD });
+    const status = (await there.com.atproto.server.checkAccountStatus()).data;
+    assert.deepEqual([status.activated, status.validDid, status.indexedRecords, status.expectedBlobs, status.importedBlobs], [true, true, records + 1, 2, 2]);
+    assert.equal((await here.com.atproto.server.getSession()).data.status, 'deactivated');
   });
 });

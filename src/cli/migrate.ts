@@ -1,7 +1,8 @@
-// `npm run admin -- migrate-in --from <handle or DID> [--handle new.handle] [--email ...]`: moves an
-// account from another PDS to this one (src/migrate/migrate-in.ts), asking for the account's
-// password and, when that step comes, the code the old PDS mails. Run it again after an
-// interruption: it checks each step and resumes.
+// `squall admin migrate-in --from <handle or DID>` moves an account from another PDS to this one;
+// `squall admin migrate-out --account <handle or DID> --to <URL>` moves one of this PDS's accounts
+// to another PDS (also as `npm run admin -- ...`). Both run the same flow
+// (src/migrate/migrate-account.ts), asking for the account's password and, when that step comes,
+// the code the old PDS mails. Run either again after an interruption: it checks each step and resumes.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,35 +11,60 @@ import { parseArgs } from 'node:util';
 import { DidResolver } from '../identity/did-resolver.ts';
 import { HandleResolver } from '../identity/handle-resolver.ts';
 import { PlcClient } from '../identity/plc-client.ts';
-import { formatBytes, migrateIn, MigrationStop, XrpcCallError, type MigrateInIo, type ProgressEvent } from '../migrate/migrate-in.ts';
+import { formatBytes, migrateAccount, MigrationStop, XrpcCallError, type MigrateIo, type ProgressEvent, type StepName } from '../migrate/migrate-account.ts';
 import { createSafeFetch } from '../net/safe-fetch.ts';
 
-const USAGE = `usage: npm run admin -- migrate-in --from <handle or DID> [--handle HANDLE] [--email EMAIL]
-                     [--url URL of this PDS] [--from-pds URL of the old PDS] [--plc-url URL]
-                     [--state-dir DIR (default ~/.squall/migrations)] [--allow-private-network]
+const COMMON_OPTIONS = `[--handle HANDLE] [--email EMAIL] [--invite-code CODE] [--url URL of this PDS]
+                     [--plc-url URL] [--state-dir DIR (default ~/.squall/migrations)] [--allow-private-network]`;
+const USAGE = {
+  'migrate-in': `usage: npm run admin -- migrate-in --from <handle or DID> [--from-pds URL of the old PDS]
+                     ${COMMON_OPTIONS}
 
 Moves an account from its current PDS to this one: creates it here, copies its repo, blobs and
 preferences, points its DID at this PDS (the old PDS mails a code to confirm), activates it
-here, checks every record and blob, and deactivates it on the old PDS. Run it again to resume.`;
+here, checks every record and blob, and deactivates it on the old PDS. Run it again to resume.`,
+  'migrate-out': `usage: npm run admin -- migrate-out --account <handle or DID> --to <URL of the new PDS>
+                     ${COMMON_OPTIONS}
 
-const STEP_TITLES: Record<string, string> = {
-  create: 'create the account here',
-  import: 'copy the repository',
-  blobs: 'copy the blobs',
-  preferences: 'copy the preferences',
-  identity: 'point the DID at this PDS',
-  activate: 'activate the account here',
-  verify: 'verify records, blobs and DID document',
-  'deactivate-old': 'deactivate the account on the old PDS',
+Moves an account of this PDS to another one: creates it there, copies its repo, blobs and
+preferences, points its DID at the new PDS (this PDS mails a code to confirm), activates it
+there, checks every record and blob, and deactivates it here. Run it again to resume.`,
+};
+export type MigrateCommand = keyof typeof USAGE;
+
+const STEP_TITLES: Record<MigrateCommand, Record<StepName, string>> = {
+  'migrate-in': {
+    create: 'create the account here',
+    import: 'copy the repository',
+    blobs: 'copy the blobs',
+    preferences: 'copy the preferences',
+    identity: 'point the DID at this PDS',
+    activate: 'activate the account here',
+    verify: 'verify records, blobs and DID document',
+    'deactivate-old': 'deactivate the account on the old PDS',
+  },
+  'migrate-out': {
+    create: 'create the account on the new PDS',
+    import: 'copy the repository',
+    blobs: 'copy the blobs',
+    preferences: 'copy the preferences',
+    identity: 'point the DID at the new PDS',
+    activate: 'activate the account on the new PDS',
+    verify: 'verify records, blobs and DID document',
+    'deactivate-old': 'deactivate the account here',
+  },
 };
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(command: MigrateCommand, argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       from: { type: 'string' },
+      account: { type: 'string' },
+      to: { type: 'string' },
       handle: { type: 'string' },
       email: { type: 'string' },
+      'invite-code': { type: 'string' },
       url: { type: 'string' },
       'from-pds': { type: 'string' },
       'state-dir': { type: 'string' },
@@ -47,11 +73,14 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || !values.from) {
-    process.stdout.write(`${USAGE}\n`);
+  const account = command === 'migrate-in' ? values.from : values.account;
+  if (values.help || !account || (command === 'migrate-out' && !values.to)) {
+    process.stdout.write(`${USAGE[command]}\n`);
     return values.help ? 0 : 2;
   }
   const url = (values.url ?? process.env.PDS_PUBLIC_URL ?? `http://127.0.0.1:${process.env.PDS_PORT ?? '2583'}`).replace(/\/+$/, '');
+  // In, this PDS is the new one; out, it is the old one and --to names the new one.
+  const [to, fromPds] = command === 'migrate-in' ? [url, values['from-pds']] : [values.to!.replace(/\/+$/, ''), url];
   const fetch = createSafeFetch({ allowPrivateNetwork: values['allow-private-network'] ?? process.env.PDS_ALLOW_PRIVATE_NETWORK === 'true' });
   const plc = new PlcClient({ url: values['plc-url'] ?? process.env.PDS_DID_PLC_URL ?? 'https://plc.directory', fetch });
   const devMode = process.env.PDS_DEV_MODE === 'true';
@@ -66,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   const stateDir = values['state-dir'] ?? join(homedir(), '.squall', 'migrations');
   const stateFile = (did: string) => join(stateDir, `${did.replace(/[^a-zA-Z0-9.-]/g, '_')}.json`);
 
-  const io: MigrateInIo = {
+  const io: MigrateIo = {
     state: {
       load(did) {
         try {
@@ -81,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       },
     },
     ask: (question, opts) => input.ask(question, opts?.secret ?? false),
-    report: (event) => process.stdout.write(describe(event)),
+    report: (event) => process.stdout.write(describe(event, STEP_TITLES[command])),
     async resolveIdentity(id) {
       const did = id.startsWith('did:') ? id : await handles.resolve(id.replace(/^@/, ''), { forceRefresh: true });
       if (!did) throw new MigrationStop(`the handle ${id} does not resolve to a DID`, false);
@@ -92,14 +121,15 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   try {
-    const summary = await migrateIn({ from: values.from, url, handle: values.handle, email: values.email, fromPds: values['from-pds'] }, io);
+    const summary = await migrateAccount({ from: account, to, fromPds, handle: values.handle, email: values.email, inviteCode: values['invite-code'] }, io);
+    const where = command === 'migrate-in' ? 'here' : `to ${to}`;
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     process.stdout.write(
       [
         '',
-        `Moved ${summary.did} here as ${summary.handle} (${seconds} s):`,
-        `  records: ${summary.records}, each with the same CID as on the old PDS (${summary.comparison.same} compared${summary.comparison.extraCount > 0 ? `, ${summary.comparison.extraCount} new here` : ''})`,
-        `  blobs: ${summary.blobs.present} of ${summary.blobs.expected} here (${summary.blobs.copied} copied now, ${formatBytes(summary.blobs.bytes)})`,
+        `Moved ${summary.did} ${where} as ${summary.handle} (${seconds} s):`,
+        `  records: ${summary.records}, each with the same CID as on the old PDS (${summary.comparison.same} compared${summary.comparison.extraCount > 0 ? `, ${summary.comparison.extraCount} only on the new PDS` : ''})`,
+        `  blobs: ${summary.blobs.present} of ${summary.blobs.expected} on the new PDS (${summary.blobs.copied} copied now, ${formatBytes(summary.blobs.bytes)})`,
         `  steps done now: ${summary.steps.filter((s) => s.outcome === 'done').map((s) => s.step).join(', ') || 'none'}`,
         `  steps found done: ${summary.steps.filter((s) => s.outcome === 'skipped').map((s) => s.step).join(', ') || 'none'}`,
         '',
@@ -121,10 +151,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function describe(event: ProgressEvent): string {
+function describe(event: ProgressEvent, titles: Record<StepName, string>): string {
   switch (event.kind) {
     case 'step': {
-      const title = STEP_TITLES[event.step] ?? event.step;
+      const title = titles[event.step];
       if (event.status === 'start') return `→ ${title}…\n`;
       const mark = event.status === 'done' ? '✓' : '✓ (already done)';
       return `${mark} ${title}${event.detail ? `: ${event.detail}` : ''}\n`;
