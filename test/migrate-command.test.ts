@@ -42,6 +42,15 @@ function runCommand(args: string[]) {
     output: () => out,
     answer: (line: string) => child.stdin.write(`${line}\n`),
     exited,
+    /** Gives the password, then the code the old PDS mails, and waits for a successful end. */
+    async finish(): Promise<string> {
+      await this.waitFor(/Password of /);
+      this.answer(PASSWORD);
+      await this.waitFor(/Code from that email/);
+      this.answer(await env.smtp.waitForToken(EMAIL));
+      assert.equal(await exited, 0, out);
+      return out;
+    },
     async waitFor(pattern: RegExp): Promise<void> {
       const deadline = Date.now() + 60_000;
       while (!pattern.test(out)) {
@@ -106,13 +115,7 @@ describe('npm run admin -- migrate-in, then migrate-out', () => {
     await here.login({ identifier: did, password: PASSWORD });
     const commitBefore = (await here.com.atproto.server.checkAccountStatus()).data.repoCommit;
 
-    const run = migrateIn(did);
-    await run.waitFor(/Password of /);
-    run.answer(PASSWORD);
-    await run.waitFor(/Code from that email/);
-    run.answer(await env.smtp.waitForToken(EMAIL));
-    assert.equal(await run.exited, 0, run.output());
-    const out = run.output();
+    const out = await migrateIn(did).finish();
     for (const step of ['create the account here', 'copy the repository', 'copy the blobs', 'copy the preferences']) {
       assert.match(out, new RegExp(`✓ \\(already done\\) ${step}`), `${step} skipped in:\n${out}`);
     }
@@ -144,13 +147,7 @@ describe('npm run admin -- migrate-in, then migrate-out', () => {
     await here.login({ identifier: did, password: PASSWORD });
     await here.post({ text: 'written on the second PDS', createdAt: new Date().toISOString() });
 
-    const run = runCommand(['migrate-out', '--account', did, '--to', env.servers[2].url, '--handle', 'commander3.test', '--url', env.servers[1].url]);
-    await run.waitFor(/Password of /);
-    run.answer(PASSWORD);
-    await run.waitFor(/Code from that email/);
-    run.answer(await env.smtp.waitForToken(EMAIL));
-    assert.equal(await run.exited, 0, run.output());
-    const out = run.output();
+    const out = await runCommand(['migrate-out', '--account', did, '--to', env.servers[2].url, '--handle', 'commander3.test', '--url', env.servers[1].url]).finish();
     const steps = ['create the account on the new PDS', 'copy the repository', 'copy the blobs', 'copy the preferences', 'point the DID at the new PDS', 'activate the account on the new PDS', 'verify records, blobs and DID document', 'deactivate the account here'];
     for (const step of steps) assert.match(out, new RegExp(`✓ ${step}`), `${step} done in:\n${out}`);
     assert.match(out, new RegExp(`Moved ${did} to ${env.servers[2].url} as commander3.test`));

@@ -64,7 +64,6 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
     description: `Squall ${squallVersion()} on node ${process.version}`,
     url,
     pid: child.pid,
-    dataDir,
     stop: async () => {
       forget();
       await stop();

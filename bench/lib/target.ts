@@ -11,7 +11,5 @@ export interface Target {
   pid: number;
   /** The did:plc directory the server uses, when the benchmark started one for it. */
   plcUrl?: string;
-  /** Squall's data directory (its outbox holds the mail it sent), while it runs. */
-  dataDir?: string;
   stop(): Promise<void>;
 }
