@@ -11,6 +11,7 @@ const EXPOSED = [
   'WWW-Authenticate',
   'atproto-repo-rev',
   'atproto-content-labelers',
+  'Atproto-Upstream-Lag',
 ].join(', ');
 
 /** Headers clients send that a preflight must allow, whatever the browser lists. */

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import { checkDeclaredLength, hasBody, limitedBodyStream, mediaType } from '../xrpc/body.ts';
 import { InvalidRequestError, UpstreamFailureError, type AuthVerifier, type ForwardArgs, type Forwarder, type LocalMethod } from '../xrpc/index.ts';
 import { authorizeProxy } from './authorize.ts';
+import type { ReadAfterWrite } from './read-after-write/index.ts';
 import { copyResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { ProxyRoute, ProxyRoutes } from './routes.ts';
 import { NoSigningKeyError, type ServiceTokens } from './service-tokens.ts';
@@ -38,10 +39,12 @@ export interface ForwarderDeps {
   /** Whether endpoints from DID documents may be plain http (development and tests only). */
   allowHttpEndpoints: boolean;
   log: Pick<Logger, 'warn'>;
+  /** Completes the AppView's views with the account's newest records (read-after-write). */
+  readAfterWrite?: ReadAfterWrite;
 }
 
 export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, ProxyRoute> {
-  const { limits, log } = deps;
+  const { limits, log, readAfterWrite } = deps;
 
   async function endpointOf(route: ProxyRoute): Promise<string> {
     if (route.url !== undefined) return route.url;
@@ -79,13 +82,16 @@ export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, Proxy
       checkDeclaredLength(req, limit);
       body = limitedBodyStream(req, limit);
     }
-    const url = new URL(`${endpoint}/xrpc/${nsid}${rawQuery(req)}`);
+    const query = rawQuery(req);
+    const url = new URL(`${endpoint}/xrpc/${nsid}${query}`);
+    // A view read-after-write may complete must come in a coding this server can read too.
+    const merges = readAfterWrite?.handles(nsid) ? readAfterWrite : undefined;
     let response: IncomingMessage;
     try {
       response = await deps.upstreams.request({
         url,
         method: req.method ?? 'GET',
-        headers: upstreamRequestHeaders(req, token, withBody),
+        headers: upstreamRequestHeaders(req, token, withBody, merges?.acceptEncoding(req.headers['accept-encoding'])),
         body,
         guarded: route.url === undefined,
       });
@@ -94,7 +100,12 @@ export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, Proxy
       if (mapped !== err) log.warn({ nsid, service: route.did, reason: (err as Error).message }, 'proxied request failed');
       throw mapped;
     }
-    if ((response.statusCode ?? 502) >= 400) throw await fromUpstreamAnswer(response);
+    if ((response.statusCode ?? 502) >= 400) {
+      const error = await fromUpstreamAnswer(response);
+      if (merges && (await merges.answerNotFound(nsid, iss, new URLSearchParams(query.slice(1)), error, res))) return;
+      throw error;
+    }
+    if (merges && (await merges.answer(nsid, iss, response, res))) return;
     await relay(response, res, limits.maxResponseBytes, (reason) => log.warn({ nsid, service: route.did, reason }, 'proxied answer cut off'));
   }
 

@@ -4,7 +4,13 @@
 import type { AuthState } from '../auth/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Forwarder, Registry } from '../xrpc/index.ts';
+import { decodeCbor } from '../ipld/cbor.ts';
+import { dataToJson } from '../ipld/data-model.ts';
+import { RecordIndex } from '../repo/record-index.ts';
 import { createForwarder } from './forward.ts';
+import { ReadAfterWrite } from './read-after-write/index.ts';
+import type { Json } from './read-after-write/local-records.ts';
+import { createServiceCall } from './service-call.ts';
 import { ProxyRoutes, type ProxyRoute } from './routes.ts';
 import { ServiceTokens } from './service-tokens.ts';
 import { Upstreams } from './upstream.ts';
@@ -24,12 +30,30 @@ export function createProxy(ctx: AppContext, registry: Registry<AppContext, Auth
     bodyTimeoutMs: config.proxy.bodyTimeoutMs,
     allowPrivateNetwork: config.identity.allowPrivateNetwork,
   });
+  const tokens = new ServiceTokens((did) => ctx.signingKeys.get(did));
+  const records = new RecordIndex(ctx.db);
+  const appView = config.services.appView;
+  const readAfterWrite = new ReadAfterWrite({
+    records,
+    repoRev: (did) => ctx.repo.rootOrUndefined(did)?.rev,
+    profileOf: (did) => {
+      const row = records.getWithBytes(did, 'app.bsky.actor.profile', 'self');
+      return row && (dataToJson(decodeCbor(row.bytes)) as Json);
+    },
+    handleOf: (did) => ctx.accounts.byDid(did)?.handle,
+    publicUrl: config.service.publicUrl,
+    schemas: ctx.lexicons,
+    maxBytes: config.proxy.maxResponseBytes,
+    appView: appView && createServiceCall(appView, { upstreams, tokens, maxBytes: config.proxy.maxResponseBytes }),
+    log: ctx.log,
+  });
   const forwarder = createForwarder({
     routes: new ProxyRoutes(config.services),
     auth,
     dids: ctx.identity.dids,
-    tokens: new ServiceTokens((did) => ctx.signingKeys.get(did)),
+    tokens,
     upstreams,
+    readAfterWrite,
     limits: {
       jsonBodyBytes: config.service.jsonBodyLimit,
       otherBodyBytes: config.service.blobUploadLimit,

@@ -45,6 +45,26 @@ export class RecordIndex {
     return this.db.prepare(sql).all(did, collection, start, opts.limit) as Array<{ rkey: string; cid: string; bytes: Uint8Array }>;
   }
 
+  /**
+   * The oldest `limit` records written after `rev` in the given collections, with their blocks
+   * (read-after-write: what an AppView that has indexed the repo up to `rev` has not seen yet).
+   */
+  since(did: string, rev: string, collections: readonly string[], limit: number): Array<RecordRow & { indexedAt: string; bytes: Uint8Array }> {
+    const marks = collections.map(() => '?').join(', ');
+    return this.db
+      .prepare(
+        `SELECT r.collection, r.rkey, r.cid, r.rev, r.indexed_at AS indexedAt, b.bytes FROM record r
+         JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
+         WHERE r.did = ? AND r.rev > ? AND r.collection IN (${marks}) ORDER BY r.rev ASC LIMIT ?`,
+      )
+      .all(did, rev, ...collections, limit) as Array<RecordRow & { indexedAt: string; bytes: Uint8Array }>;
+  }
+
+  /** Whether any record of the repo was written at or before `rev`. */
+  hasAtOrBefore(did: string, rev: string): boolean {
+    return this.db.prepare('SELECT 1 FROM record WHERE did = ? AND rev <= ? LIMIT 1').get(did, rev) !== undefined;
+  }
+
   collections(did: string): string[] {
     const rows = this.db.prepare('SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection').all(did) as Array<{ collection: string }>;
     return rows.map((r) => r.collection);

@@ -9,6 +9,7 @@ import appPasswordIds from './0007-app-password-ids.ts';
 import localPlc from './0008-local-plc.ts';
 import refreshFamilies from './0009-refresh-families.ts';
 import emailAuthFactor from './0010-email-auth-factor.ts';
+import recordRev from './0011-record-rev.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   localPlc,
   refreshFamilies,
   emailAuthFactor,
+  recordRev,
 ];
