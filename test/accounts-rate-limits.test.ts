@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { post, signUp, startAccountsEnv, type AccountsEnv } from './helpers/accounts-env.ts';
+import { startTestServer } from './helpers/server.ts';
 
 let env: AccountsEnv;
 before(async () => {
@@ -65,5 +66,38 @@ describe('rate limits of the account flows', () => {
     for (let i = 0; i < 31; i++) statuses.push((await post(env, 'com.atproto.server.deleteAccount', body)).status);
     assert.deepEqual(statuses.slice(0, 30), Array(30).fill(401));
     assert.equal(statuses[30], 429);
+  });
+
+  it('counts logins per account, however the identifier is spelled', async () => {
+    const dana = await signUp(env, 'dana');
+    const spellings = [dana.handle, `  ${dana.handle.toUpperCase()} `, `@${dana.handle}`, dana.email.toUpperCase(), ` ${dana.did}`, dana.did];
+    for (let i = 0; i < 30; i++) {
+      const res = await post(env, 'com.atproto.server.createSession', { identifier: spellings[i % spellings.length], password: 'a wrong guess' });
+      assert.equal(res.status, 401, `attempt ${i + 1}`);
+    }
+    for (const identifier of spellings) {
+      assertLimited(await post(env, 'com.atproto.server.createSession', { identifier, password: dana.password }), 30, 300);
+    }
+  });
+});
+
+describe('clients behind IPv6', () => {
+  it('count by their /64: another address in it is the same client, another /64 is not', async () => {
+    // Squall behind a proxy on loopback, which says who the client is.
+    const server = await startTestServer({ PDS_RATE_LIMITS_ENABLED: 'true', PDS_TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const reset = (client: string) =>
+        fetch(`${server.url}/xrpc/com.atproto.server.requestPasswordReset`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+          body: JSON.stringify({ email: `nobody-${Math.random()}@example.com` }),
+        });
+      for (let i = 1; i <= 15; i++) assert.equal((await reset(`2001:db8:1:2::${i.toString(16)}`)).status, 200);
+      assertLimited(await reset('2001:db8:1:2:ffff:ffff:ffff:fffe'), 15, 3600);
+      assertLimited(await reset('2001:0db8:0001:0002:0000:0000:0000:0abc'), 15, 3600);
+      assert.equal((await reset('2001:db8:1:3::1')).status, 200);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -76,6 +76,16 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
   };
 }
 
+/**
+ * A login identifier as lookups compare it: trimmed; a handle without its leading `@` and lower
+ * case, an email lower case, a DID as given (DIDs are case-sensitive; ours are lower case).
+ */
+export function normalizeIdentifier(identifier: string): string {
+  const id = identifier.trim();
+  if (id.startsWith('did:')) return id;
+  return id.replace(/^@/, '').toLowerCase();
+}
+
 /** SQL for the account table. Handles and emails are compared lower-cased. */
 export class AccountStore {
   constructor(private readonly db: Database) {}
@@ -100,12 +110,20 @@ export class AccountStore {
     return toAccount(this.db.prepare('SELECT * FROM account WHERE email = ?').get(email.toLowerCase()) as AccountRow | undefined);
   }
 
-  /** By DID, handle or email, as login identifiers come. */
+  /** By DID, handle or email, as login identifiers come (see `normalizeIdentifier`). */
   byIdentifier(identifier: string): Account | undefined {
-    const id = identifier.trim();
+    const id = normalizeIdentifier(identifier);
     if (id.startsWith('did:')) return this.byDid(id);
     if (id.includes('@')) return this.byEmail(id);
-    return this.byHandle(id.replace(/^@/, ''));
+    return this.byHandle(id);
+  }
+
+  /** The DID a login identifier names, read narrowly (what per-account login limits count by). */
+  didByIdentifier(identifier: string): string | undefined {
+    const id = normalizeIdentifier(identifier);
+    const column = id.startsWith('did:') ? 'did' : id.includes('@') ? 'email' : 'handle';
+    const row = this.db.prepare(`SELECT did FROM account WHERE ${column} = ?`).get(id) as { did: string } | undefined;
+    return row?.did;
   }
 
   /** Accounts in DID order after `cursor`. */

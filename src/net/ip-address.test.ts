@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { classifyIp, isPublicIp, parseIpv6, type AddressClass } from './ip-address.ts';
+import { describe, it, test } from 'node:test';
+import { classifyIp, clientKeyOf, isPublicIp, parseIpv6, type AddressClass } from './ip-address.ts';
 
 const cases: Array<[string, AddressClass]> = [
   ['0.0.0.0', 'unspecified'],
@@ -77,5 +77,20 @@ describe('classifyIp', () => {
   test('parseIpv6 expands compressed and dotted forms to the same bytes', () => {
     assert.deepEqual(parseIpv6('::ffff:127.0.0.1'), parseIpv6('0:0:0:0:0:ffff:7f00:0001'));
     assert.deepEqual(parseIpv6('1::'), Uint8Array.from([0, 1, ...new Array(14).fill(0)]));
+  });
+});
+
+describe('clientKeyOf', () => {
+  it('keeps an IPv4 address, and counts IPv4-mapped and NAT64 addresses as theirs', () => {
+    assert.equal(clientKeyOf('203.0.113.7'), '203.0.113.7');
+    assert.equal(clientKeyOf('::ffff:203.0.113.7'), '203.0.113.7');
+    assert.equal(clientKeyOf('64:ff9b::cb00:7107'), '203.0.113.7');
+  });
+
+  it('groups an IPv6 address by its /64, however it is written', () => {
+    const key = clientKeyOf('2001:db8:1:2::1');
+    assert.equal(key, '2001:db8:1:2::/64');
+    for (const other of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0DB8:0001:0002:0000:0000:0000:0abc', '2001:db8:1:2::1%eth0']) assert.equal(clientKeyOf(other), key, other);
+    assert.notEqual(clientKeyOf('2001:db8:1:3::1'), key);
   });
 });

@@ -147,6 +147,21 @@ export function classifyIp(ip: string): AddressClass | undefined {
   return undefined;
 }
 
+/**
+ * Who a client is for per-client limits: an IPv4 address as it is, an IPv6 address by its /64
+ * network (one subscriber gets a whole /64 and can pick any address in it, so counting addresses
+ * would give each client 2^64 allowances). IPv4-mapped and NAT64 addresses count as their IPv4
+ * address. Anything else is used as given.
+ */
+export function clientKeyOf(ip: string): string {
+  const six = parseIpv4(ip) === undefined ? parseIpv6(ip) : undefined;
+  if (six === undefined) return ip;
+  if (startsWith(six, MAPPED_PREFIX) || startsWith(six, NAT64_PREFIX)) return six.subarray(12, 16).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push(((six[i] << 8) | six[i + 1]).toString(16));
+  return `${groups.join(':')}::/64`;
+}
+
 /** Whether an IP address is a globally routable unicast address. Non-addresses are not public. */
 export function isPublicIp(ip: string): boolean {
   return classifyIp(ip) === 'public';

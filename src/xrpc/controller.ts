@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkDeclaredLength, hasBody, limitedBodyStream, mediaType, parseJsonBody, readBody } from './body.ts';
 import { InternalServerError, InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
+import { clientKeyOf } from '../net/ip-address.ts';
 import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
 import type { MethodEntry, Registry } from './registry.ts';
 import { BinaryOutput, JsonOutput, type Forwarder, type RequestInfo, type SchemaSource } from './types.ts';
@@ -88,12 +89,13 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
     }
 
     if (entry.rateLimits.length > 0 && options.rateLimiter) {
+      const limitInfo = { ...info, input, auth, ctx };
       enforceRateLimits(
         options.rateLimiter,
         entry.rateLimits,
-        (spec) => (spec.key ? spec.key({ ...info, input, auth }) : info.ip),
+        (spec) => (spec.key ? spec.key(limitInfo) : clientKeyOf(info.ip)),
         (headers) => setHeaders(res, headers),
-        (spec) => (spec.cost ? spec.cost({ ...info, input, auth }) : 1),
+        (spec) => (spec.cost ? spec.cost(limitInfo) : 1),
       );
     }
 

@@ -51,7 +51,7 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-export function rateLimitHeaders(spec: Pick<RateLimitSpec, 'windowMs'>, decision: RateLimitDecision, now = Date.now()): Record<string, string> {
+export function rateLimitHeaders(spec: { windowMs: number }, decision: RateLimitDecision, now = Date.now()): Record<string, string> {
   const headers: Record<string, string> = {
     'RateLimit-Limit': String(decision.limit),
     'RateLimit-Remaining': String(decision.remaining),
@@ -63,14 +63,14 @@ export function rateLimitHeaders(spec: Pick<RateLimitSpec, 'windowMs'>, decision
 }
 
 /** Applies every limit of a method; throws 429 with RateLimit-* and Retry-After headers when one is spent. */
-export function enforceRateLimits(
+export function enforceRateLimits<Spec extends RateLimitSpec<never>>(
   limiter: RateLimiter,
-  specs: readonly RateLimitSpec[],
-  keyFor: (spec: RateLimitSpec) => string | undefined,
+  specs: readonly Spec[],
+  keyFor: (spec: Spec) => string | undefined,
   setHeaders: (headers: Record<string, string>) => void,
-  costFor: (spec: RateLimitSpec) => number = () => 1,
+  costFor: (spec: Spec) => number = () => 1,
 ): void {
-  let tightest: { spec: RateLimitSpec; decision: RateLimitDecision } | undefined;
+  let tightest: { spec: Spec; decision: RateLimitDecision } | undefined;
   for (const spec of specs) {
     const key = keyFor(spec);
     if (key === undefined) continue;

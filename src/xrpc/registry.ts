@@ -39,7 +39,7 @@ export interface MethodEntry<Ctx, Auth> {
   readonly bodyLimit: number | ((ctx: Ctx) => number);
   /** Error names this method may emit: the generic ones, its Lexicon's and its definition's. */
   readonly declaredErrors: ReadonlySet<string>;
-  readonly rateLimits: readonly RateLimitSpec[];
+  readonly rateLimits: readonly RateLimitSpec<Ctx>[];
   readonly handler: Handler<Ctx, Auth> | undefined;
   readonly subscription: SubscriptionHandler<Ctx, Auth> | undefined;
   readonly forwardWhenProxiedElsewhere: boolean;

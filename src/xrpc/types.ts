@@ -99,15 +99,21 @@ export type SubscriptionHandler<Ctx, Auth> = (
 /** Decides who may call; throws an XrpcError (401/403) when nobody may. */
 export type AuthVerifier<Auth> = (info: RequestInfo) => Promise<Auth> | Auth;
 
-export interface RateLimitSpec {
+/** What a rate limit's key and cost see: the request, its parsed input, its auth and the context. */
+export type RateLimitInfo<Ctx = unknown> = RequestInfo & { input: unknown; auth: unknown; ctx: Ctx };
+
+export interface RateLimitSpec<Ctx = unknown> {
   /** Name of the bucket (shared between methods that use the same name). */
   name: string;
   points: number;
   windowMs: number;
-  /** What the limit is keyed by; default the client IP. */
-  key?: (info: RequestInfo & { input: unknown; auth: unknown }) => string | undefined;
+  /**
+   * What the limit is keyed by; default the client (its IP, an IPv6 client by its /64). Key on
+   * what the method's own lookup resolves, or a differently spelled input is a fresh allowance.
+   */
+  key?: (info: RateLimitInfo<Ctx>) => string | undefined;
   /** Points this call costs (default 1). */
-  cost?: (info: RequestInfo & { input: unknown; auth: unknown }) => number;
+  cost?: (info: RateLimitInfo<Ctx>) => number;
 }
 
 export interface MethodDef<Ctx, Auth> {
@@ -120,7 +126,7 @@ export interface MethodDef<Ctx, Auth> {
   errors?: string[];
   /** Body limit in bytes for this method (default: the registry's JSON limit). */
   maxBodyBytes?: number | ((ctx: Ctx) => number);
-  rateLimits?: RateLimitSpec[];
+  rateLimits?: RateLimitSpec<Ctx>[];
   /** For methods without a Lexicon document (`_health`, `_admin/status`). */
   schema?: MethodSchema;
   /**
