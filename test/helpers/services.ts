@@ -40,6 +40,8 @@ export interface TestService {
   on(nsid: string, reply: Reply): void;
   /** Calls to a method, oldest first. */
   calls(nsid: string): Received[];
+  /** How often its did:web document was fetched (always 0 for a did:plc). */
+  documentFetches(): number;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export interface TestServiceOptions {
   type: string;
   /** Do not read request bodies before the reply runs (it reads `req` itself). */
   streamBodies?: boolean;
+  /** Known by `did:web:localhost%3A<port>`, its document served by itself, instead of a did:plc. */
+  didWeb?: boolean;
 }
 
 /** Sends JSON. */
@@ -62,10 +66,20 @@ export async function startTestService(plcUrl: string, options: TestServiceOptio
   const replies = new Map<string, Reply>();
   const received: Received[] = [];
   let did = '';
+  let endpoint = '';
+  let documentFetches = 0;
 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://service.test');
+      if (options.didWeb && url.pathname === '/.well-known/did.json') {
+        documentFetches++;
+        return json(res, 200, {
+          '@context': ['https://www.w3.org/ns/did/v1'],
+          id: did,
+          service: [{ id: `#${options.serviceId}`, type: options.type, serviceEndpoint: endpoint }],
+        });
+      }
       const nsid = url.pathname.startsWith('/xrpc/') ? url.pathname.slice(6) : url.pathname;
       const call: Received = { nsid, method: req.method ?? 'GET', search: url.search, headers: req.headers, body: Buffer.alloc(0) };
       received.push(call);
@@ -93,17 +107,11 @@ export async function startTestService(plcUrl: string, options: TestServiceOptio
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  // The service's identity: a did:plc whose document names this server under the service id.
-  const rotation = await Secp256k1Keypair.create();
-  const signing = await Secp256k1Keypair.create();
-  const plc = new PlcClient(plcUrl);
-  did = await plc.createDid({ signingKey: signing.did(), handle: `${options.serviceId.replace(/_/g, '-')}.test`, pds: url, rotationKeys: [rotation.did()], signer: rotation });
-  await plc.updateData(did, rotation, (op) => ({
-    ...op,
-    services: { ...op.services, [options.serviceId]: { type: options.type, endpoint: url } },
-  }));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  endpoint = url;
+  if (options.didWeb) did = `did:web:localhost%3A${port}`;
+  else did = await registerPlcService(plcUrl, url, options);
 
   return {
     did,
@@ -113,10 +121,25 @@ export async function startTestService(plcUrl: string, options: TestServiceOptio
     received,
     on: (nsid, reply) => void replies.set(nsid, reply),
     calls: (nsid) => received.filter((r) => r.nsid === nsid),
+    documentFetches: () => documentFetches,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** A did:plc whose document names the service's endpoint under its service id. */
+async function registerPlcService(plcUrl: string, url: string, options: TestServiceOptions): Promise<string> {
+  const rotation = await Secp256k1Keypair.create();
+  const signing = await Secp256k1Keypair.create();
+  const plc = new PlcClient(plcUrl);
+  const did = await plc.createDid({ signingKey: signing.did(), handle: `${options.serviceId.replace(/_/g, '-')}.test`, pds: url, rotationKeys: [rotation.did()], signer: rotation });
+  await plc.updateData(did, rotation, (op) => ({
+    ...op,
+    services: { ...op.services, [options.serviceId]: { type: options.type, endpoint: url } },
+  }));
+
+  return did;
 }
