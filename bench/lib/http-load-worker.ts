@@ -10,7 +10,9 @@ import { createNetLoadRunner } from './net-load.ts';
 /** node:http's keep-alive client, or the lean raw-socket one (net-load.ts). */
 export type LoadClient = 'http' | 'net';
 
-type FromParent = { type: 'start'; url: string; connections: number; warmupMs: number; durationMs: number; client: LoadClient } | { type: 'go' };
+type FromParent =
+  | { type: 'start'; url: string; connections: number; warmupMs: number; durationMs: number; client: LoadClient; headers?: Record<string, string> }
+  | { type: 'go' };
 export type FromWorker = { type: 'warm'; warmup: LoadResult } | { type: 'result'; result: LoadResult } | { type: 'failed'; message: string };
 
 function send(message: FromWorker): Promise<void> {
@@ -31,7 +33,7 @@ function next(type: FromParent['type']): Promise<FromParent> {
 async function main(): Promise<void> {
   if (!process.send) throw new Error('http-load-worker must be started with an IPC channel (child_process.fork)');
   const start = (await next('start')) as Extract<FromParent, { type: 'start' }>;
-  const runner = (start.client === 'net' ? createNetLoadRunner : createHttpLoadRunner)(start.url, start.connections);
+  const runner = (start.client === 'net' ? createNetLoadRunner : createHttpLoadRunner)(start.url, start.connections, start.headers);
   try {
     const warmup = await runner.run(start.warmupMs);
     const go = next('go');

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { createLoadTally, type LoadResult, type LoadRunner } from './load-tally.ts';
 
-export function createHttpLoadRunner(url: string, connections: number): LoadRunner {
+export function createHttpLoadRunner(url: string, connections: number, headers: Record<string, string> = {}): LoadRunner {
   const target = new URL(url);
   if (target.protocol !== 'http:') throw new Error(`only http:// targets are supported, got ${target.protocol}`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
@@ -14,7 +14,7 @@ export function createHttpLoadRunner(url: string, connections: number): LoadRunn
     path: target.pathname + target.search,
     method: 'GET',
     agent,
-    headers: { accept: 'application/json' },
+    headers: { accept: 'application/json', ...headers },
   };
 
   function once(): Promise<{ status: number; bytes: number }> {

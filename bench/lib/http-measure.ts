@@ -12,6 +12,8 @@ export interface MeasureOptions {
   connections: number;
   warmupMs: number;
   durationMs: number;
+  /** Sent with every request (an Authorization header, say). */
+  headers?: Record<string, string>;
 }
 
 export interface Measurement {
@@ -36,7 +38,7 @@ export async function measureEndpoint(target: Target, path: string, options: Mea
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   try {
     const messages = messageQueue(worker, stderr);
-    worker.send({ type: 'start', url: target.url + path, connections: options.connections, client: options.client, warmupMs: options.warmupMs, durationMs: options.durationMs });
+    worker.send({ type: 'start', url: target.url + path, connections: options.connections, client: options.client, warmupMs: options.warmupMs, durationMs: options.durationMs, headers: options.headers });
     await messages.expect('warm');
     const before = sampleProcess(target.pid);
     if (!before) throw new MeasureError(`the ${target.label} server (pid ${target.pid}) is gone`);

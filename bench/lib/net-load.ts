@@ -136,10 +136,11 @@ class Connection {
   }
 }
 
-export function createNetLoadRunner(url: string, connections: number): LoadRunner {
+export function createNetLoadRunner(url: string, connections: number, headers: Record<string, string> = {}): LoadRunner {
   const target = new URL(url);
   if (target.protocol !== 'http:') throw new Error(`only http:// targets are supported, got ${target.protocol}`);
-  const request = Buffer.from(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n\r\n`, 'latin1');
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const request = Buffer.from(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n${extra}\r\n`, 'latin1');
   const pool = Array.from({ length: connections }, () => new Connection(target.hostname, Number(target.port || 80), request));
 
   async function run(durationMs: number): Promise<LoadResult> {

