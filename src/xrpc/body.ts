@@ -10,6 +10,18 @@ export const BODY_DEADLINE_MS = 300_000;
 /** ...and a streamed body (a blob, a repo CAR) must not go this long without a byte. */
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
 
+/**
+ * An answer sent before the body was read to its end (a 413, an auth failure) only reaches a
+ * client that is still sending if the server goes on reading: closing a socket with unread
+ * bytes makes the kernel reset the connection, and the client sees EPIPE or ECONNRESET instead
+ * of the answer. So the rest of the body is read and thrown away, up to this many bytes...
+ */
+export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+/** ...and for at most this long; past either bound the connection is closed... */
+export const DISCARD_DEADLINE_MS = 30_000;
+/** ...gracefully: our side is shut after the answer, and what still arrives is dropped for this long. */
+export const LINGER_MS = 2_000;
+
 /** The media type of a request, lower case, without parameters (`application/json; charset=utf-8` → `application/json`). */
 export function mediaType(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -131,8 +143,60 @@ export function limitedBodyStream(req: IncomingMessage, limit: number, idleMs = 
   req.on('close', stop);
   limited.on('close', stop);
   limited.on('error', stop);
+  limited.on('unpipe', stop); // the request was given up on (discardRest), or has ended
   req.on('error', (err) => limited.destroy(err));
   req.on('aborted', () => limited.destroy(new InvalidRequestError('Request aborted')));
   req.pipe(limited);
   return limited;
+}
+
+/** True when the client said this is its last request on the connection (HTTP/1.0, or `Connection: close`). */
+export function clientClosesAfter(req: IncomingMessage): boolean {
+  const connection = String(req.headers.connection ?? '').toLowerCase();
+  return req.httpVersion === '1.0' ? !connection.includes('keep-alive') : connection.includes('close');
+}
+
+/**
+ * Reads the rest of a body nobody wants and drops it (see DISCARD_LIMIT_BYTES). Resolves with
+ * 'drained' when it ended within the bounds, or 'over' when it did not: the caller then closes the
+ * connection (lingerClose) once its answer is out.
+ */
+export function discardRest(req: IncomingMessage, bounds = { bytes: DISCARD_LIMIT_BYTES, ms: DISCARD_DEADLINE_MS }): Promise<'drained' | 'over'> {
+  if (req.complete || req.destroyed) return Promise.resolve('drained');
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const finish = (outcome: 'drained' | 'over') => {
+      clearTimeout(deadline);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > bounds.bytes) finish('over');
+    };
+    const onEnd = () => finish('drained');
+    const onClose = () => finish(req.complete ? 'drained' : 'over');
+    const deadline = setTimeout(() => finish('over'), bounds.ms);
+    deadline.unref();
+    req.unpipe(); // whoever was reading it gave up
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.resume();
+  });
+}
+
+/**
+ * Closes a connection whose client may still be sending: our side is shut after what was already
+ * written (the answer), and what still arrives is dropped for a moment before the socket goes, so
+ * the client's kernel is not sent a reset that could discard the answer before it was read.
+ */
+export function lingerClose(req: IncomingMessage, lingerMs = LINGER_MS): void {
+  const socket = req.socket;
+  if (socket.destroyed) return;
+  req.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), lingerMs).unref();
 }

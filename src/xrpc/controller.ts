@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkDeclaredLength, hasBody, limitedBodyStream, mediaType, parseJsonBody, readBody } from './body.ts';
+import { checkDeclaredLength, clientClosesAfter, discardRest, hasBody, lingerClose, limitedBodyStream, mediaType, parseJsonBody, readBody } from './body.ts';
 import { InternalServerError, InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
 import { clientKeyOf } from '../net/ip-address.ts';
 import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
@@ -174,11 +174,30 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
         res.destroy(xrpcError);
         return;
       }
-      // A body still arriving would otherwise be read to its end (or poison the keep-alive connection).
-      if (!req.complete) res.setHeader('Connection', 'close');
-      sendError(res, xrpcError, req.method === 'HEAD');
+      await answerEarly(req, res, xrpcError);
     }
   };
+}
+
+/**
+ * Sends an error, with the request body perhaps still arriving. A client still sending only gets
+ * to read the answer if the server reads on (closing with unread bytes resets the connection), so
+ * the rest of the body is read and dropped, within bounds: after the answer when the connection
+ * stays open, before it when the client asked to close (the server closes right after answering).
+ * A body past the bounds is cut off once the answer is out.
+ */
+async function answerEarly(req: IncomingMessage, res: ServerResponse, error: XrpcError): Promise<void> {
+  const head = req.method === 'HEAD';
+  if (req.complete || req.destroyed) return sendError(res, error, head);
+  if (clientClosesAfter(req)) {
+    const outcome = await discardRest(req);
+    if (res.headersSent || res.destroyed) return;
+    sendError(res, error, head);
+    if (outcome === 'over') lingerClose(req);
+    return;
+  }
+  sendError(res, error, head);
+  if ((await discardRest(req)) === 'over') lingerClose(req);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- only kind and encodings are read
