@@ -27,6 +27,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'repo', file: 'repo.ts', what: 'MST and repository writes' },
   { name: 'lexicon', file: 'lexicon.ts', what: 'record validation' },
   { name: 'sqlite-drivers', file: 'sqlite-drivers.ts', what: 'better-sqlite3 against node:sqlite on the commit and read statements', onlyWhenNamed: true },
+  { name: 'metrics', file: 'metrics.ts', what: 'cost of the Prometheus metrics per request (issue 17)', onlyWhenNamed: true },
   { name: 'http', file: 'http.ts', what: 'describeServer and _health: Squall against the reference PDS (issue 3)' },
   { name: 'import', file: 'import.ts', what: 'importRepo of 10,000 and 100,000 records: Squall against the reference (issue 15; several minutes)', onlyWhenNamed: true },
   { name: 'load', file: 'load-compare.ts', what: 'the shared load.mjs workloads, Squall against the reference (several minutes)', onlyWhenNamed: true },

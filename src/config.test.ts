@@ -124,4 +124,15 @@ describe('config', () => {
     failsOn({ PDS_MOD_SERVICE_URL: 'https://mod.example.com', PDS_MOD_SERVICE_DID: 'did:web:mod.example.com#atproto_labeler' }, 'PDS_MOD_SERVICE_DID');
     failsOn({ PDS_PROXY_BODY_TIMEOUT: 'soon' }, 'PDS_PROXY_BODY_TIMEOUT');
   });
+
+  it('reads the metrics settings and refuses a listen address that is not host:port', () => {
+    assert.deepEqual(loadConfig({}).metrics, { enabled: true, listen: undefined });
+    assert.deepEqual(loadConfig({ PDS_METRICS_LISTEN: '127.0.0.1:9464' }).metrics.listen, { host: '127.0.0.1', port: 9464 });
+    assert.deepEqual(loadConfig({ PDS_METRICS_LISTEN: '[::1]:9464' }).metrics.listen, { host: '::1', port: 9464 });
+    assert.equal(loadConfig({ PDS_METRICS_ENABLED: 'false' }).metrics.enabled, false);
+    failsOn({ PDS_METRICS_LISTEN: '9464' }, 'PDS_METRICS_LISTEN');
+    failsOn({ PDS_METRICS_LISTEN: 'http://127.0.0.1:9464' }, 'PDS_METRICS_LISTEN');
+    failsOn({ PDS_METRICS_LISTEN: '127.0.0.1:99999' }, 'PDS_METRICS_LISTEN');
+    failsOn({ PDS_METRICS_ENABLED: 'maybe' }, 'PDS_METRICS_ENABLED');
+  });
 });

@@ -89,6 +89,12 @@ export interface Config {
   log: {
     level: string;
   };
+  /** Squall: Prometheus metrics (PDS_METRICS_*). */
+  metrics: {
+    enabled: boolean;
+    /** A separate listener for GET /metrics without credentials; when unset, /metrics is on the main port behind the admin credential. */
+    listen?: { host: string; port: number };
+  };
   /** Squall: validate every answer against its Lexicon and refuse undeclared errors (tests and dev). */
   strictXrpc: boolean;
 }
@@ -237,6 +243,10 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       trustedProxies: parseList(read('PDS_TRUSTED_PROXIES')) ?? [],
     },
     log: { level: logLevel },
+    metrics: {
+      enabled: parseBool('PDS_METRICS_ENABLED', read('PDS_METRICS_ENABLED'), true),
+      listen: parseListenAddress('PDS_METRICS_LISTEN', read('PDS_METRICS_LISTEN')),
+    },
     strictXrpc: parseBool('PDS_STRICT_XRPC', read('PDS_STRICT_XRPC'), devMode),
   };
 }
@@ -285,6 +295,14 @@ function parseInteger(variable: string, value: string | undefined, fallback: num
     throw new ConfigError(variable, `"${value}" must be a whole number of at least ${min}`);
   }
   return n;
+}
+
+/** `host:port` (`[v6]:port` for IPv6): an interface and a port to listen on. */
+function parseListenAddress(variable: string, value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+)):(\d{1,5})$/i.exec(value);
+  if (!match) throw new ConfigError(variable, `"${value}" must be host:port, like 127.0.0.1:9464 or [::1]:9464`);
+  return { host: match[1] ?? match[2], port: parsePort(variable, match[3]) };
 }
 
 function parseBool(variable: string, value: string | undefined, fallback: boolean): boolean {

@@ -21,6 +21,7 @@ import { SessionTokens } from './auth/session-jwt.ts';
 import type { Config } from './config.ts';
 import { Database, migrate, migrations } from './db/index.ts';
 import { LexiconSet } from './lexicon/index.ts';
+import { Metrics } from './metrics/metrics.ts';
 import type { Logger } from './logger.ts';
 import type { Secrets } from './secrets.ts';
 import { GroupCommitter } from './repo/group-commit.ts';
@@ -65,6 +66,8 @@ export interface AppContext {
   readonly crawlers: Crawlers;
   readonly repo: RepoService;
   readonly blobs: BlobService;
+  /** Prometheus metrics of this server (undefined when PDS_METRICS_ENABLED=false). */
+  readonly metrics: Metrics | undefined;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
@@ -109,6 +112,8 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const firehose = new Firehose(sequencer);
   // The firehose serves an event only once the commit group that wrote it is on stable storage.
   committer.onDurable((seq) => firehose.advance(seq));
+  const metrics = config.metrics.enabled ? new Metrics({ db, firehose }) : undefined;
+  if (metrics) committer.observe(metrics.commits);
   const blobs = new BlobService({
     db,
     store: new DiskBlobStore(config.storage.blobDir),
@@ -166,6 +171,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     crawlers,
     repo,
     blobs,
+    metrics,
     startedAt: new Date(),
     async close() {
       if (closed) return;

@@ -6,6 +6,7 @@ import type { AppContext } from './context.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
 import { startLocalPlcServer, type LocalPlcServer } from './identity/local-plc/plc-server.ts';
 import { answerPreflight, setCorsHeaders } from './http/cors.ts';
+import { createMetricsRoute, startMetricsListener } from './http/metrics-route.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
 import { createProxy } from './proxy/index.ts';
 import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, XrpcError } from './xrpc/index.ts';
@@ -16,6 +17,8 @@ export interface RunningServer {
   readonly ctx: AppContext;
   /** The built-in PLC directory's URL, when this is a local playground. */
   readonly plcUrl?: string;
+  /** URL of the separate metrics listener (PDS_METRICS_LISTEN), when there is one. */
+  readonly metricsUrl?: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes storage. */
   close(graceMs?: number): Promise<void>;
 }
@@ -29,7 +32,7 @@ Most API routes are under /xrpc/
 `;
 
 export async function startServer(ctx: AppContext): Promise<RunningServer> {
-  const { config, log } = ctx;
+  const { config, log, metrics } = ctx;
   const registry = buildRegistry(ctx);
   const clientIp = createClientIpResolver(config.rateLimits.trustedProxies);
   const proxy = createProxy(ctx, registry);
@@ -42,6 +45,10 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     rateLimiter: config.rateLimits.enabled ? new MemoryRateLimiter() : undefined,
     strict: config.strictXrpc,
     forwarder: proxy.forwarder,
+    observe: metrics
+      ? (method, status, auth, authRejected, seconds, forwarded) =>
+          metrics.requests.observe(method, status, authRejected ? 'rejected' : (auth?.type ?? 'none'), seconds, forwarded)
+      : undefined,
   });
   const subscriptions = createSubscriptionUpgrader(registry, {
     ctx,
@@ -50,8 +57,13 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     mapError: mapDomainError,
     maxBufferedBytes: 8 * 1024 * 1024,
     heartbeatMs: 30_000,
+    onConsumerTooSlow: metrics && (() => metrics.consumerTooSlow()),
   });
   const wellKnown = wellKnownRoutes(ctx);
+  const metricsRoute = metrics && createMetricsRoute(metrics, config.metrics.listen ? undefined : ctx.secrets.adminPassword);
+  const servesMetrics = metricsRoute !== undefined && !config.metrics.listen;
+  /** The bounded set of route labels for requests outside /xrpc/. */
+  const routeLabel = (path: string) => (path === '/' || path === '/robots.txt' || (path === '/metrics' && servesMetrics) || wellKnown.has(path) ? path : 'other');
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -63,6 +75,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     res.once('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info({ method: req.method, [isXrpc ? 'nsid' : 'path']: isXrpc ? path.slice(6, 200) : path.slice(0, 200), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      if (metrics && !isXrpc) metrics.countRoute(routeLabel(path), res.statusCode);
     });
     if (req.method === 'OPTIONS') return answerPreflight(req, res);
     if (isXrpc) {
@@ -71,6 +84,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       return;
     }
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return sendText(res, BANNER);
+    if (path === '/metrics' && servesMetrics) return metricsRoute(req, res);
     if (path === '/robots.txt' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendText(res, '# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n');
     }
@@ -129,6 +143,17 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     }
     log.info({ plcUrl: localPlc.url }, `local playground: DIDs are registered in the built-in PLC directory at ${localPlc.url}, not on the public network`);
   }
+  let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
+  if (metricsRoute && config.metrics.listen) {
+    try {
+      metricsListener = await startMetricsListener(metricsRoute, config.metrics.listen.host, config.metrics.listen.port);
+    } catch (err) {
+      server.close();
+      await localPlc?.close();
+      throw err;
+    }
+    log.info({ url: metricsListener.url }, 'metrics listening');
+  }
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000) => {
@@ -136,6 +161,8 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       log.info('shutting down: no new connections, finishing requests in flight');
       subscriptions.close();
       await localPlc?.close();
+      metricsListener?.server.close();
+      metricsListener?.server.closeAllConnections();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -147,7 +174,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     })();
     return closing;
   };
-  return { url, port: address.port, ctx, close, ...(localPlc ? { plcUrl: localPlc.url } : {}) };
+  return { url, port: address.port, ctx, metricsUrl: metricsListener?.url, close, ...(localPlc ? { plcUrl: localPlc.url } : {}) };
 }
 
 function sendText(res: ServerResponse, text: string): void {

@@ -38,6 +38,8 @@ export class Database {
   #wal: FileHandle | undefined;
   #syncing: Promise<void> | undefined;
   #nextSync: Promise<void> | undefined;
+  /** Called with the seconds each WAL fsync took (metrics). */
+  onWalSync: ((seconds: number) => void) | undefined;
 
   constructor(readonly file: string, options: { readonly?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -170,7 +172,9 @@ export class Database {
         closeSync(dir);
       }
     }
+    const started = performance.now();
     await this.#wal.sync();
+    this.onWalSync?.((performance.now() - started) / 1000);
   }
 
   get inTransaction(): boolean {

@@ -41,6 +41,8 @@ export interface ForwarderDeps {
   log: Pick<Logger, 'warn'>;
   /** Completes the AppView's views with the account's newest records (read-after-write). */
   readAfterWrite?: ReadAfterWrite;
+  /** Each upstream request's service DID, status (or 'error' when none came) and seconds to the answer's headers (metrics). */
+  onUpstream?: (service: string, status: number | 'error', seconds: number) => void;
 }
 
 export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, ProxyRoute> {
@@ -87,6 +89,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, Proxy
     // A view read-after-write may complete must come in a coding this server can read too.
     const merges = readAfterWrite?.handles(nsid) ? readAfterWrite : undefined;
     let response: IncomingMessage;
+    const started = performance.now();
     try {
       response = await deps.upstreams.request({
         url,
@@ -96,10 +99,12 @@ export function createForwarder(deps: ForwarderDeps): Forwarder<AuthState, Proxy
         guarded: route.url === undefined,
       });
     } catch (err) {
+      deps.onUpstream?.(route.did, 'error', (performance.now() - started) / 1000);
       const mapped = fromUpstreamFailure(err);
       if (mapped !== err) log.warn({ nsid, service: route.did, reason: (err as Error).message }, 'proxied request failed');
       throw mapped;
     }
+    deps.onUpstream?.(route.did, response.statusCode ?? 502, (performance.now() - started) / 1000);
     if ((response.statusCode ?? 502) >= 400) {
       const error = await fromUpstreamAnswer(response);
       if (merges && (await merges.answerNotFound(nsid, iss, new URLSearchParams(query.slice(1)), error, res))) return;

@@ -61,6 +61,7 @@ export function createProxy(ctx: AppContext, registry: Registry<AppContext, Auth
     },
     allowHttpEndpoints: config.identity.allowPrivateNetwork,
     log: ctx.log,
+    onUpstream: ctx.metrics && ((service, status, seconds) => ctx.metrics!.observeUpstream(service, status, seconds)),
   });
   return { forwarder, close: () => upstreams.close() };
 }

@@ -2,6 +2,8 @@ import type { Database } from '../db/index.ts';
 
 interface Pending {
   apply: () => unknown;
+  /** performance.now() when the write was queued. */
+  queuedAt: number;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -28,6 +30,7 @@ export class GroupCommitter {
   /** A group's fsync is running; the next group waits for it. */
   #syncing = false;
   readonly #durable: Array<(watermark: number) => void> = [];
+  #observer: CommitObserver | undefined;
 
   constructor(
     private readonly db: Database,
@@ -41,6 +44,11 @@ export class GroupCommitter {
   /** Calls `listener` with the watermark of each group once it is on stable storage. */
   onDurable(listener: (watermark: number) => void): void {
     this.#durable.push(listener);
+  }
+
+  /** Reports each group (metrics); one observer. */
+  observe(observer: CommitObserver): void {
+    this.#observer = observer;
   }
 
   /**
@@ -62,8 +70,9 @@ export class GroupCommitter {
   /** Queues `apply` (synchronous database work) for the next group; resolves with its result. */
   run<T>(apply: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.#queue.length === 0) this.#firstQueuedAt = performance.now();
-      this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      const now = performance.now();
+      if (this.#queue.length === 0) this.#firstQueuedAt = now;
+      this.#queue.push({ apply, queuedAt: now, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#maybeFlush());
@@ -88,6 +97,11 @@ export class GroupCommitter {
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#queue.splice(0, this.maxBatch);
+    const observer = this.#observer;
+    if (observer) {
+      const now = performance.now();
+      for (const item of batch) observer.queueWait((now - item.queuedAt) / 1000);
+    }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let watermark: number | undefined;
     try {
@@ -109,6 +123,7 @@ export class GroupCommitter {
     }
     this.#stats.transactions++;
     this.#stats.writes += batch.length;
+    observer?.group(batch.length);
     // Acknowledge only once the WAL holding this group is on stable storage.
     this.#syncing = true;
     const synced = this.db.syncWal();
@@ -140,4 +155,12 @@ export class GroupCommitter {
       setImmediate(() => this.#maybeFlush());
     }
   }
+}
+
+/** What the group committer reports to metrics. */
+export interface CommitObserver {
+  /** Seconds a write waited in the queue before its group started. */
+  queueWait(seconds: number): void;
+  /** A group committed with this many writes. */
+  group(writes: number): void;
 }

@@ -45,6 +45,10 @@ export class Firehose {
   #reading = false;
   #dirty = false;
   #closed = false;
+  /** Where each subscriber is (the last seq it was given), for the lag metric. */
+  readonly #positions = new Set<{ last: number }>();
+  #eventsRead = 0;
+  #framesSent = 0;
 
   constructor(log: SequencerLog, options: Partial<FirehoseOptions> = {}) {
     this.#log = log;
@@ -86,6 +90,7 @@ export class Firehose {
         const events = this.#readDurable(this.#head);
         if (events.length === 0) break;
         for (const event of events) this.#buffer.push(event);
+        this.#eventsRead += events.length;
         this.#head = events[events.length - 1].seq;
       }
       // Trim in chunks, not on every event, so a full buffer is not copied at each commit.
@@ -171,19 +176,36 @@ export class Firehose {
         last = oldest.seq - 1;
       }
     }
-    while (!signal.aborted && !this.#closed) {
-      let events = this.#fromBuffer(last);
-      if (events === undefined) events = this.#readDurable(last);
-      if (events.length === 0) {
-        await this.#waitForEvents(signal);
-        continue;
+    const position = { last };
+    this.#positions.add(position);
+    try {
+      while (!signal.aborted && !this.#closed) {
+        let events = this.#fromBuffer(position.last);
+        if (events === undefined) events = this.#readDurable(position.last);
+        if (events.length === 0) {
+          await this.#waitForEvents(signal);
+          continue;
+        }
+        for (const event of events) {
+          if (signal.aborted) return;
+          position.last = event.seq;
+          this.#framesSent++;
+          yield { type: FRAME_TYPES[event.type], encoded: event.encoded, seq: event.seq };
+        }
       }
-      for (const event of events) {
-        if (signal.aborted) return;
-        last = event.seq;
-        yield { type: FRAME_TYPES[event.type], encoded: event.encoded, seq: event.seq };
-      }
+    } finally {
+      this.#positions.delete(position);
     }
+  }
+
+  /**
+   * For metrics: live subscribers, how far the furthest-behind one is from the head (events),
+   * events read from the log for live serving, and frames handed to subscribers.
+   */
+  stats(): { subscribers: number; oldestLag: number; eventsRead: number; framesSent: number } {
+    let oldest = this.#head;
+    for (const position of this.#positions) if (position.last < oldest) oldest = position.last;
+    return { subscribers: this.#subscribers, oldestLag: this.#head - oldest, eventsRead: this.#eventsRead, framesSent: this.#framesSent };
   }
 
   close(): void {

@@ -14,7 +14,7 @@ export interface ControllerLogger {
   error(obj: object, msg?: string): void;
 }
 
-export interface ControllerOptions<Ctx> {
+export interface ControllerOptions<Ctx, Auth = unknown> {
   ctx: Ctx;
   schemas: SchemaSource;
   log: ControllerLogger;
@@ -31,6 +31,30 @@ export interface ControllerOptions<Ctx> {
   /** Service proxying: requests answered by another service (consulted before the method table). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the route is the forwarder's own business
   forwarder?: Forwarder<any, any>;
+  /**
+   * Called once per request when its answer is written (metrics): the method entry (undefined
+   * for an NSID without one), the status, the caller's auth (undefined when none was
+   * established), whether the auth verifier refused the credential, the seconds the request
+   * took, and whether it was forwarded to another service.
+   */
+  observe?: (method: MethodEntry<Ctx, Auth> | undefined, status: number, auth: Auth | undefined, authRejected: boolean, seconds: number, forwarded: boolean) => void;
+}
+
+/** What a request's auth came to, for `observe`. */
+class RequestOutcome<Auth> {
+  auth: Auth | undefined = undefined;
+  rejected = false;
+  forwarded = false;
+}
+
+/** Runs an auth verifier, noting in `outcome` (when there is one) whether it refused. */
+async function authenticate<A>(verify: (info: RequestInfo) => A | Promise<A>, info: RequestInfo, outcome: RequestOutcome<A> | undefined): Promise<A> {
+  if (!outcome) return verify(info);
+  outcome.rejected = true;
+  const auth = await verify(info);
+  outcome.rejected = false;
+  outcome.auth = auth;
+  return auth;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -39,22 +63,29 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * The one XRPC controller: lookup, verb, content type, body limit, auth, parameters and body,
  * rate limits, then the handler. Every failure is rendered as `{"error", "message"}` JSON.
  */
-export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: ControllerOptions<Ctx>) {
+export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: ControllerOptions<Ctx, Auth>) {
   const { ctx, log } = options;
 
   const { forwarder } = options;
 
-  async function forward(req: IncomingMessage, res: ServerResponse, nsid: string, route: unknown): Promise<void> {
+  async function forward(req: IncomingMessage, res: ServerResponse, nsid: string, route: unknown, outcome: RequestOutcome<Auth> | undefined): Promise<void> {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       throw new InvalidRequestError(`Incorrect HTTP method (${method}): XRPC calls use GET or POST`);
     }
     const info: RequestInfo = { nsid, req, ip: options.clientIp(req), params: {} };
-    const auth = await forwarder!.auth(info);
+    const auth = await authenticate(forwarder!.auth, info, outcome as RequestOutcome<unknown> | undefined);
     await forwarder!.forward({ route, info, auth, res });
   }
 
-  async function run(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams, entry: MethodEntry<Ctx, Auth> | undefined): Promise<void> {
+  async function run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nsid: string,
+    query: URLSearchParams,
+    entry: MethodEntry<Ctx, Auth> | undefined,
+    outcome: RequestOutcome<Auth> | undefined,
+  ): Promise<void> {
     if (!entry) throw new MethodNotImplementedError(`Method not implemented: ${truncate(nsid)}`);
     const method = req.method ?? 'GET';
     checkVerb(entry, method);
@@ -68,7 +99,7 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
     }
 
     const info: RequestInfo = { nsid, req, ip: options.clientIp(req), params: {} };
-    const auth = await entry.auth(info);
+    const auth = await authenticate(entry.auth, info, outcome);
     info.params = entry.coerceParams(query);
 
     let input: unknown = undefined;
@@ -155,16 +186,34 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
     return xrpcError;
   }
 
+  const observe = options.observe;
+
   return async function handleXrpc(req: IncomingMessage, res: ServerResponse, nsid: string, query: URLSearchParams): Promise<void> {
     const entry = registry.get(nsid);
+    if (!observe) return answer(req, res, nsid, query, entry, undefined);
+    const started = performance.now();
+    const outcome = new RequestOutcome<Auth>();
+    await answer(req, res, nsid, query, entry, outcome);
+    observe(entry, res.statusCode, outcome.auth, outcome.rejected, (performance.now() - started) / 1000, outcome.forwarded);
+  };
+
+  async function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nsid: string,
+    query: URLSearchParams,
+    entry: MethodEntry<Ctx, Auth> | undefined,
+    outcome: RequestOutcome<Auth> | undefined,
+  ): Promise<void> {
     let forwarded = false;
     try {
       const route = forwarder?.route(nsid, req, entry);
       if (route !== undefined) {
         forwarded = true;
-        await forward(req, res, nsid, route);
+        if (outcome) outcome.forwarded = true;
+        await forward(req, res, nsid, route, outcome);
       } else {
-        await run(req, res, nsid, query, entry);
+        await run(req, res, nsid, query, entry, outcome);
       }
     } catch (err) {
       // A forwarded call answers with the upstream's error names, which no local Lexicon declares.
@@ -176,7 +225,7 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
       }
       await answerEarly(req, res, xrpcError);
     }
-  };
+  }
 }
 
 /**

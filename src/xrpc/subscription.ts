@@ -16,6 +16,8 @@ export interface SubscriptionOptions<Ctx> {
   maxBufferedBytes: number;
   /** Interval of WebSocket pings; a connection that missed a whole interval's pong is dropped. */
   heartbeatMs: number;
+  /** Called when a consumer is cut off for being too slow (metrics). */
+  onConsumerTooSlow?: () => void;
 }
 
 /** One frame of an XRPC event stream: a DAG-CBOR header followed by a DAG-CBOR body. */
@@ -89,6 +91,7 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
         const next = await iterator.next();
         if (next.done || ws.readyState !== ws.OPEN) break;
         if (ws.bufferedAmount > options.maxBufferedBytes) {
+          options.onConsumerTooSlow?.();
           closeWithError(ws, 'ConsumerTooSlow', 'Stream consumer too slow');
           break;
         }
