@@ -1,0 +1,39 @@
+/** One progress line on stderr: redrawn in place on a terminal, else printed every few seconds. */
+export function progressLine(intervalMs = 5000): { update(text: string): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      const now = performance.now();
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${text}`);
+        shown = true;
+      } else if (now - last >= intervalMs) {
+        last = now;
+        process.stderr.write(`${text}\n`);
+      }
+    },
+    done() {
+      if (tty && shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${Math.round(seconds % 60)}s`;
+  return `${Math.floor(m / 60)}h${m % 60}m`;
+}
