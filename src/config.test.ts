@@ -135,4 +135,16 @@ describe('config', () => {
     failsOn({ PDS_METRICS_LISTEN: '127.0.0.1:99999' }, 'PDS_METRICS_LISTEN');
     failsOn({ PDS_METRICS_ENABLED: 'maybe' }, 'PDS_METRICS_ENABLED');
   });
+
+  it('reads scheduled backups (off by default) and refuses a bad interval, count or place', () => {
+    assert.equal(loadConfig({}).backup, undefined);
+    assert.deepEqual(loadConfig({ PDS_BACKUP_DIRECTORY: '/backups/squall' }).backup, { dir: '/backups/squall', intervalMs: 86_400_000, keep: 7 });
+    assert.deepEqual(loadConfig({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_INTERVAL: '6h', PDS_BACKUP_KEEP: '3' }).backup, { dir: '/b', intervalMs: 6 * 3_600_000, keep: 3 });
+    assert.equal(loadConfig({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_INTERVAL: '30m' }).backup?.intervalMs, 1_800_000);
+    failsOn({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_INTERVAL: 'daily' }, 'PDS_BACKUP_INTERVAL');
+    failsOn({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_INTERVAL: '10s' }, 'PDS_BACKUP_INTERVAL');
+    failsOn({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_KEEP: '0' }, 'PDS_BACKUP_KEEP');
+    failsOn({ PDS_BACKUP_INTERVAL: '6h' }, 'PDS_BACKUP_INTERVAL');
+    failsOn({ PDS_DATA_DIRECTORY: '/srv/pds', PDS_BACKUP_DIRECTORY: '/srv/pds/blobs/backups' }, 'PDS_BACKUP_DIRECTORY');
+  });
 });

@@ -89,6 +89,13 @@ export interface Config {
   log: {
     level: string;
   };
+  /** Squall: scheduled backups (PDS_BACKUP_*); off unless a directory is set. */
+  backup?: {
+    dir: string;
+    intervalMs: number;
+    /** Complete backups kept in `dir`; older ones are deleted after each new one. */
+    keep: number;
+  };
   /** Squall: Prometheus metrics (PDS_METRICS_*). */
   metrics: {
     enabled: boolean;
@@ -243,6 +250,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       trustedProxies: parseList(read('PDS_TRUSTED_PROXIES')) ?? [],
     },
     log: { level: logLevel },
+    backup: parseBackup(read, blobDir),
     metrics: {
       enabled: parseBool('PDS_METRICS_ENABLED', read('PDS_METRICS_ENABLED'), true),
       listen: parseListenAddress('PDS_METRICS_LISTEN', read('PDS_METRICS_LISTEN')),
@@ -295,6 +303,33 @@ function parseInteger(variable: string, value: string | undefined, fallback: num
     throw new ConfigError(variable, `"${value}" must be a whole number of at least ${min}`);
   }
   return n;
+}
+
+function parseBackup(read: (name: string) => string | undefined, blobDir: string): Config['backup'] {
+  const dirValue = read('PDS_BACKUP_DIRECTORY');
+  const interval = read('PDS_BACKUP_INTERVAL');
+  const keep = read('PDS_BACKUP_KEEP');
+  if (dirValue === undefined) {
+    if (interval !== undefined) throw new ConfigError('PDS_BACKUP_INTERVAL', 'needs PDS_BACKUP_DIRECTORY (where scheduled backups go)');
+    if (keep !== undefined) throw new ConfigError('PDS_BACKUP_KEEP', 'needs PDS_BACKUP_DIRECTORY (where scheduled backups go)');
+    return undefined;
+  }
+  const dir = absolute(dirValue);
+  if (dir === blobDir || dir.startsWith(`${blobDir}/`)) throw new ConfigError('PDS_BACKUP_DIRECTORY', `"${dirValue}" is inside the blob store; use a directory of its own, ideally on another disk`);
+  return {
+    dir,
+    intervalMs: parseDuration('PDS_BACKUP_INTERVAL', interval ?? '24h', 60_000),
+    keep: parseInteger('PDS_BACKUP_KEEP', keep, 7, 1),
+  };
+}
+
+/** `90s`, `30m`, `6h`, `1d`: a duration of at least `minMs`. */
+function parseDuration(variable: string, value: string, minMs: number): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(value);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = match ? Number(match[1]) * unit[match[2] as keyof typeof unit] : NaN;
+  if (!Number.isSafeInteger(ms) || ms < minMs) throw new ConfigError(variable, `"${value}" must be a duration like 30m, 6h or 1d, of at least ${minMs / 60_000} minute(s)`);
+  return ms;
 }
 
 /** `host:port` (`[v6]:port` for IPv6): an interface and a port to listen on. */

@@ -22,6 +22,7 @@ import type { Config } from './config.ts';
 import { Database, migrate, migrations } from './db/index.ts';
 import { LexiconSet } from './lexicon/index.ts';
 import { Metrics } from './metrics/metrics.ts';
+import { startBackupSchedule, type BackupSchedule } from './backup/scheduler.ts';
 import type { Logger } from './logger.ts';
 import type { Secrets } from './secrets.ts';
 import { GroupCommitter } from './repo/group-commit.ts';
@@ -68,6 +69,8 @@ export interface AppContext {
   readonly blobs: BlobService;
   /** Prometheus metrics of this server (undefined when PDS_METRICS_ENABLED=false). */
   readonly metrics: Metrics | undefined;
+  /** Scheduled backups (PDS_BACKUP_DIRECTORY), when configured. */
+  readonly backups: BackupSchedule | undefined;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
@@ -144,6 +147,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   };
   pruneEvents();
   const pruneTimer = setInterval(pruneEvents, 3600_000);
+  const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
   pruneTimer.unref();
 
   let closed = false;
@@ -172,11 +176,13 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     repo,
     blobs,
     metrics,
+    backups,
     startedAt: new Date(),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
+      await backups?.stop();
       stopBlobCollector();
       firehose.close();
       await mail.mailer.close();

@@ -20,6 +20,8 @@ export interface BackupOptions {
   secretsInEnvironment?: boolean;
   onProgress?: (progress: BackupProgress) => void;
   now?: () => Date;
+  /** Stops the backup (server shutdown); the unfinished directory is removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupProgress {
@@ -105,6 +107,7 @@ async function build(options: BackupOptions, name: string, work: string, started
 
   /** Copies (or links) one blob; false when its file is not there (deleted since it was listed). */
   const takeBlob = async (row: BlobRow): Promise<boolean> => {
+    options.signal?.throwIfAborted();
     const path = copy.pathOf(row.did, row.cid);
     const rel = relative(work, path);
     if (sums.has(rel)) return true;
@@ -148,10 +151,15 @@ async function build(options: BackupOptions, name: string, work: string, started
     await rm(dbPath, { force: true });
     snapshotAt = now();
     let last = 0;
-    await snapshotDatabase(storage.dbFile, dbPath, (bytes) => {
-      progress.advance(0, Math.max(0, bytes - last), 'database');
-      last = Math.max(last, bytes);
-    });
+    await snapshotDatabase(
+      storage.dbFile,
+      dbPath,
+      (bytes) => {
+        progress.advance(0, Math.max(0, bytes - last), 'database');
+        last = Math.max(last, bytes);
+      },
+      options.signal,
+    );
     snapshotRows = readBlobRows(dbPath);
     const vanished: BlobRow[] = [];
     for (const row of snapshotRows) if (!(await takeBlob(row)) && !row.temp) vanished.push(row);

@@ -20,7 +20,8 @@ export function estimateSnapshotBytes(dbFile: string): number {
  * on a read-only connection of its own), while the server goes on writing. `onBytes` is called
  * with the bytes written so far every `pollMs`.
  */
-export async function snapshotDatabase(dbFile: string, target: string, onBytes?: (bytes: number) => void, pollMs = 250): Promise<void> {
+export async function snapshotDatabase(dbFile: string, target: string, onBytes?: (bytes: number) => void, signal?: AbortSignal, pollMs = 250): Promise<void> {
+  signal?.throwIfAborted();
   // VACUUM INTO takes an empty file: made here with the owner-only mode the copy must keep.
   await writeFile(target, '', { mode: 0o600, flag: 'wx' });
   await chmod(target, 0o600);
@@ -39,6 +40,7 @@ export async function snapshotDatabase(dbFile: string, target: string, onBytes?:
       worker.once('message', (message: { ok: boolean; message?: string }) => (message.ok ? resolve() : reject(new Error(`database snapshot failed: ${message.message}`))));
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`database snapshot worker exited (${code})`)));
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
   } finally {
     clearInterval(timer);
