@@ -2,6 +2,7 @@
 //   backup <dir> [--full]          an online, consistent backup into <dir>/squall-<time>
 //   restore <backup> [--data DIR]  restore into an empty data directory, then verify it
 //   verify [--data DIR]            verify a data directory at rest (a stopped server's)
+//   doctor [--handle H] [--json] [--request-crawl]  why posts may not show up: server, identity, relays, AppView
 // Exit status: 0 all good, 1 a mismatch or damage found, 2 refused or wrong usage.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,20 +11,34 @@ import { verifyDataDir, type IntegrityReport } from '../backup/integrity.ts';
 import { BackupFormatError } from '../backup/manifest.ts';
 import { restoreBackup, RestoreRefusedError } from '../backup/restore.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { formatReport, runDoctor } from '../doctor/index.ts';
 import { formatBytes, formatDuration, progressLine } from './progress.ts';
 
 export const OPS_USAGE = `  backup <dir> [--full]          online backup of this server's data into <dir>/squall-<time>
                                  (blobs unchanged since the last backup there are hard-linked; --full copies all)
   restore <backup> [--data DIR]  restore a backup into an empty data directory (default: PDS_DATA_DIRECTORY), then verify it
-  verify [--data DIR]            verify a stopped server's data directory (repos, record index, blobs, sequencer log)`;
+  verify [--data DIR]            verify a stopped server's data directory (repos, record index, blobs, sequencer log)
+  doctor [--handle H] [--json] [--backup-dir DIR] [--request-crawl]
+                                 check what makes posts invisible: public URL and certificate, firehose, service DID,
+                                 PLC, relays, each account's handle, DID document, repo, relay and AppView status,
+                                 SMTP, disk, backups (--request-crawl: ask the relays to crawl this host first)`;
 
-export const OPS_COMMANDS = new Set(['backup', 'restore', 'verify']);
+export const OPS_COMMANDS = new Set(['backup', 'restore', 'verify', 'doctor']);
 
 export async function runOps(argv: string[], version: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { full: { type: 'boolean' }, data: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      full: { type: 'boolean' },
+      data: { type: 'string' },
+      'data-dir': { type: 'string' },
+      handle: { type: 'string' },
+      json: { type: 'boolean' },
+      'backup-dir': { type: 'string' },
+      'request-crawl': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, ...args] = positionals;
   const config = readConfig(values['data-dir'], version);
@@ -39,6 +54,11 @@ export async function runOps(argv: string[], version: string): Promise<number> {
     if (command === 'verify') {
       const target = targetOf(config, values.data);
       return report(await verifyDataDir({ dbFile: target.dbFile, blobDir: target.blobDir, onProgress: verifyProgress() }));
+    }
+    if (command === 'doctor') {
+      const results = await runDoctor({ config, handle: values.handle, requestCrawl: values['request-crawl'], backupDir: values['backup-dir'] && resolve(values['backup-dir']) });
+      process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : formatReport(results));
+      return results.some((r) => r.status === 'fail') ? 1 : 0;
     }
     return usage();
   } catch (err) {
