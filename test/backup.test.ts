@@ -100,6 +100,7 @@ describe('backup and restore', () => {
     await Promise.all(writers);
     assert.equal(backup.status, 0, backup.stderr + backup.stdout);
     assert.match(backup.stdout, /backup written: /);
+    assert.match(backup.stderr, /^[a-z ]+: \d+\/\d+ files, [\d.]+ [KMG]?B\/[\d.]+ [KMG]?B/m, 'progress: files and bytes done of the total');
     assert.ok(ackedDuringBackup > 0, 'writes went on while the backup ran');
 
     const restoredDir = join(scratch, 'restored');
@@ -108,6 +109,8 @@ describe('backup and restore', () => {
     assert.match(restore.stdout, /checked repos: 3 commits signed/);
     assert.match(restore.stdout, /checked blobs: 3 references/);
     assert.match(restore.stdout, /verification passed/);
+    assert.match(restore.stderr, /^restoring: \d+\/\d+ files, /m);
+    assert.match(restore.stderr, /^verifying repos: \d\/3$/m);
 
     const restored = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DATA_DIRECTORY: restoredDir });
     try {

@@ -1,16 +1,22 @@
-/** One progress line on stderr: redrawn in place on a terminal, else printed every few seconds. */
+/**
+ * One progress line on stderr: redrawn in place on a terminal; else (a log, cron) the first update
+ * of each phase (the text before its colon) and then one every `intervalMs`, so a long job shows
+ * it is moving without flooding the log.
+ */
 export function progressLine(intervalMs = 5000): { update(text: string): void; done(): void } {
   const tty = process.stderr.isTTY === true;
-  let last = 0;
+  let last = -Infinity;
   let shown = false;
+  let phase: string | undefined;
   return {
     update(text) {
       const now = performance.now();
       if (tty) {
         process.stderr.write(`\r\x1b[K${text}`);
         shown = true;
-      } else if (now - last >= intervalMs) {
+      } else if (now - last >= intervalMs || !text.startsWith(`${phase}:`)) {
         last = now;
+        phase = text.split(':', 1)[0];
         process.stderr.write(`${text}\n`);
       }
     },
