@@ -8,6 +8,7 @@ import { startLocalPlcServer, type LocalPlcServer } from './identity/local-plc/p
 import { answerPreflight, setCorsHeaders } from './http/cors.ts';
 import { createMetricsRoute, startMetricsListener } from './http/metrics-route.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
+import { classifyIp } from './net/ip-address.ts';
 import { createProxy } from './proxy/index.ts';
 import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, XrpcError } from './xrpc/index.ts';
 
@@ -153,6 +154,10 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       throw err;
     }
     log.info({ url: metricsListener.url }, 'metrics listening');
+    const reach = classifyIp(config.metrics.listen.host);
+    if (reach === 'public' || reach === 'unspecified') {
+      log.warn({ url: metricsListener.url }, 'the metrics listener asks no credentials and is reachable beyond this machine: bind PDS_METRICS_LISTEN to a loopback or private address, or firewall its port');
+    }
   }
 
   let closing: Promise<void> | undefined;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import WebSocket from 'ws';
@@ -160,6 +161,18 @@ describe('a separate metrics listener (PDS_METRICS_LISTEN)', () => {
     } finally {
       await separate.close();
     }
+  });
+
+  it('warns in the log when that address is reachable beyond the machine, and not for loopback', async () => {
+    const logged = async (host: string) => {
+      let log = '';
+      const stream = new Writable({ write: (chunk, _enc, done) => ((log += String(chunk)), done()) });
+      const server = await startTestServer({ PDS_METRICS_LISTEN: `${host}:${await freePort()}` }, { logStream: stream });
+      await server.close();
+      return log;
+    };
+    assert.match(await logged('0.0.0.0'), /the metrics listener asks no credentials and is reachable beyond this machine/);
+    assert.doesNotMatch(await logged('127.0.0.1'), /reachable beyond this machine/);
   });
 
   it('is not served at all with PDS_METRICS_ENABLED=false', async () => {
