@@ -41,7 +41,7 @@ function admin(args: string[], dataDir = server.dataDir): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/bin/admin.ts', ...args],
+      ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args],
       { encoding: 'utf8', timeout: 120_000, env: { ...process.env, PDS_DATA_DIRECTORY: dataDir, PDS_ADMIN_PASSWORD: '' } },
       (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

@@ -381,7 +381,7 @@ describe('the doctor', () => {
     const env = { ...process.env, PDS_DATA_DIRECTORY: server.dataDir, PDS_PUBLIC_URL: config.service.publicUrl, PDS_DID_PLC_URL: plc.url, PDS_ALLOW_PRIVATE_NETWORK: 'true', PDS_CRAWLERS: relay.url };
     const run = (args: string[]) =>
       new Promise<{ status: number; stdout: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', 'src/bin/admin.ts', 'doctor', ...args], { encoding: 'utf8', timeout: 60_000, env }, (err, stdout) =>
+        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'doctor', ...args], { encoding: 'utf8', timeout: 60_000, env }, (err, stdout) =>
           resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
         ),
       );

@@ -1,10 +1,9 @@
 /**
- * One progress line on stderr: redrawn in place on a terminal; else (a log, cron) the first update
+ * One progress line (on stderr, through `write`): redrawn in place on a terminal; else (a log, cron) the first update
  * of each phase (the text before its colon) and then one every `intervalMs`, so a long job shows
  * it is moving without flooding the log.
  */
-export function progressLine(intervalMs = 5000): { update(text: string): void; done(): void } {
-  const tty = process.stderr.isTTY === true;
+export function progressLine(write: (text: string) => void, tty: boolean, intervalMs = 5000): { update(text: string): void; done(): void } {
   let last = -Infinity;
   let shown = false;
   let phase: string | undefined;
@@ -12,16 +11,16 @@ export function progressLine(intervalMs = 5000): { update(text: string): void; d
     update(text) {
       const now = performance.now();
       if (tty) {
-        process.stderr.write(`\r\x1b[K${text}`);
+        write(`\r\x1b[K${text}`);
         shown = true;
       } else if (now - last >= intervalMs || !text.startsWith(`${phase}:`)) {
         last = now;
         phase = text.split(':', 1)[0];
-        process.stderr.write(`${text}\n`);
+        write(`${text}\n`);
       }
     },
     done() {
-      if (tty && shown) process.stderr.write('\r\x1b[K');
+      if (tty && shown) write('\r\x1b[K');
     },
   };
 }
