@@ -13,6 +13,7 @@ import { LocalPlcDirectory } from './identity/local-plc/plc-directory.ts';
 import { createInProcessPlcFetch } from './identity/local-plc/plc-in-process.ts';
 import { SqlitePlcOperationStore } from './identity/local-plc/plc-store.ts';
 import { createAppIdentity, type AppIdentity } from './identity/services.ts';
+import { createOperatorFetch } from './net/operator-fetch.ts';
 import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
@@ -101,7 +102,10 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
   // A local playground's directory is asked in process, through the same HTTP answers it serves.
   const localPlc = config.identity.localPlc ? new LocalPlcDirectory(new SqlitePlcOperationStore(db)) : undefined;
-  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: localPlc ? createInProcessPlcFetch(localPlc) : fetch });
+  // A PLC directory the operator configured is trusted on any address (a local or LAN one needs
+  // no PDS_ALLOW_PRIVATE_NETWORK); the public one keeps pooled connections.
+  const plcFetch = createOperatorFetch(new URL(config.identity.plcUrl).hostname === 'plc.directory' ? [] : [config.identity.plcUrl], { allowPrivateNetwork: config.identity.allowPrivateNetwork });
+  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: localPlc ? createInProcessPlcFetch(localPlc) : plcFetch });
   const identity = createAppIdentity({ config, fetch, plc });
   const rotationKey = await importKeypair('ES256K', secrets.plcRotationKeyHex);
   const mail = createMailer(
@@ -128,7 +132,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   // A repo import stages its CAR in the temporary directory; one cut off by a crash left its file.
   const staleImports = removeStaleStagingFiles(config.storage.blobTmpDir);
   if (staleImports > 0) log.info({ removed: staleImports }, 'removed staging files of interrupted repo imports');
-  const crawlers = new Crawlers(config.crawlers, config.service.hostname, fetch, log);
+  const crawlers = new Crawlers(config.crawlers, config.service.hostname, createOperatorFetch(config.crawlers, { allowPrivateNetwork: config.identity.allowPrivateNetwork }), log);
   const repo = new RepoService({
     db,
     records: new RecordIndex(db),
