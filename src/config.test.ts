@@ -51,7 +51,7 @@ describe('config', () => {
       PDS_INVITE_REQUIRED: 'true',
       PDS_CRAWLERS: 'https://bsky.network',
       PDS_JWT_SECRET: '0123456789abcdef0123',
-      PDS_ADMIN_PASSWORD: 'hunter22',
+      PDS_ADMIN_PASSWORD: 'hunter22-hunter22',
     });
     assert.equal(config.service.publicUrl, 'https://pds.example.com');
     assert.equal(config.service.bindHost, '0.0.0.0');
@@ -69,6 +69,8 @@ describe('config', () => {
     failsOn({ PDS_HOSTNAME: 'https://pds.example.com' }, 'PDS_HOSTNAME');
     failsOn({ PDS_INVITE_REQUIRED: 'maybe' }, 'PDS_INVITE_REQUIRED');
     failsOn({ PDS_JWT_SECRET: 'short' }, 'PDS_JWT_SECRET');
+    failsOn({ PDS_ADMIN_PASSWORD: 'hunter22' }, 'PDS_ADMIN_PASSWORD');
+    failsOn({ PDS_ADMIN_PASSWORD: '0123456789abcde' }, 'PDS_ADMIN_PASSWORD');
     failsOn({ PDS_DID_PLC_URL: 'not a url' }, 'PDS_DID_PLC_URL');
     failsOn({ PDS_SERVICE_HANDLE_DOMAINS: 'example.com' }, 'PDS_SERVICE_HANDLE_DOMAINS');
     failsOn({ PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: 'xyz' }, 'PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX');
@@ -78,7 +80,7 @@ describe('config', () => {
   });
 
   it('redacts secrets and SMTP passwords', () => {
-    const config = loadConfig({ PDS_ADMIN_PASSWORD: 'hunter22', PDS_EMAIL_SMTP_URL: 'smtp://user:s3cret@mail.example.com:587' });
+    const config = loadConfig({ PDS_ADMIN_PASSWORD: 'hunter22-hunter22', PDS_EMAIL_SMTP_URL: 'smtp://user:s3cret@mail.example.com:587' });
     const text = JSON.stringify(redactConfig(config));
     assert.doesNotMatch(text, /hunter22|s3cret/);
   });

@@ -134,6 +134,12 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The admin password opens every account's administration: long enough that guessing is hopeless
+ * even before throttling (the generated one has 24 characters, 144 random bits).
+ */
+export const MIN_ADMIN_PASSWORD_LENGTH = 16;
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
@@ -159,6 +165,10 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   const jwtSecret = read('PDS_JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < 16) {
     throw new ConfigError('PDS_JWT_SECRET', 'must be at least 16 characters (use `openssl rand --hex 16`)');
+  }
+  const adminPassword = read('PDS_ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < MIN_ADMIN_PASSWORD_LENGTH) {
+    throw new ConfigError('PDS_ADMIN_PASSWORD', `must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (use \`openssl rand -base64 18\`, or leave it unset to have one generated)`);
   }
   const rotationKey = read('PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX');
   if (rotationKey !== undefined && !/^[0-9a-f]{64}$/i.test(rotationKey)) {
@@ -224,7 +234,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       blobTmpDir: absolute(read('PDS_BLOBSTORE_DISK_TMP_LOCATION') ?? resolve(dataDir, 'tmp')),
     },
     secrets: {
-      adminPassword: read('PDS_ADMIN_PASSWORD'),
+      adminPassword,
       jwtSecret,
       plcRotationKeyHex: rotationKey?.toLowerCase(),
     },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Config } from './config.ts';
+import { ConfigError, MIN_ADMIN_PASSWORD_LENGTH, type Config } from './config.ts';
 
 export interface Secrets {
   adminPassword: string;
@@ -35,6 +35,9 @@ export function loadOrCreateSecrets(config: Config): SecretsResult {
     stored[key] = make();
     return stored[key]!;
   };
+  if (config.secrets.adminPassword === undefined && typeof stored.adminPassword === 'string' && stored.adminPassword.length < MIN_ADMIN_PASSWORD_LENGTH) {
+    throw new ConfigError('adminPassword', `in ${file} must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters (delete the key to have one generated)`);
+  }
   const secrets: Secrets = {
     adminPassword: pick('adminPassword', config.secrets.adminPassword, () => randomBytes(18).toString('base64url')),
     jwtSecret: pick('jwtSecret', config.secrets.jwtSecret, () => randomBytes(32).toString('hex')),

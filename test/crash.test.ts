@@ -35,7 +35,7 @@ after(async () => {
 });
 
 async function startProcess(): Promise<ChildProcess> {
-  running = await startSquallProcess({ port, dataDir, plcUrl: plc.url, adminPassword: 'crash-admin' });
+  running = await startSquallProcess({ port, dataDir, plcUrl: plc.url, adminPassword: 'crash-admin-password' });
   return running;
 }
 

@@ -2,8 +2,15 @@ import type { AppContext } from '../context.ts';
 import type { AuthVerifier } from '../xrpc/index.ts';
 import { createAccessVerifiers } from './account-auth.ts';
 import { createAdminVerifier } from './admin.ts';
+import { FailureThrottle } from './failure-throttle.ts';
 import { createServiceAuthVerifier } from './service-auth-verifier.ts';
 import type { AuthState } from './types.ts';
+
+/**
+ * Failed admin credentials per client (an IPv4 address or an IPv6 /64): 10 in 15 minutes, then
+ * 429 until the window ends. 10,000 clients tracked at most (well under 2 MB).
+ */
+const ADMIN_FAILURES = { maxFailures: 10, windowMs: 15 * 60_000, maxClients: 10_000 };
 
 /** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
 export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<AuthState>> {
@@ -11,7 +18,7 @@ export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<Aut
   const service = createServiceAuthVerifier({ serviceDid: ctx.config.service.did, dids: ctx.identity.dids });
   return {
     none: () => ({ type: 'none' }),
-    admin: createAdminVerifier(ctx.secrets.adminPassword),
+    admin: createAdminVerifier(ctx.secrets.adminPassword, ctx.config.rateLimits.enabled ? new FailureThrottle(ADMIN_FAILURES) : undefined),
     access: access.access,
     accessFull: access.accessFull,
     accessPrivileged: access.accessPrivileged,

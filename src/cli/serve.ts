@@ -24,7 +24,7 @@ export const serve: CliCommand = {
     try {
       server = await startPds(config);
     } catch (err) {
-      const message = err instanceof BootError || (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
+      const message = err instanceof BootError || err instanceof ConfigError || (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
       io.err(`squall: could not start: ${message}\n`);
       return 1;
     }
