@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountStore } from './accounts/account-store.ts';
 import { AppPasswords } from './accounts/app-passwords.ts';
@@ -20,6 +20,7 @@ import { createMailer, type Mailer } from './email/mailer.ts';
 import { Sessions } from './accounts/sessions.ts';
 import { SessionTokens } from './auth/session-jwt.ts';
 import type { Config } from './config.ts';
+import { createPrivateFile, makeStoragePrivate, PRIVATE_DIR_MODE, PrivateModeError } from './data-directory.ts';
 import { Database, migrate, migrations } from './db/index.ts';
 import { LexiconSet } from './lexicon/index.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -79,10 +80,23 @@ export interface AppContext {
 export class BootError extends Error {}
 
 export async function createContext(config: Config, secrets: Secrets, log: Logger): Promise<AppContext> {
-  for (const dir of [config.storage.dataDir, config.storage.blobDir, config.storage.blobTmpDir]) {
-    mkdirSync(dir, { recursive: true });
+  const { storage } = config;
+  for (const dir of [storage.dataDir, storage.blobDir, storage.blobTmpDir, dirname(storage.dbFile)]) {
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   }
-  const db = new Database(config.storage.dbFile);
+  let fixed;
+  try {
+    fixed = makeStoragePrivate(storage);
+  } catch (err) {
+    if (err instanceof PrivateModeError) throw new BootError(err.message);
+    throw err;
+  }
+  if (fixed.length > 0) {
+    log.warn({ fixed: fixed.length, examples: fixed.slice(0, 10) }, 'made stored files private: other users could read them (now 0600 files, 0700 directories)');
+  }
+  // SQLite creates its -wal and -shm files with the database file's mode.
+  createPrivateFile(storage.dbFile);
+  const db = new Database(storage.dbFile);
   const result = migrate(db, migrations);
   if (result.error) {
     db.close();

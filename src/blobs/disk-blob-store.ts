@@ -120,7 +120,7 @@ export class DiskBlobStore implements BlobStore {
 
 /** mkdir -p, fsyncing each parent that gained a directory so the new path survives a crash. */
 async function ensureDir(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  const first = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (first === undefined) return;
   // `first` is the topmost directory created; every directory from its parent down changed.
   let current = dir;

@@ -12,6 +12,8 @@ export const serve: CliCommand = {
   summary: 'run the PDS (configured by PDS_* environment variables, see the README)',
   help: 'Runs until SIGTERM or SIGINT, then stops accepting, finishes requests in flight and exits 0.',
   async run({ io }) {
+    // Whatever the process creates is its user's alone (the database holds every signing key).
+    process.umask(0o077);
     let config;
     try {
       config = loadConfig(io.env, packageVersion());

@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createPrivateFile } from '../../data-directory.ts';
 import { join } from 'node:path';
 
 type Statement = BetterSqlite3.Statement;
@@ -31,8 +32,9 @@ export class ImportStaging {
   #closed = false;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = join(dir, `${STAGING_PREFIX}${randomBytes(8).toString('hex')}.sqlite`);
+    createPrivateFile(this.file);
     const db = new BetterSqlite3(this.file);
     this.#db = db;
     db.pragma('journal_mode = OFF');
