@@ -216,6 +216,12 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
         await run(req, res, nsid, query, entry, outcome);
       }
     } catch (err) {
+      if (clientWentAway(req, err)) {
+        // Not a server error: anyone can close a connection, and the error log is for the operator.
+        log.info({ nsid: truncate(nsid), reason: (err as NodeJS.ErrnoException).code }, 'client went away before the answer was complete');
+        res.destroy();
+        return;
+      }
       // A forwarded call answers with the upstream's error names, which no local Lexicon declares.
       const xrpcError = toXrpcError(err, forwarded ? undefined : entry);
       if (res.headersSent) {
@@ -247,6 +253,14 @@ async function answerEarly(req: IncomingMessage, res: ServerResponse, error: Xrp
   }
   sendError(res, error, head);
   if ((await discardRest(req)) === 'over') lingerClose(req);
+}
+
+const GONE_CODES: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED']);
+
+/** The failure is the client's connection closing under an answer (a download aborted). */
+function clientWentAway(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && GONE_CODES.has(code) && req.socket.destroyed;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- only kind and encodings are read
