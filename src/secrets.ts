@@ -44,7 +44,7 @@ export function loadOrCreateSecrets(config: Config): SecretsResult {
     plcRotationKeyHex: pick('plcRotationKeyHex', config.secrets.plcRotationKeyHex, generatePrivateKeyHex),
   };
   if (generated.length > 0) {
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, file);

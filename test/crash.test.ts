@@ -50,7 +50,7 @@ async function xrpc(nsid: string, body: unknown, token?: string) {
 
 /** Every event of the log, read through the firehose from cursor 0. */
 async function readLog(): Promise<Array<Record<string, unknown> & { $t: string }>> {
-  const head = (await (await fetch(`${base}/xrpc/_admin/status`, { headers: { authorization: 'Bearer crash-admin' } })).json()) as { counts: { events: number } };
+  const head = (await (await fetch(`${base}/xrpc/_admin/status`, { headers: { authorization: 'Bearer crash-admin-password' } })).json()) as { counts: { events: number } };
   const events: Array<Record<string, unknown> & { $t: string }> = [];
   if (head.counts.events === 0) return events;
   const ws = new WebSocket(`${base.replace('http', 'ws')}/xrpc/com.atproto.sync.subscribeRepos?cursor=0`);
