@@ -42,6 +42,7 @@ describe('Firehose buffer', () => {
     write(50);
     await tick();
     assert.equal(firehose.head, 50);
+    assert.deepEqual(firehose.buffered, { events: 0, bytes: 0 });
     const controller = new AbortController();
     assert.deepEqual(await take(firehose.subscribe(0, controller.signal), 50), Array.from({ length: 50 }, (_, i) => i + 1));
     controller.abort();
@@ -53,11 +54,15 @@ describe('Firehose buffer', () => {
     const controller = new AbortController();
     const received = take(firehose.subscribe(undefined, controller.signal), 200);
     await tick();
+    let most = 0;
     for (let i = 0; i < 20; i++) {
       write(10, 500);
       await tick();
+      most = Math.max(most, firehose.buffered.bytes);
     }
     assert.deepEqual(await received, Array.from({ length: 200 }, (_, i) => i + 1));
+    // Trimmed after each read: at most the bound plus the ten events of the last write.
+    assert.ok(most > 0 && most <= 2_000 + 10 * 600, `buffer held ${most} bytes`);
     controller.abort();
     db.close();
   });

@@ -86,15 +86,25 @@ export class Firehose {
   #read(): void {
     do {
       this.#dirty = false;
+      if (this.#subscribers === 0) {
+        // Nobody to serve: nothing is read back. The head moves to the durable ceiling, where a new
+        // live subscriber starts; one with a cursor pages from the log.
+        if (this.#head < this.#ceiling) this.#head = this.#ceiling;
+        this.#buffer = [];
+        this.#bufferBytes = 0;
+        continue;
+      }
       while (this.#head < this.#ceiling) {
         const events = this.#readDurable(this.#head);
         if (events.length === 0) break;
-        for (const event of events) this.#buffer.push(event);
+        for (const event of events) {
+          this.#buffer.push(event);
+          this.#bufferBytes += event.encoded.byteLength;
+        }
         this.#eventsRead += events.length;
         this.#head = events[events.length - 1].seq;
       }
-      // Trim in chunks, not on every event, so a full buffer is not copied at each commit.
-      if (this.#buffer.length > this.#options.bufferSize * 1.25) this.#buffer = this.#buffer.slice(-this.#options.bufferSize);
+      this.#trimBuffer();
     } while (this.#dirty);
     this.#reading = false;
     const waiters = this.#waiters;
@@ -102,6 +112,12 @@ export class Firehose {
     for (const wake of waiters) wake();
   }
 
+  /** What the shared buffer holds now (for tests and the admin status). */
+  get buffered(): { events: number; bytes: number } {
+    return { events: this.#buffer.length, bytes: this.#bufferBytes };
+  }
+
+  /** Trims in chunks, not on every event, so a full buffer is not copied at each commit. */
   #trimBuffer(): void {
     const { bufferSize, bufferBytes } = this.#options;
     if (this.#buffer.length <= bufferSize * 1.25 && this.#bufferBytes <= bufferBytes) return;
