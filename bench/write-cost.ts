@@ -4,13 +4,16 @@
 //
 //   node --import tsx bench/write-cost.ts [--trees DIR,DIR...] [--rounds 3] [--workload create]
 //        [--ops 2000] [--warmup 400] [--concurrency 8] [--log-level info] [--runtime tsx|built]
-//        [--callgrind] [--env KEY=VALUE,...] [--node-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
+//        [--callgrind [--keep-callgrind]] [--env KEY=VALUE,...] ['--node-args=--cpu-prof --cpu-prof-dir=/tmp/prof'] [--reference]
 //
 // Each round starts every tree's server afresh (fresh data directory, same settings), in turn, the
 // order flipping each round, creates --concurrency accounts, runs --warmup operations, then measures
 // --ops operations. --trees compares checkouts (e.g. a `git worktree` of the commit before a change
 // beside this one): the same load, interleaved. Without --log-level the server logs as `npm start`
-// does (info, one line per request, to a pipe this script drains).
+// does (info, one line per request, to a pipe this script drains). --reference adds the reference PDS
+// (`@atproto/pds`, started afresh each round by ../shared/bench/refpds/start.sh, production-like,
+// logging off) to the rotation, under the same load, and prints Squall's CPU per op as a share of
+// its, per round and as the median of those ratios.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +24,10 @@ import { repoRoot } from './lib/paths.ts';
 import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
+import { startReferencePds } from './lib/refpds.ts';
+import { nodeFlags, npmStartArgs } from './lib/squall.ts';
 
+const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
@@ -33,6 +39,8 @@ interface Options {
   logLevel: string | undefined;
   runtime: 'tsx' | 'built';
   callgrind: boolean;
+  /** Leave the callgrind dumps on disk (for callgrind_annotate) instead of deleting them. */
+  keepCallgrind: boolean;
   env: Record<string, string>;
   nodeArgs: string[];
 }
@@ -42,7 +50,12 @@ interface Measured {
   cpuMsPerOp: number;
   opsPerS: number;
   instructionsPerOp?: number;
+  /** RSS after start-up, before any account exists. */
+  idleRssMb: number;
+  /** RSS at the end of the measured window. */
   rssMb: number;
+  /** write(2)-family system calls of the server per op (responses, logs, WAL, fsyncs not included). */
+  writeCallsPerOp?: number;
   /** Writes per commit group (transaction) over the measured window. */
   writesPerGroup?: number;
 }
@@ -143,7 +156,16 @@ function valgrindIr(dumpDir: string, pid: number): number {
   return Number(summary[1]);
 }
 
-async function measureTree(tree: string, plcUrl: string, o: Options): Promise<Measured> {
+/** A server being measured: one of the trees, or the reference PDS. */
+interface Server {
+  base: string;
+  pid: number;
+  /** Squall's commit-group counters (_admin/status); the reference has none. */
+  writePath?: () => Promise<{ transactions: number; writes: number } | undefined>;
+  stop(): Promise<void>;
+}
+
+async function startTree(tree: string, plcUrl: string, o: Options): Promise<Server & { callgrindDir?: string }> {
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-cost-'));
   const env: Record<string, string> = {};
@@ -161,22 +183,50 @@ async function measureTree(tree: string, plcUrl: string, o: Options): Promise<Me
     ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}),
     ...o.env,
   });
-  const entry = [...o.nodeArgs, ...(o.runtime === 'built' ? ['dist/bin/main.js'] : ['--import', 'tsx', 'src/bin/main.ts'])];
-  const cgDir = mkdtempSync(join(tmpdir(), 'squall-callgrind-'));
-  const [cmd, args] = o.callgrind
+  // `npm start`'s node arguments as the tree's package.json has them; --runtime built swaps its loader and entry for the compiled build.
+  const startArgs = npmStartArgs(tree);
+  const entry = [...o.nodeArgs, ...(o.runtime === 'built' ? [...nodeFlags(startArgs), 'dist/cli/main.js', 'serve'] : startArgs)];
+  const cgDir = o.callgrind ? mkdtempSync(join(tmpdir(), 'squall-callgrind-')) : undefined;
+  const [cmd, args] = cgDir
     ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, '--dump-instr=no', process.execPath, ...entry]]
     : [process.execPath, entry];
   const child: ChildProcess = spawn(cmd, args as string[], { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = new OutputTail();
-  let logBytes = 0;
-  child.stdout!.on('data', (c: Buffer) => {
-    logBytes += c.length;
-    tail.push(c);
-  });
+  // The request log goes to a pipe, as under a service manager; it is read and dropped.
+  child.stdout!.on('data', (c: Buffer) => tail.push(c));
   child.stderr!.on('data', (c: Buffer) => tail.push(c));
   const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (cgDir && !o.keepCallgrind) rmSync(cgDir, { recursive: true, force: true });
+    if (cgDir && o.keepCallgrind) process.stderr.write(`callgrind dumps kept in ${cgDir}\n`);
+  };
   try {
     await waitForHttpOk(`${base}/xrpc/_health`, o.callgrind ? 600_000 : 60_000, () => (child.exitCode !== null ? `exited: ${tail}` : undefined));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const adminPassword = (JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { adminPassword: string }).adminPassword;
+  return {
+    base,
+    pid: child.pid!,
+    callgrindDir: cgDir,
+    writePath: async () => (await call(base, 'GET', '_admin/status', undefined, undefined, `admin:${adminPassword}`)).json?.writePath,
+    stop,
+  };
+}
+
+async function startReference(): Promise<Server> {
+  const target = await startReferencePds({ showProgress: false });
+  return { base: target.url, pid: target.pid, stop: () => target.stop() };
+}
+
+async function measure(label: string, server: Server & { callgrindDir?: string }, o: Options): Promise<Measured> {
+  const { base, pid } = server;
+  try {
+    const idle = sampleProcess(pid)!;
     const accounts: Account[] = [];
     const stamp = Date.now().toString(36);
     for (let i = 0; i < o.concurrency; i++) {
@@ -188,29 +238,32 @@ async function measureTree(tree: string, plcUrl: string, o: Options): Promise<Me
     // Reads need records: the warm-up writes them.
     await runOps(o.warmup, o.concurrency, workloadOp(reads ? 'create' : o.workload, base, accounts, rkeys));
     if (reads) await runOps(o.warmup, o.concurrency, workloadOp(o.workload, base, accounts, rkeys));
-    const pid = child.pid!;
-    const adminPassword = (JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { adminPassword: string }).adminPassword;
-    const writePath = async () => (await call(base, 'GET', '_admin/status', undefined, undefined, `admin:${adminPassword}`)).json?.writePath as { transactions: number; writes: number } | undefined;
-    const groupsBefore = await writePath();
-    if (o.callgrind) execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+    const groupsBefore = await server.writePath?.();
+    if (server.callgrindDir) execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
     const before = sampleProcess(pid)!;
     const t0 = performance.now();
     await runOps(o.ops, o.concurrency, workloadOp(o.workload, base, accounts, rkeys));
     const seconds = (performance.now() - t0) / 1000;
     const after = sampleProcess(pid)!;
-    const groupsAfter = await writePath();
+    const groupsAfter = await server.writePath?.();
     const writesPerGroup = groupsBefore && groupsAfter ? (groupsAfter.writes - groupsBefore.writes) / Math.max(1, groupsAfter.transactions - groupsBefore.transactions) : undefined;
     let instructionsPerOp: number | undefined;
-    if (o.callgrind) {
+    if (server.callgrindDir) {
       execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
-      instructionsPerOp = valgrindIr(cgDir, pid) / o.ops;
+      instructionsPerOp = valgrindIr(server.callgrindDir, pid) / o.ops;
     }
-    void logBytes;
-    return { tree, cpuMsPerOp: (after.cpuUs - before.cpuUs) / 1000 / o.ops, opsPerS: o.ops / seconds, instructionsPerOp, rssMb: after.rssBytes / 1048576, writesPerGroup };
+    return {
+      tree: label,
+      cpuMsPerOp: (after.cpuUs - before.cpuUs) / 1000 / o.ops,
+      opsPerS: o.ops / seconds,
+      instructionsPerOp,
+      writeCallsPerOp: after.writeCalls !== undefined && before.writeCalls !== undefined ? (after.writeCalls - before.writeCalls) / o.ops : undefined,
+      idleRssMb: idle.rssBytes / 1048576,
+      rssMb: after.rssBytes / 1048576,
+      writesPerGroup,
+    };
   } finally {
-    await stopChild(child);
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(cgDir, { recursive: true, force: true });
+    await server.stop();
   }
 }
 
@@ -227,6 +280,7 @@ async function main(): Promise<void> {
   const o: Options = {
     workload,
     callgrind,
+    keepCallgrind: args.flags.get('keep-callgrind') === 'true',
     ops: numberFlag(args, 'ops', callgrind ? 300 : 2000, 1),
     warmup: numberFlag(args, 'warmup', callgrind ? 300 : 400, 0),
     concurrency: numberFlag(args, 'concurrency', 8, 1, 256),
@@ -236,18 +290,24 @@ async function main(): Promise<void> {
     env: Object.fromEntries((args.flags.get('env') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string])),
   };
   const trees = (args.flags.get('trees') ?? repoRoot).split(',').map((t) => resolve(t));
+  const withReference = args.flags.get('reference') === 'true';
+  if (withReference && callgrind) throw new UsageError('--callgrind measures Squall trees only; drop --reference');
   const rounds = numberFlag(args, 'rounds', 3, 1, 50);
+  const labels = [...trees, ...(withReference ? [REFERENCE] : [])];
   const plc = await startLocalPlc();
-  const results = new Map<string, Measured[]>(trees.map((t) => [t, []]));
+  const results = new Map<string, Measured[]>(labels.map((t) => [t, []]));
   try {
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? trees : [...trees].reverse();
-      for (const tree of order) {
-        const m = await measureTree(tree, plc.url, o);
-        results.get(tree)!.push(m);
+      const order = r % 2 === 0 ? labels : [...labels].reverse();
+      for (const label of order) {
+        const server = label === REFERENCE ? await startReference() : await startTree(label, plc.url, o);
+        const m = await measure(label, server, o);
+        results.get(label)!.push(m);
         process.stderr.write(
-          `round ${r + 1} ${tree}: ${m.cpuMsPerOp.toFixed(3)} ms CPU/op, ${m.opsPerS.toFixed(0)} ops/s` +
-            `${m.instructionsPerOp ? `, ${(m.instructionsPerOp / 1e6).toFixed(3)} M instructions/op` : ''}, RSS ${m.rssMb.toFixed(0)} MB${m.writesPerGroup !== undefined ? `, ${m.writesPerGroup.toFixed(2)} writes per commit group` : ''}\n`,
+          `round ${r + 1} ${label}: ${m.cpuMsPerOp.toFixed(3)} ms CPU/op, ${m.opsPerS.toFixed(0)} ops/s` +
+            `${m.instructionsPerOp ? `, ${(m.instructionsPerOp / 1e6).toFixed(3)} M instructions/op` : ''}` +
+            `${m.writeCallsPerOp !== undefined ? `, ${m.writeCallsPerOp.toFixed(1)} write calls/op` : ''}, RSS ${m.idleRssMb.toFixed(0)} MB idle, ${m.rssMb.toFixed(0)} MB after` +
+            `${m.writesPerGroup !== undefined ? `, ${m.writesPerGroup.toFixed(2)} writes per commit group` : ''}\n`,
         );
       }
     }
@@ -256,15 +316,31 @@ async function main(): Promise<void> {
     agent.destroy();
   }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`\nworkload ${o.workload}, ${o.ops} ops after ${o.warmup} warm-up, C=${o.concurrency}, log level ${o.logLevel ?? 'default (info)'}, ${o.runtime}, ${rounds} rounds; load average now ${load}\n`);
-  console.log('| tree | server CPU ms/op (median) | per round | ops/s (median) |' + (callgrind ? ' M instructions/op (median) |' : '') + ' RSS MB | writes per commit group |');
-  console.log('|---|---:|---|---:|' + (callgrind ? '---:|' : '') + '---:|---:|');
-  for (const [tree, ms] of results) {
+  console.log(
+    `\nworkload ${o.workload}, ${o.ops} ops after ${o.warmup} warm-up, C=${o.concurrency}, Squall log level ${o.logLevel ?? 'default (info)'}, ${o.runtime}, ` +
+      `node ${process.version}, ${rounds} rounds; load average now ${load}\n`,
+  );
+  console.log('| server | server CPU ms/op (median) | per round | ops/s (median) |' + (callgrind ? ' M instructions/op (median) |' : '') + ' RSS MB idle | RSS MB after | writes per commit group |');
+  console.log('|---|---:|---|---:|' + (callgrind ? '---:|' : '') + '---:|---:|---:|');
+  for (const [label, ms] of results) {
     console.log(
-      `| ${tree} | ${median(ms.map((m) => m.cpuMsPerOp)).toFixed(3)} | ${ms.map((m) => m.cpuMsPerOp.toFixed(2)).join(' / ')} | ${median(ms.map((m) => m.opsPerS)).toFixed(0)} |` +
+      `| ${label} | ${median(ms.map((m) => m.cpuMsPerOp)).toFixed(3)} | ${ms.map((m) => m.cpuMsPerOp.toFixed(2)).join(' / ')} | ${median(ms.map((m) => m.opsPerS)).toFixed(0)} |` +
         (callgrind ? ` ${(median(ms.map((m) => m.instructionsPerOp!)) / 1e6).toFixed(3)} |` : '') +
-        ` ${median(ms.map((m) => m.rssMb)).toFixed(0)} | ${ms.every((m) => m.writesPerGroup !== undefined) ? median(ms.map((m) => m.writesPerGroup!)).toFixed(2) : '-'} |`,
+        ` ${median(ms.map((m) => m.idleRssMb)).toFixed(0)} | ${median(ms.map((m) => m.rssMb)).toFixed(0)} | ${ms.every((m) => m.writesPerGroup !== undefined) ? median(ms.map((m) => m.writesPerGroup!)).toFixed(2) : '-'} |`,
     );
+  }
+  const ref = results.get(REFERENCE);
+  if (ref) {
+    const refCpu = median(ref.map((m) => m.cpuMsPerOp));
+    for (const tree of trees) {
+      const ms = results.get(tree)!;
+      // Per-round ratios (each round's servers ran minutes apart at most), then their median.
+      const ratios = ms.map((m, i) => m.cpuMsPerOp / ref[i].cpuMsPerOp);
+      console.log(
+        `\n${tree}: server CPU per op ${(median(ratios) * 100).toFixed(1)}% of the reference's (per round: ${ratios.map((x) => (x * 100).toFixed(1) + '%').join(' / ')}; ` +
+          `medians ${median(ms.map((m) => m.cpuMsPerOp)).toFixed(3)} / ${refCpu.toFixed(3)} ms), ops/s ${(median(ms.map((m) => m.opsPerS)) / median(ref.map((m) => m.opsPerS))).toFixed(2)}×`,
+      );
+    }
   }
 }
 

@@ -52,11 +52,25 @@ test('describeProblems names failed requests, skipped and capped phases, and mis
   ]);
 });
 
-test('mergeRuns joins the workloads of per-workload runs and keeps the first run header', () => {
+test('compareRuns ends with the servers memory: idle, at the end and at the peak, lower being better', () => {
+  const squall = [
+    { server_rss_start_mb: 100, server_rss_end_mb: 200, workloads: { getRecord: { ops_per_s: 1, server_rss_max_mb: 220 }, listRecords: { records_per_s: 1, server_rss_max_mb: 240 } } },
+    { server_rss_start_mb: 110, server_rss_end_mb: 210, workloads: { getRecord: { ops_per_s: 1, server_rss_max_mb: 230 } } },
+    { server_rss_start_mb: 120, server_rss_end_mb: 190, workloads: { getRecord: { ops_per_s: 1, server_rss_max_mb: 250 } } },
+  ];
+  const reference = [{ server_rss_start_mb: 220, server_rss_end_mb: 500, workloads: { getRecord: { ops_per_s: 1, server_rss_max_mb: 480 } } }];
+  const table = compareRuns(squall, reference);
+  assert.deepEqual(rowOf(table, 'server RSS idle, after start-up').slice(1, 5), ['MB (lower is better)', '110.0', '220.0', '2.00×']);
+  assert.deepEqual(rowOf(table, 'server RSS at the end of the run').slice(2, 5), ['200.0', '500.0', '2.50×']);
+  assert.deepEqual(rowOf(table, 'server RSS peak during the run').slice(2, 5), ['240.0', '480.0', '2.00×']);
+});
+
+test('mergeRuns joins the workloads of per-workload runs, keeps the first run header and the last end RSS', () => {
   const merged = mergeRuns([
-    { server_rss_start_mb: 80, workloads: { createAccount: { ops_per_s: 10 } } },
-    { server_rss_start_mb: 95, workloads: { getRecord: { ops_per_s: 20 } } },
+    { server_rss_start_mb: 80, server_rss_end_mb: 120, workloads: { createAccount: { ops_per_s: 10 } } },
+    { server_rss_start_mb: 95, server_rss_end_mb: 150, workloads: { getRecord: { ops_per_s: 20 } } },
   ]);
   assert.equal(merged.server_rss_start_mb, 80);
+  assert.equal(merged.server_rss_end_mb, 150);
   assert.deepEqual(Object.keys(merged.workloads ?? {}), ['createAccount', 'getRecord']);
 });

@@ -6,7 +6,9 @@ import { formatNumber, formatRatio, markdownTable } from './table.ts';
 /** The part of a load.mjs JSON result this module reads (the file holds more). */
 export interface LoadRun {
   workloads?: Record<string, Record<string, unknown> | undefined>;
+  /** RSS when load.mjs started (right after the server's start-up: idle) and when it ended. */
   server_rss_start_mb?: number;
+  server_rss_end_mb?: number;
 }
 
 interface Row {
@@ -85,6 +87,19 @@ export function rowFigures(runs: readonly LoadRun[], row: Row): RowFigures {
   };
 }
 
+// Server memory, MB: idle after start-up, at the end of the run, and the peak sampled during it.
+const MEMORY_ROWS: readonly { label: string; of: (run: LoadRun) => number | undefined }[] = [
+  { label: 'server RSS idle, after start-up', of: (r) => num(r.server_rss_start_mb) },
+  { label: 'server RSS at the end of the run', of: (r) => num(r.server_rss_end_mb) },
+  {
+    label: 'server RSS peak during the run',
+    of: (r) => {
+      const peaks = Object.values(r.workloads ?? {}).map((w) => num(w?.server_rss_max_mb)).filter((v): v is number => v !== undefined);
+      return peaks.length ? Math.max(...peaks) : undefined;
+    },
+  },
+];
+
 /** The Markdown ratio table: Squall's and the reference's medians side by side, with Squall's advantage. */
 export function compareRuns(squall: readonly LoadRun[], reference: readonly LoadRun[]): string {
   const rows = [];
@@ -107,6 +122,13 @@ export function compareRuns(squall: readonly LoadRun[], reference: readonly Load
       formatRatio(ratio(r.p99Ms, s.p99Ms)),
       `${s.runs} / ${r.runs}`,
     ]);
+  }
+  for (const memory of MEMORY_ROWS) {
+    const s = squall.map(memory.of).filter((v) => v !== undefined);
+    const r = reference.map(memory.of).filter((v) => v !== undefined);
+    if (s.length === 0 && r.length === 0) continue;
+    const [sm, rm] = [median(s), median(r)];
+    rows.push([memory.label, 'MB (lower is better)', formatNumber(sm, 1), formatNumber(rm, 1), formatRatio(ratio(rm, sm)), '-', '-', '-', '-', '-', '-', `${s.length} / ${r.length}`]);
   }
   return markdownTable(
     ['workload', 'figure', 'Squall', 'reference', 'Squall advantage', 'Squall CPU ms/op', 'ref CPU ms/op', 'CPU advantage', 'Squall p99 ms', 'ref p99 ms', 'p99 advantage', 'runs (S / ref)'],
@@ -132,9 +154,12 @@ export function describeProblems(run: LoadRun): string[] {
   return problems;
 }
 
-/** Several load.mjs results for one server instance (one per workload) as one result, as if from one run. */
+/**
+ * Several load.mjs results for one server instance (one per workload, in order) as one result, as if
+ * from one run: the first part's header (its start RSS is the idle one), the last part's end RSS.
+ */
 export function mergeRuns(parts: readonly LoadRun[]): LoadRun {
-  const merged: LoadRun = { ...parts[0], workloads: {} };
+  const merged: LoadRun = { ...parts[0], server_rss_end_mb: parts.at(-1)?.server_rss_end_mb, workloads: {} };
   for (const part of parts) Object.assign(merged.workloads!, part.workloads);
   return merged;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clockTicksPerSecond, parseStatCpuTicks, parseStatusKb, sampleProcess } from './proc.ts';
+import { clockTicksPerSecond, parseIoCount, parseStatCpuTicks, parseStatusKb, sampleProcess } from './proc.ts';
 
 test('parseStatCpuTicks adds utime and stime, counting fields after the command name', () => {
   // A command name with spaces and a parenthesis must not shift the fields.
@@ -36,4 +36,11 @@ test('sampleProcess sees this process spend CPU, and nothing for a pid that does
   assert.ok(after.cpuUs - before.cpuUs >= 2 * (1e6 / clockTicksPerSecond()), `cpu grew by ${after.cpuUs - before.cpuUs} µs`);
   assert.ok(after.rssBytes > 1024 * 1024 && after.peakRssBytes >= after.rssBytes);
   assert.equal(sampleProcess(2 ** 22 + 12345), undefined);
+});
+
+test('parseIoCount reads a count of /proc/<pid>/io and gives undefined for a missing key', () => {
+  const io = 'rchar: 4096\nwchar: 100\nsyscr: 12\nsyscw: 7\nread_bytes: 0\n';
+  assert.equal(parseIoCount(io, 'syscr'), 12);
+  assert.equal(parseIoCount(io, 'syscw'), 7);
+  assert.equal(parseIoCount(io, 'cancelled_write_bytes'), undefined);
 });

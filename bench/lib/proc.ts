@@ -10,6 +10,9 @@ export interface ProcessSample {
   rssBytes: number;
   /** Peak resident set size over the process's life (VmHWM), in bytes. */
   peakRssBytes: number;
+  /** System calls that read and that wrote (syscr, syscw of /proc/<pid>/io); undefined where unreadable. */
+  readCalls?: number;
+  writeCalls?: number;
 }
 
 let ticksPerSecond: number | undefined;
@@ -48,6 +51,12 @@ export function parseStatusKb(status: string, key: string): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** A `key: 123` line of /proc/<pid>/io; undefined when absent. */
+export function parseIoCount(io: string, key: string): number | undefined {
+  const match = new RegExp(`^${key}: (\\d+)$`, 'm').exec(io);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Samples a running process; undefined when it has gone. */
 export function sampleProcess(pid: number): ProcessSample | undefined {
   let stat: string;
@@ -58,7 +67,14 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   } catch {
     return undefined;
   }
+  let io: string | undefined;
+  try {
+    io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    // Another user's process, or a kernel without task I/O accounting: the counts are optional.
+  }
   return {
+    ...(io ? { readCalls: parseIoCount(io, 'syscr'), writeCalls: parseIoCount(io, 'syscw') } : {}),
     cpuUs: (parseStatCpuTicks(stat) * 1e6) / clockTicksPerSecond(),
     rssBytes: parseStatusKb(status, 'VmRSS'),
     peakRssBytes: parseStatusKb(status, 'VmHWM'),

@@ -2,7 +2,7 @@
 // and a state folder of our own so a reference PDS someone else started is neither reused nor stopped.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, sharedBenchDir } from './paths.ts';
@@ -22,15 +22,35 @@ export interface ReferenceOptions {
 
 export const referenceStateDir = join(repoRoot, '.bench', 'refpds-state');
 
+/**
+ * Where start.sh installs the reference PDS: its own default (`.install` beside the script) when that
+ * folder can be written, else `.bench/refpds-home` here (the shared folder is read-only on some
+ * machines; start.sh would fail at its first mkdir). The first install there takes 3-4 minutes.
+ */
+export function referenceHomeDir(): string | undefined {
+  const refpds = join(sharedBenchDir(), 'refpds');
+  for (const dir of [join(refpds, '.install'), refpds]) {
+    if (!existsSync(dir)) continue;
+    try {
+      accessSync(dir, constants.W_OK);
+      return undefined;
+    } catch {
+      break;
+    }
+  }
+  return join(repoRoot, '.bench', 'refpds-home');
+}
+
 function scriptEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   // As for Squall: the caller's PDS_* variables would otherwise reach the reference PDS (start.sh lets them win).
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('PDS_') && !key.startsWith('REFPDS_')) env[key] = value;
   }
-  // The shared folder may be read-only: SQUALL_REFPDS_HOME puts the install somewhere writable.
-  const home: Record<string, string> = process.env.SQUALL_REFPDS_HOME ? { REFPDS_HOME: process.env.SQUALL_REFPDS_HOME } : {};
-  return { ...env, REFPDS_STATE: referenceStateDir, ...home, ...extra };
+  // The shared folder may be read-only: SQUALL_REFPDS_HOME puts the install somewhere writable, and
+  // without it a read-only shared folder sends it to .bench/refpds-home.
+  const home = process.env.SQUALL_REFPDS_HOME ?? referenceHomeDir();
+  return { ...env, REFPDS_STATE: referenceStateDir, ...(home ? { REFPDS_HOME: home } : {}), ...extra };
 }
 
 function runScript(script: string, env: Record<string, string>, timeoutMs: number, showProgress: boolean): Promise<{ code: number | null; stdout: string; stderr: OutputTail }> {

@@ -1,4 +1,4 @@
-// Starts Squall as a child process, the way an operator runs it (`node --import tsx src/cli/main.ts serve`),
+// Starts Squall as a child process, the way an operator runs it (`npm start`'s node command, read from package.json),
 // on a fresh data directory and a port of its own, so the benchmark measures exactly that process.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { Target } from './target.ts';
 export interface SquallOptions {
   /** A did:plc directory for account workloads; without one Squall keeps its default (never contacted by reads). */
   plcUrl?: string;
-  /** Squall's LOG_LEVEL; `silent` by default so logging does not show up in the figures. */
+  /** Squall's LOG_LEVEL; unset by default, so the server logs as `npm start` does (info, one line per request, to a pipe read and dropped here). */
   logLevel?: string;
   /** Extra PDS_* settings, applied last. */
   env?: Record<string, string>;
@@ -34,11 +34,11 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
     PDS_SERVICE_HANDLE_DOMAINS: '.test',
     PDS_RATE_LIMITS_ENABLED: 'false',
     PDS_INVITE_REQUIRED: 'false',
-    LOG_LEVEL: options.logLevel ?? 'silent',
+    ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}),
     ...(options.plcUrl ? { PDS_DID_PLC_URL: options.plcUrl, PDS_ALLOW_PRIVATE_NETWORK: 'true' } : {}),
     ...options.env,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
   child.stderr.on('data', (c: Buffer) => output.push(c));
@@ -69,6 +69,29 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
       await stop();
     },
   };
+}
+
+/**
+ * The arguments `npm start` gives `node` (its Node.js flags, loaders and entry point), read from
+ * package.json, so a benchmark measures the server exactly as an operator starts it.
+ */
+export function npmStartArgs(root = repoRoot): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+  if (words[0] !== 'node' || words.length < 2 || words.some((w) => /["'$&|;<>`]/.test(w))) {
+    throw new Error(`package.json's start script is not a plain \`node ...\` command: ${pkg.scripts?.start}`);
+  }
+  return words.slice(1);
+}
+
+/** The Node.js flags among `node` arguments: those before the entry point, less the `--import` preloads. */
+export function nodeFlags(args: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < args.length && args[i].startsWith('--'); i++) {
+    if (args[i] === '--import') i++;
+    else if (!args[i].startsWith('--import=')) flags.push(args[i]);
+  }
+  return flags;
 }
 
 /** The package version plus the commit and whether the working tree had changes: figures belong to a revision. */
