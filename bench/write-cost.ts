@@ -25,7 +25,7 @@ import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { nodeFlags, npmStartArgs } from './lib/squall.ts';
+import { nodeFlags, npmStartArgs, squallEnv } from './lib/squall.ts';
 
 const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
@@ -168,21 +168,7 @@ interface Server {
 async function startTree(tree: string, plcUrl: string, o: Options): Promise<Server & { callgrindDir?: string }> {
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-cost-'));
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('PDS_') && key !== 'LOG_LEVEL') env[key] = value;
-  }
-  Object.assign(env, {
-    PDS_PORT: String(port),
-    PDS_HOSTNAME: 'localhost',
-    PDS_DATA_DIRECTORY: dataDir,
-    PDS_SERVICE_HANDLE_DOMAINS: '.test',
-    PDS_RATE_LIMITS_ENABLED: 'false',
-    PDS_DID_PLC_URL: plcUrl,
-    PDS_ALLOW_PRIVATE_NETWORK: 'true',
-    ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}),
-    ...o.env,
-  });
+  const env = squallEnv({ port, dataDir, plcUrl, logLevel: o.logLevel, extra: o.env });
   // `npm start`'s node arguments as the tree's package.json has them; --runtime built swaps its loader and entry for the compiled build.
   const startArgs = npmStartArgs(tree);
   const entry = [...o.nodeArgs, ...(o.runtime === 'built' ? [...nodeFlags(startArgs), 'dist/cli/main.js', 'serve'] : startArgs)];

@@ -21,23 +21,7 @@ export interface SquallOptions {
 export async function startSquall(options: SquallOptions = {}): Promise<Target> {
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
-  const env: Record<string, string> = {};
-  // Only the operating basics pass through: a PDS_* variable in the caller's shell must not change what is measured.
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('PDS_') && key !== 'LOG_LEVEL') env[key] = value;
-  }
-  Object.assign(env, {
-    PDS_PORT: String(port),
-    PDS_HOSTNAME: 'localhost',
-    PDS_BIND_HOST: '127.0.0.1',
-    PDS_DATA_DIRECTORY: dataDir,
-    PDS_SERVICE_HANDLE_DOMAINS: '.test',
-    PDS_RATE_LIMITS_ENABLED: 'false',
-    PDS_INVITE_REQUIRED: 'false',
-    ...(options.logLevel ? { LOG_LEVEL: options.logLevel } : {}),
-    ...(options.plcUrl ? { PDS_DID_PLC_URL: options.plcUrl, PDS_ALLOW_PRIVATE_NETWORK: 'true' } : {}),
-    ...options.env,
-  });
+  const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, extra: options.env });
   const child = spawn(process.execPath, npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
@@ -69,6 +53,31 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
       await stop();
     },
   };
+}
+
+/**
+ * The environment of a benchmarked Squall: the caller's, less every PDS_* variable and LOG_LEVEL
+ * (a setting in the caller's shell must not change what is measured), plus the operating basics:
+ * its port on 127.0.0.1, its data directory, `.test` handles, no rate limits, no invites, and a
+ * did:plc directory when given. LOG_LEVEL only when asked for: the default is npm start's.
+ */
+export function squallEnv(o: { port: number; dataDir: string; plcUrl?: string; logLevel?: string; extra?: Record<string, string> }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('PDS_') && key !== 'LOG_LEVEL') env[key] = value;
+  }
+  return Object.assign(env, {
+    PDS_PORT: String(o.port),
+    PDS_HOSTNAME: 'localhost',
+    PDS_BIND_HOST: '127.0.0.1',
+    PDS_DATA_DIRECTORY: o.dataDir,
+    PDS_SERVICE_HANDLE_DOMAINS: '.test',
+    PDS_RATE_LIMITS_ENABLED: 'false',
+    PDS_INVITE_REQUIRED: 'false',
+    ...(o.logLevel ? { LOG_LEVEL: o.logLevel } : {}),
+    ...(o.plcUrl ? { PDS_DID_PLC_URL: o.plcUrl, PDS_ALLOW_PRIVATE_NETWORK: 'true' } : {}),
+    ...o.extra,
+  });
 }
 
 /**
