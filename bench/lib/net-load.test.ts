@@ -55,16 +55,28 @@ test('the net load runner keeps connections across windows and survives servers 
   const { port } = server.address() as AddressInfo;
   const runner = createNetLoadRunner(`http://127.0.0.1:${port}/xrpc/x`, 3);
   try {
-    const warm = await runner.run(150);
+    // Windows are repeated until one holds a dozen answers: on a loaded machine a window holds fewer
+    // (2 in 150 ms at a load average of 17), and that must make the test slower, not fail it.
+    let answers = 0;
+    const windowWithAnswers = async (ms: number) => {
+      let result = await runner.run(ms);
+      answers += result.ok + result.non2xx;
+      for (let i = 0; i < 40 && result.ok <= 10; i++) {
+        result = await runner.run(ms);
+        answers += result.ok + result.non2xx;
+      }
+      return result;
+    };
+    const warm = await windowWithAnswers(150);
     const socketsAfterWarmup = connections.size;
-    const main = await runner.run(300);
+    const main = await windowWithAnswers(300);
     assert.ok(warm.ok > 10 && main.ok > 10, `${warm.ok} / ${main.ok} ok answers`);
     assert.ok(main.non2xx > 0 && Math.abs(main.non2xx * 2 - main.ok) <= 6, `${main.ok} ok vs ${main.non2xx} 404s`);
     assert.equal(main.errors, 0, main.errorSamples.join('; '));
     // The window ends with the last answer; a connection reconnecting at the deadline can end it a hair early.
     assert.ok(main.elapsedMs >= 290, `window of ${main.elapsedMs} ms`);
     // Closing answers force reconnects, but not one connection per request.
-    assert.ok(connections.size < (warm.ok + warm.non2xx + main.ok + main.non2xx) / 10, `${connections.size} connections`);
+    assert.ok(connections.size < answers / 10, `${connections.size} connections for ${answers} answers`);
     assert.ok(socketsAfterWarmup >= 3, `${socketsAfterWarmup} connections after the warm-up`);
   } finally {
     runner.close();
