@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, redactConfig } from './config.ts';
+import { ConfigError, loadConfig, operatorUrls, redactConfig } from './config.ts';
 
 function failsOn(env: Record<string, string>, variable: string) {
   assert.throws(
@@ -148,5 +148,26 @@ describe('config', () => {
     failsOn({ PDS_BACKUP_DIRECTORY: '/b', PDS_BACKUP_KEEP: '0' }, 'PDS_BACKUP_KEEP');
     failsOn({ PDS_BACKUP_INTERVAL: '6h' }, 'PDS_BACKUP_INTERVAL');
     failsOn({ PDS_DATA_DIRECTORY: '/srv/pds', PDS_BACKUP_DIRECTORY: '/srv/pds/blobs/backups' }, 'PDS_BACKUP_DIRECTORY');
+  });
+
+  it('keeps SSRF protection on unless development asks it off, and names every configured URL as trusted', () => {
+    assert.equal(loadConfig({}).net.disableSsrfProtection, false);
+    assert.equal(loadConfig({ PDS_DISABLE_SSRF_PROTECTION: 'true' }).net.disableSsrfProtection, true);
+    failsOn({ PDS_DISABLE_SSRF_PROTECTION: 'maybe' }, 'PDS_DISABLE_SSRF_PROTECTION');
+    const config = loadConfig({
+      PDS_DID_PLC_URL: 'http://127.0.0.1:2582',
+      PDS_CRAWLERS: 'http://10.0.0.5:2470, https://bsky.network',
+      PDS_BSKY_APP_VIEW_URL: 'http://appview.internal:3000',
+      PDS_BSKY_APP_VIEW_DID: 'did:web:appview.internal',
+    });
+    assert.deepEqual(operatorUrls(config), ['http://127.0.0.1:2582', 'http://10.0.0.5:2470', 'https://bsky.network', 'http://appview.internal:3000']);
+    failsOn({ PDS_CRAWLERS: 'smtp://relay.example.com' }, 'PDS_CRAWLERS');
+  });
+
+  it('takes the retired PDS_ALLOW_PRIVATE_NETWORK=true as a note for the boot log, not as a way to open user-controlled fetches', () => {
+    const config = loadConfig({ PDS_ALLOW_PRIVATE_NETWORK: 'true' });
+    assert.equal(config.net.retiredAllowPrivateNetwork, true);
+    assert.equal(config.net.disableSsrfProtection, false);
+    assert.equal(loadConfig({}).net.retiredAllowPrivateNetwork, false);
   });
 });

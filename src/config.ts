@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isValidDid } from './syntax/index.ts';
+import { STREAM_LIMIT_DEFAULTS } from './xrpc/stream-limits.ts';
 
 /**
  * The one place that reads the environment. Variable names follow the official PDS (`pds.env`)
@@ -42,14 +43,27 @@ export interface Config {
     plcRotationKeyHex?: string;
   };
   identity: {
+    /** Operator-configured, so trusted: may be on loopback or a private network. */
     plcUrl: string;
     /**
      * Squall: the built-in PLC directory of a local playground, served on its own port. Only on
      * `localhost` with PDS_DID_PLC_URL unset; a public hostname always uses a real directory.
      */
     localPlc?: { port: number };
-    /** Squall: allow outbound requests to loopback/private addresses (tests, a local PLC). */
-    allowPrivateNetwork: boolean;
+  };
+  /** Outbound requests (src/net). */
+  net: {
+    /**
+     * Development only (PDS_DISABLE_SSRF_PROTECTION, as the official PDS names it): URLs that users
+     * and DID documents control may reach loopback and private addresses. Operator-configured URLs
+     * never need it.
+     */
+    disableSsrfProtection: boolean;
+    /**
+     * PDS_ALLOW_PRIVATE_NETWORK=true was set. Retired: it opened every outbound fetch; now it opens
+     * nothing (configured URLs need nothing) and the boot log says so.
+     */
+    retiredAllowPrivateNetwork: boolean;
   };
   crawlers: string[];
   /**
@@ -77,6 +91,24 @@ export interface Config {
   };
   /** Squall: how long firehose events are kept for cursor replay (PDS_SEQUENCER_RETENTION_HOURS). */
   sequencerRetentionHours: number;
+  /** Squall: streamed answers (repo exports, blob downloads): caps and time limits. */
+  streams: {
+    /** Longest time a stream may go without the client taking a chunk (PDS_STREAM_IDLE_TIMEOUT, ms). */
+    idleTimeoutMs: number;
+    /** Longest a stream may run (PDS_STREAM_MAX_DURATION, ms). */
+    maxDurationMs: number;
+    /** Streams at once, all clients (PDS_STREAM_MAX_CONCURRENT). */
+    maxConcurrent: number;
+    /** Streams at once per client, an IPv4 address or IPv6 /64 (PDS_STREAM_MAX_CONCURRENT_PER_CLIENT). */
+    maxConcurrentPerClient: number;
+  };
+  /** Squall: firehose (subscribeRepos) subscribers. */
+  firehose: {
+    /** Subscribers at once, all clients (PDS_FIREHOSE_MAX_SUBSCRIBERS). */
+    maxSubscribers: number;
+    /** Subscribers at once per client, an IPv4 address or IPv6 /64 (PDS_FIREHOSE_MAX_SUBSCRIBERS_PER_CLIENT). */
+    maxSubscribersPerClient: number;
+  };
   email: {
     smtpUrl?: string;
     fromAddress?: string;
@@ -179,7 +211,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
   }
   const crawlers = parseList(read('PDS_CRAWLERS')) ?? [];
-  crawlers.forEach((url) => parseUrl('PDS_CRAWLERS', url));
+  crawlers.forEach((url) => parseHttpUrl('PDS_CRAWLERS', url));
   const configuredPlcUrl = read('PDS_DID_PLC_URL');
   const localPlcPortValue = read('PDS_LOCAL_PLC_PORT');
   if (localPlcPortValue !== undefined && (hostname !== 'localhost' || configuredPlcUrl !== undefined)) {
@@ -189,7 +221,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   const localPlc = hostname === 'localhost' && configuredPlcUrl === undefined ? { port: parsePort('PDS_LOCAL_PLC_PORT', localPlcPortValue ?? String(Math.max(0, port - 1))) } : undefined;
   if (localPlc && localPlc.port !== 0 && localPlc.port === port) throw new ConfigError('PDS_LOCAL_PLC_PORT', `must differ from PDS_PORT (${port})`);
   const plcUrl = configuredPlcUrl ?? (localPlc ? `http://localhost:${localPlc.port}` : 'https://plc.directory');
-  parseUrl('PDS_DID_PLC_URL', plcUrl);
+  parseHttpUrl('PDS_DID_PLC_URL', plcUrl);
   const smtpUrl = read('PDS_EMAIL_SMTP_URL');
   if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl);
   const privacyPolicyUrl = read('PDS_PRIVACY_POLICY_URL');
@@ -241,7 +273,10 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     identity: {
       plcUrl: plcUrl.replace(/\/+$/, ''),
       ...(localPlc ? { localPlc } : {}),
-      allowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
+    },
+    net: {
+      disableSsrfProtection: parseBool('PDS_DISABLE_SSRF_PROTECTION', read('PDS_DISABLE_SSRF_PROTECTION'), false),
+      retiredAllowPrivateNetwork: parseBool('PDS_ALLOW_PRIVATE_NETWORK', read('PDS_ALLOW_PRIVATE_NETWORK'), false),
     },
     crawlers,
     services,
@@ -251,6 +286,16 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       maxResponseBytes: parseInteger('PDS_PROXY_MAX_RESPONSE_SIZE', read('PDS_PROXY_MAX_RESPONSE_SIZE'), 10 * 1024 * 1024, 1024),
     },
     sequencerRetentionHours: parseInteger('PDS_SEQUENCER_RETENTION_HOURS', read('PDS_SEQUENCER_RETENTION_HOURS'), 72, 1),
+    streams: {
+      idleTimeoutMs: parseInteger('PDS_STREAM_IDLE_TIMEOUT', read('PDS_STREAM_IDLE_TIMEOUT'), STREAM_LIMIT_DEFAULTS.idleTimeoutMs, 1),
+      maxDurationMs: parseInteger('PDS_STREAM_MAX_DURATION', read('PDS_STREAM_MAX_DURATION'), STREAM_LIMIT_DEFAULTS.maxDurationMs, 1),
+      maxConcurrent: parseInteger('PDS_STREAM_MAX_CONCURRENT', read('PDS_STREAM_MAX_CONCURRENT'), STREAM_LIMIT_DEFAULTS.maxConcurrent, 1),
+      maxConcurrentPerClient: parseInteger('PDS_STREAM_MAX_CONCURRENT_PER_CLIENT', read('PDS_STREAM_MAX_CONCURRENT_PER_CLIENT'), STREAM_LIMIT_DEFAULTS.maxConcurrentPerClient, 1),
+    },
+    firehose: {
+      maxSubscribers: parseInteger('PDS_FIREHOSE_MAX_SUBSCRIBERS', read('PDS_FIREHOSE_MAX_SUBSCRIBERS'), 256, 1),
+      maxSubscribersPerClient: parseInteger('PDS_FIREHOSE_MAX_SUBSCRIBERS_PER_CLIENT', read('PDS_FIREHOSE_MAX_SUBSCRIBERS_PER_CLIENT'), 8, 1),
+    },
     email: {
       smtpUrl,
       fromAddress: read('PDS_EMAIL_FROM_ADDRESS'),
@@ -267,6 +312,15 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     },
     strictXrpc: parseBool('PDS_STRICT_XRPC', read('PDS_STRICT_XRPC'), devMode),
   };
+}
+
+/**
+ * The HTTP(S) URLs the operator configured, which the trusted fetch may reach (any address).
+ * SMTP (PDS_EMAIL_SMTP_URL) is trusted the same way but is not HTTP: the mailer connects to it directly.
+ */
+export function operatorUrls(config: Pick<Config, 'identity' | 'crawlers' | 'services'>): string[] {
+  const services = Object.values(config.services).flatMap((service) => (service === undefined ? [] : [service.url]));
+  return [config.identity.plcUrl, ...config.crawlers, ...services];
 }
 
 /** The config with secrets replaced, for `_admin/status` and logs. */
@@ -391,6 +445,12 @@ function parseService(env: Env, read: (name: string) => string | undefined, pref
   }
   if (!isValidDid(did) || did.includes('#')) throw new ConfigError(didVar, `"${did}" is not a DID (no #fragment: the service id is implied)`);
   return { url: parsed.origin + parsed.pathname.replace(/\/+$/, ''), did };
+}
+
+function parseHttpUrl(variable: string, value: string): URL {
+  const url = parseUrl(variable, value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be an http(s) URL`);
+  return url;
 }
 
 function parseUrl(variable: string, value: string): URL {

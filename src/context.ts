@@ -13,8 +13,9 @@ import { LocalPlcDirectory } from './identity/local-plc/plc-directory.ts';
 import { createInProcessPlcFetch } from './identity/local-plc/plc-in-process.ts';
 import { SqlitePlcOperationStore } from './identity/local-plc/plc-store.ts';
 import { createAppIdentity, type AppIdentity } from './identity/services.ts';
-import { createOperatorFetch } from './net/operator-fetch.ts';
-import { createSafeFetch, type SafeFetch } from './net/safe-fetch.ts';
+import { createGuardedFetch, type GuardedFetch } from './net/guarded-fetch.ts';
+import { createTrustedFetch, type TrustedFetch } from './net/trusted-fetch.ts';
+import { operatorUrls } from './config.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { Sessions } from './accounts/sessions.ts';
@@ -52,8 +53,10 @@ export interface AppContext {
   readonly sessions: Sessions;
   readonly invites: Invites;
   readonly mailer: Mailer;
-  /** Every outbound HTTP request goes through this guarded fetch. */
-  readonly fetch: SafeFetch;
+  /** Outbound HTTP to URLs users or DID documents control: public addresses only (src/net). */
+  readonly guardedFetch: GuardedFetch;
+  /** Outbound HTTP to the URLs the operator configured (PLC, crawlers, services): only those origins. */
+  readonly trustedFetch: TrustedFetch;
   readonly plc: PlcClient;
   /** The built-in PLC directory of a local playground (config.identity.localPlc), served by server.ts. */
   readonly localPlc?: LocalPlcDirectory;
@@ -113,14 +116,16 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const appPasswords = new AppPasswords(db, Buffer.from(hkdfSync('sha256', secrets.jwtSecret, '', 'squall app-password lookup', 32)));
   const sessions = new Sessions(db, accounts, appPasswords, new SessionTokens(secrets.jwtSecret, config.service.did));
   const invites = new Invites(db, config.service.hostname);
-  const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
+  const guardedFetch = createGuardedFetch({ disableSsrfProtection: config.net.disableSsrfProtection });
+  if (config.net.disableSsrfProtection) log.warn('PDS_DISABLE_SSRF_PROTECTION is on: handles, did:web and DID-document endpoints may reach private addresses (development only)');
+  if (config.net.retiredAllowPrivateNetwork) {
+    log.warn('PDS_ALLOW_PRIVATE_NETWORK is retired and opens nothing: configured URLs (PLC, crawlers, services) reach private addresses without it; PDS_DISABLE_SSRF_PROTECTION=true does the rest, for development only');
+  }
+  const trustedFetch = createTrustedFetch(operatorUrls(config));
   // A local playground's directory is asked in process, through the same HTTP answers it serves.
   const localPlc = config.identity.localPlc ? new LocalPlcDirectory(new SqlitePlcOperationStore(db)) : undefined;
-  // A PLC directory the operator configured is trusted on any address (a local or LAN one needs
-  // no PDS_ALLOW_PRIVATE_NETWORK); the public one keeps pooled connections.
-  const plcFetch = createOperatorFetch(new URL(config.identity.plcUrl).hostname === 'plc.directory' ? [] : [config.identity.plcUrl], { allowPrivateNetwork: config.identity.allowPrivateNetwork });
-  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: localPlc ? createInProcessPlcFetch(localPlc) : plcFetch });
-  const identity = createAppIdentity({ config, fetch, plc });
+  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: localPlc ? createInProcessPlcFetch(localPlc) : trustedFetch });
+  const identity = createAppIdentity({ config, fetch: guardedFetch, plc });
   const rotationKey = await importKeypair('ES256K', secrets.plcRotationKeyHex);
   const mail = createMailer(
     { smtpUrl: config.email.smtpUrl, fromAddress: config.email.fromAddress, outboxDir: join(config.storage.dataDir, 'outbox') },
@@ -146,7 +151,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   // A repo import stages its CAR in the temporary directory; one cut off by a crash left its file.
   const staleImports = removeStaleStagingFiles(config.storage.blobTmpDir);
   if (staleImports > 0) log.info({ removed: staleImports }, 'removed staging files of interrupted repo imports');
-  const crawlers = new Crawlers(config.crawlers, config.service.hostname, createOperatorFetch(config.crawlers, { allowPrivateNetwork: config.identity.allowPrivateNetwork }), log);
+  const crawlers = new Crawlers(config.crawlers, config.service.hostname, trustedFetch, log);
   const repo = new RepoService({
     db,
     records: new RecordIndex(db),
@@ -180,7 +185,8 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     sessions,
     invites,
     mailer: mail.mailer,
-    fetch,
+    guardedFetch,
+    trustedFetch,
     plc,
     localPlc,
     identity,

@@ -10,7 +10,7 @@ import { createMetricsRoute, startMetricsListener } from './http/metrics-route.t
 import { wellKnownRoutes } from './http/well-known.ts';
 import { classifyIp } from './net/ip-address.ts';
 import { createProxy } from './proxy/index.ts';
-import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, XrpcError } from './xrpc/index.ts';
+import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, StreamLimits, XrpcError } from './xrpc/index.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -20,6 +20,8 @@ export interface RunningServer {
   readonly plcUrl?: string;
   /** URL of the separate metrics listener (PDS_METRICS_LISTEN), when there is one. */
   readonly metricsUrl?: string;
+  /** Streamed answers running now, and their limits. */
+  readonly streams: StreamLimits;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes storage. */
   close(graceMs?: number): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const registry = buildRegistry(ctx);
   const clientIp = createClientIpResolver(config.rateLimits.trustedProxies);
   const proxy = createProxy(ctx, registry);
+  const streams = new StreamLimits(config.streams);
   const controller = createXrpcController(registry, {
     ctx,
     schemas: ctx.lexicons,
@@ -50,6 +53,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       ? (method, status, auth, authRejected, seconds, forwarded) =>
           metrics.requests.observe(method, status, authRejected ? 'rejected' : (auth?.type ?? 'none'), seconds, forwarded)
       : undefined,
+    streams,
   });
   const subscriptions = createSubscriptionUpgrader(registry, {
     ctx,
@@ -59,6 +63,8 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     maxBufferedBytes: 8 * 1024 * 1024,
     heartbeatMs: 30_000,
     onConsumerTooSlow: metrics && (() => metrics.consumerTooSlow()),
+    maxSubscriptions: config.firehose.maxSubscribers,
+    maxSubscriptionsPerClient: config.firehose.maxSubscribersPerClient,
   });
   const wellKnown = wellKnownRoutes(ctx);
   const metricsRoute = metrics && createMetricsRoute(metrics, config.metrics.listen ? undefined : ctx.secrets.adminPassword);
@@ -179,7 +185,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     })();
     return closing;
   };
-  return { url, port: address.port, ctx, metricsUrl: metricsListener?.url, close, ...(localPlc ? { plcUrl: localPlc.url } : {}) };
+  return { url, port: address.port, ctx, streams, metricsUrl: metricsListener?.url, close, ...(localPlc ? { plcUrl: localPlc.url } : {}) };
 }
 
 function sendText(res: ServerResponse, text: string): void {

@@ -15,7 +15,8 @@ let idResolver: IdResolver;
 
 before(async () => {
   plc = await startTestPlc();
-  server = await startTestServer({ PDS_DID_PLC_URL: plc.url });
+  // All subscribers here come from 127.0.0.1, 200 of them at once in one test: caps above that.
+  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_FIREHOSE_MAX_SUBSCRIBERS: '500', PDS_FIREHOSE_MAX_SUBSCRIBERS_PER_CLIENT: '500' });
   idResolver = testIdResolver(plc.url);
 });
 after(async () => {

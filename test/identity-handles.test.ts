@@ -29,7 +29,7 @@ before(async () => {
   env = await startAccountsEnv();
   // The same services the server builds, with DNS answered from the table above.
   const { ctx } = env;
-  Object.assign(ctx, { identity: createAppIdentity({ config: ctx.config, fetch: ctx.fetch, plc: ctx.plc, handles: { resolveTxt } }) });
+  Object.assign(ctx, { identity: createAppIdentity({ config: ctx.config, fetch: ctx.guardedFetch, plc: ctx.plc, handles: { resolveTxt } }) });
   alice = await signUp(env, 'alice');
   bob = await signUp(env, 'bob');
 });

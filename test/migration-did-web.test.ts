@@ -20,8 +20,9 @@ let did: string;
 let published: { handle: string; signingKey: string; pds: string };
 
 before(async () => {
-  // did:web on localhost with a port resolves over http in development mode only
-  env = await startMigrationEnv(2, { PDS_DEV_MODE: 'true' });
+  // did:web on localhost with a port resolves over http in development mode only, and the user's
+  // web server is on loopback, which only the development-only switch lets a DID document reach.
+  env = await startMigrationEnv(2, { PDS_DEV_MODE: 'true', PDS_DISABLE_SSRF_PROTECTION: 'true' });
   web = createServer((req, res) => {
     if (req.url !== '/.well-known/did.json') return void res.writeHead(404).end();
     const document = {

@@ -17,7 +17,8 @@ before(async () => {
   plc = await startTestPlc();
   appView = await startTestService(plc.url, { serviceId: 'bsky_appview', type: 'BskyAppView' });
   otherAppView = await startTestService(plc.url, { serviceId: 'bsky_appview', type: 'BskyAppView' });
-  env = await startAccountsEnv({ PDS_DID_PLC_URL: plc.url, PDS_BSKY_APP_VIEW_URL: appView.url, PDS_BSKY_APP_VIEW_DID: appView.did });
+  // Services known only by their DID documents live on loopback here: the development-only switch lets them be reached.
+  env = await startAccountsEnv({ PDS_DID_PLC_URL: plc.url, PDS_BSKY_APP_VIEW_URL: appView.url, PDS_BSKY_APP_VIEW_DID: appView.did, PDS_DISABLE_SSRF_PROTECTION: 'true' });
   alice = await signUp(env, 'proxy-alice');
   appView.on(GET_PROFILE, (call, res) => {
     const actor = new URLSearchParams(call.search).get('actor');

@@ -24,6 +24,8 @@ before(async () => {
     PDS_BSKY_APP_VIEW_DID: appView.did,
     PDS_REPORT_SERVICE_URL: reports.url,
     PDS_REPORT_SERVICE_DID: reports.did,
+    // Chat is known only by its DID document, which puts it on loopback: the development-only switch lets it be reached.
+    PDS_DISABLE_SSRF_PROTECTION: 'true',
   });
   alice = await signUp(env, 'e2e-alice');
 

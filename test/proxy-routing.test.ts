@@ -31,6 +31,8 @@ before(async () => {
     PDS_MOD_SERVICE_DID: 'did:web:mod.internal.test',
     PDS_PROXY_HEADERS_TIMEOUT: '1000',
     PDS_PROXY_MAX_RESPONSE_SIZE: String(MAX_RESPONSE),
+    // The labeler is known only by its DID document, on loopback: the development-only switch lets it be reached.
+    PDS_DISABLE_SSRF_PROTECTION: 'true',
   });
   alice = await signUp(env, 'routing-alice');
 });

@@ -15,7 +15,7 @@ describe('graceful shutdown', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-      env: { ...process.env, PDS_PORT: String(port), PDS_DATA_DIRECTORY: dataDir, PDS_DID_PLC_URL: plc.url, PDS_ALLOW_PRIVATE_NETWORK: 'true', LOG_LEVEL: 'info' },
+      env: { ...process.env, PDS_PORT: String(port), PDS_DATA_DIRECTORY: dataDir, PDS_DID_PLC_URL: plc.url, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';

@@ -12,7 +12,8 @@ import { DidResolver } from '../identity/did-resolver.ts';
 import { HandleResolver } from '../identity/handle-resolver.ts';
 import { PlcClient } from '../identity/plc-client.ts';
 import { formatBytes, migrateAccount, MigrationStop, XrpcCallError, type MigrateIo, type ProgressEvent, type StepName } from '../migrate/migrate-account.ts';
-import { createSafeFetch } from '../net/safe-fetch.ts';
+import { createGuardedFetch } from '../net/guarded-fetch.ts';
+import { createTrustedFetch } from '../net/trusted-fetch.ts';
 
 const COMMON_OPTIONS = `[--handle HANDLE] [--email EMAIL] [--invite-code CODE] [--url URL of this PDS]
                      [--plc-url URL] [--state-dir DIR (default ~/.squall/migrations)] [--allow-private-network]`;
@@ -81,8 +82,12 @@ export async function main(command: MigrateCommand, argv: string[]): Promise<num
   const url = (values.url ?? process.env.PDS_PUBLIC_URL ?? `http://127.0.0.1:${process.env.PDS_PORT ?? '2583'}`).replace(/\/+$/, '');
   // In, this PDS is the new one; out, it is the old one and --to names the new one.
   const [to, fromPds] = command === 'migrate-in' ? [url, values['from-pds']] : [values.to!.replace(/\/+$/, ''), url];
-  const fetch = createSafeFetch({ allowPrivateNetwork: values['allow-private-network'] ?? process.env.PDS_ALLOW_PRIVATE_NETWORK === 'true' });
-  const plc = new PlcClient({ url: values['plc-url'] ?? process.env.PDS_DID_PLC_URL ?? 'https://plc.directory', fetch });
+  // The PLC directory is the operator's choice (trusted, any address); handles and DID documents are
+  // not, so they reach private addresses only when asked for, for development (the flag or
+  // PDS_DISABLE_SSRF_PROTECTION, as the server reads it).
+  const fetch = createGuardedFetch({ disableSsrfProtection: values['allow-private-network'] ?? process.env.PDS_DISABLE_SSRF_PROTECTION === 'true' });
+  const plcUrl = values['plc-url'] ?? process.env.PDS_DID_PLC_URL ?? 'https://plc.directory';
+  const plc = new PlcClient({ url: plcUrl, fetch: createTrustedFetch([plcUrl]) });
   const devMode = process.env.PDS_DEV_MODE === 'true';
   // No minimum interval between forced refreshes (the resolver's guard against refresh storms): the
   // verify step asks for the document the identity step changed moments before, and a run that

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createSafeFetch, type SafeFetch, type SafeResponse } from '../net/safe-fetch.ts';
+import { createGuardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
+import type { SafeFetch, SafeResponse } from '../net/safe-fetch.ts';
+import { createTrustedFetch } from '../net/trusted-fetch.ts';
 import { DidResolver } from './did-resolver.ts';
 import { DidNotFoundError, DidResolutionError, InvalidDidDocumentError, InvalidDidError, UnsupportedDidMethodError } from './errors.ts';
 import { PlcClient } from './plc-client.ts';
@@ -14,7 +16,9 @@ function vectorLines(name: string): string[] {
 }
 
 // did:plc lines would reach this (closed) directory only if they passed the syntax checks.
-const unreachablePlc = new PlcClient({ url: 'http://127.0.0.1:1', fetch: createSafeFetch({ allowPrivateNetwork: true, timeoutMs: 1000 }) });
+const unreachablePlc = new PlcClient({ url: 'http://127.0.0.1:1', fetch: createTrustedFetch(['http://127.0.0.1:1'], { timeoutMs: 1000 }) });
+/** A stand-in for the guarded fetch that answers without a network. */
+const fake = (fn: SafeFetch): GuardedFetch => Object.assign(fn, { trust: 'guarded' as const });
 
 function fakeResponse(url: string, status: number, body: string): SafeResponse {
   const buf = Buffer.from(body);
@@ -22,7 +26,7 @@ function fakeResponse(url: string, status: number, body: string): SafeResponse {
 }
 
 describe('DID syntax vectors through the resolver', () => {
-  const resolver = new DidResolver({ plc: unreachablePlc, fetch: async (url) => fakeResponse(String(url), 404, '') });
+  const resolver = new DidResolver({ plc: unreachablePlc, fetch: fake(async (url) => fakeResponse(String(url), 404, '')) });
 
   for (const did of vectorLines('did_syntax_invalid.txt')) {
     test(`refuses ${JSON.stringify(did.slice(0, 60))} as an invalid DID`, async () => {
@@ -43,7 +47,7 @@ describe('did:web', () => {
   let served: unknown = {};
   let status = 200;
   let hits = 0;
-  const loopbackFetch = createSafeFetch({ allowPrivateNetwork: true });
+  const loopbackFetch = createGuardedFetch({ disableSsrfProtection: true });
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -125,17 +129,17 @@ describe('did:web', () => {
 
   test('fetches https://<host>/.well-known/did.json for a hostname DID', async () => {
     const seen: string[] = [];
-    const fetch: SafeFetch = async (url) => {
+    const fetch = fake(async (url) => {
       seen.push(String(url));
       return fakeResponse(String(url), 200, JSON.stringify({ id: 'did:web:pds.example.com' }));
-    };
+    });
     const resolver = new DidResolver({ plc: unreachablePlc, fetch });
     assert.equal((await resolver.resolveDocument('did:web:pds.example.com')).id, 'did:web:pds.example.com');
     assert.deepEqual(seen, ['https://pds.example.com/.well-known/did.json']);
   });
 
   test('reports a document that is not JSON as invalid', async () => {
-    const resolver = new DidResolver({ plc: unreachablePlc, fetch: async (url) => fakeResponse(String(url), 200, '<html>') });
+    const resolver = new DidResolver({ plc: unreachablePlc, fetch: fake(async (url) => fakeResponse(String(url), 200, '<html>')) });
     await assert.rejects(resolver.resolve('did:web:pds.example.com'), InvalidDidDocumentError);
   });
 

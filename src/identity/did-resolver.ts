@@ -3,7 +3,8 @@
 // are cached (see ResolverCache); callers that just failed to verify a signature pass
 // `forceRefresh` to see a key rotation.
 import { isValidDid, isValidHandle } from '../syntax/index.ts';
-import { safeFetch, type SafeFetch, type SafeResponse } from '../net/safe-fetch.ts';
+import { guardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
+import type { SafeResponse } from '../net/safe-fetch.ts';
 import { extractAtprotoIdentity, getVerificationKey, parseDidDocument, type AtprotoIdentity, type DidDocument } from './did-document.ts';
 import {
   DidNotFoundError,
@@ -25,8 +26,8 @@ export interface ResolvedDid {
 
 export interface DidResolverOptions {
   plc: PlcClient;
-  /** For did:web. Default: the strict `safeFetch`. */
-  fetch?: SafeFetch;
+  /** For did:web (a URL the DID's author controls). Default: the strict guarded fetch. */
+  fetch?: GuardedFetch;
   cache?: ResolverCacheOptions;
   /** did:web request timeout. Default 5 s. */
   timeoutMs?: number;
@@ -41,14 +42,14 @@ const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export class DidResolver {
   readonly #plc: PlcClient;
-  readonly #fetch: SafeFetch;
+  readonly #fetch: GuardedFetch;
   readonly #timeoutMs: number;
   readonly #devMode: boolean;
   readonly #cache: ResolverCache<ResolvedDid>;
 
   constructor(options: DidResolverOptions) {
     this.#plc = options.plc;
-    this.#fetch = options.fetch ?? safeFetch;
+    this.#fetch = options.fetch ?? guardedFetch;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#devMode = options.devMode ?? false;
     this.#cache = new ResolverCache<ResolvedDid>({

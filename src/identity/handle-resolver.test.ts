@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createSafeFetch, type SafeFetch } from '../net/safe-fetch.ts';
+import { createGuardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
 import { InvalidHandleError } from './errors.ts';
 import { HandleResolver, didFromTxtRecords, didFromWellKnown, type TxtResolver } from './handle-resolver.ts';
 
@@ -27,9 +27,12 @@ function zone(records: Record<string, string[][]>): TxtResolver & { queries: str
   return Object.assign(resolve, { queries });
 }
 
-const nowhere: SafeFetch = async () => {
-  throw new Error('no network in this test');
-};
+const nowhere: GuardedFetch = Object.assign(
+  async (): Promise<never> => {
+    throw new Error('no network in this test');
+  },
+  { trust: 'guarded' as const },
+);
 
 describe('parsing resolution answers', () => {
   test('takes exactly one did= TXT record, joining its chunks and ignoring other records', () => {
@@ -73,7 +76,7 @@ describe('HandleResolver', () => {
   const bodies: Record<string, { status: number; body: string }> = {};
   const hits: string[] = [];
   // Handles map to 127.0.0.1; the well-known is served over http on the test port.
-  const fetch = createSafeFetch({ allowPrivateNetwork: true, resolveHost: async () => [{ address: '127.0.0.1', family: 4 }] });
+  const fetch = createGuardedFetch({ disableSsrfProtection: true, resolveHost: async () => [{ address: '127.0.0.1', family: 4 }] });
   const wellKnownUrl = (handle: string) => `http://${handle}:${port}/.well-known/atproto-did`;
 
   before(async () => {
@@ -165,7 +168,7 @@ describe('HandleResolver', () => {
   test('the real HTTP path goes through the outbound guard', async () => {
     // Without the private-network allowance, the handle host (loopback here) is refused.
     bodies['guarded.example.com'] = { status: 200, body: DID_A };
-    const strict = createSafeFetch({ resolveHost: async () => [{ address: '127.0.0.1', family: 4 }] });
+    const strict = createGuardedFetch({ resolveHost: async () => [{ address: '127.0.0.1', family: 4 }] });
     const resolver = new HandleResolver({ resolveTxt: zone({}), fetch: strict, wellKnownUrl });
     const before = hits.length;
     assert.equal(await resolver.resolve('guarded.example.com'), undefined);

@@ -3,7 +3,7 @@
 // at once; DNS wins when both answer (the spec prefers it when they disagree). A handle that
 // resolves is only *claimed*: see verify-handle.ts for the check that the DID claims it back.
 import { Resolver } from 'node:dns/promises';
-import { safeFetch, type SafeFetch } from '../net/safe-fetch.ts';
+import { guardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
 import { isValidDid, isValidHandle } from '../syntax/index.ts';
 import { InvalidHandleError } from './errors.ts';
 import { hasReservedTld } from './reserved-tlds.ts';
@@ -14,7 +14,8 @@ export type TxtResolver = (name: string) => Promise<string[][]>;
 
 export interface HandleResolverOptions {
   resolveTxt?: TxtResolver;
-  fetch?: SafeFetch;
+  /** For the well-known (a URL the handle's owner controls). Default: the strict guarded fetch. */
+  fetch?: GuardedFetch;
   /** Upstream DNS servers (e.g. a recursive resolver); default: the system's. */
   dnsServers?: string[];
   /** Default 3 s for each method. */
@@ -34,7 +35,7 @@ const MAX_WELL_KNOWN_BYTES = 4096;
 
 export class HandleResolver {
   readonly #resolveTxt: TxtResolver;
-  readonly #fetch: SafeFetch;
+  readonly #fetch: GuardedFetch;
   readonly #dnsTimeoutMs: number;
   readonly #httpTimeoutMs: number;
   readonly #wellKnownUrl: (handle: string) => string;
@@ -45,7 +46,7 @@ export class HandleResolver {
     this.#dnsTimeoutMs = options.dnsTimeoutMs ?? 3_000;
     this.#httpTimeoutMs = options.httpTimeoutMs ?? 3_000;
     this.#resolveTxt = options.resolveTxt ?? systemTxtResolver(this.#dnsTimeoutMs, options.dnsServers);
-    this.#fetch = options.fetch ?? safeFetch;
+    this.#fetch = options.fetch ?? guardedFetch;
     this.#wellKnownUrl = options.wellKnownUrl ?? ((handle) => `https://${handle}/.well-known/atproto-did`);
     this.#devMode = options.devMode ?? false;
     this.#cache = new ResolverCache<string>({ freshMs: 10 * 60 * 1000, maxAgeMs: 60 * 60 * 1000, ...options.cache });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { generateKeypair, type Keypair } from '../crypto/index.ts';
 import { loadConfig } from '../config.ts';
+import { createGuardedFetch } from '../net/guarded-fetch.ts';
 import { DidResolver } from './did-resolver.ts';
 import { HandleResolver, type TxtResolver } from './handle-resolver.ts';
 import { IdentityResolver, createIdentityServices } from './identity-resolver.ts';
@@ -33,7 +36,7 @@ describe('bidirectional handle verification', () => {
     key = await generateKeypair();
     identity = new IdentityResolver(
       new DidResolver({ plc: plc.client, cache: { minRefreshIntervalMs: 0 } }),
-      new HandleResolver({ resolveTxt, fetch: plc.fetch, wellKnownUrl: () => `${plc.url}/nothing-here`, devMode: true }),
+      new HandleResolver({ resolveTxt, fetch: createGuardedFetch({ disableSsrfProtection: true }), wellKnownUrl: () => `${plc.url}/nothing-here`, devMode: true }),
     );
   });
   after(() => plc.close());
@@ -70,12 +73,31 @@ describe('bidirectional handle verification', () => {
     assert.equal((await identity.resolveHandle('dave2.test', { forceRefresh: true }))?.did, did);
   });
 
-  test('createIdentityServices wires the resolvers from the config', async () => {
-    const config = loadConfig({ PDS_DID_PLC_URL: plc.url, PDS_ALLOW_PRIVATE_NETWORK: 'true', PDS_DEV_MODE: 'true', PDS_DATA_DIRECTORY: '/tmp/squall-identity-unused' });
-    const services = createIdentityServices(config);
+  test('createIdentityServices reaches the configured PLC on loopback with no extra setting', async () => {
+    const services = createIdentityServices(loadConfig({ PDS_DID_PLC_URL: plc.url, PDS_DATA_DIRECTORY: '/tmp/squall-identity-unused' }));
     const did = await createDid('erin.test');
     assert.equal((await services.dids.resolveIdentity(did)).handle, 'erin.test');
-    const strict = createIdentityServices(loadConfig({ PDS_DID_PLC_URL: plc.url, PDS_DATA_DIRECTORY: '/tmp/squall-identity-unused' }));
-    await assert.rejects(strict.dids.resolve(did), /refusing to connect/);
+  });
+
+  test('createIdentityServices keeps did:web off loopback unless SSRF protection is disabled for development', async () => {
+    let hits = 0;
+    const web = createServer((_req, res) => {
+      hits++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: webDid }));
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const webDid = `did:web:localhost%3A${(web.address() as AddressInfo).port}`;
+    try {
+      const base = { PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_DATA_DIRECTORY: '/tmp/squall-identity-unused' };
+      const strict = createIdentityServices(loadConfig(base));
+      await assert.rejects(strict.dids.resolve(webDid), /refusing to connect/);
+      assert.equal(hits, 0);
+      const open = createIdentityServices(loadConfig({ ...base, PDS_DISABLE_SSRF_PROTECTION: 'true' }));
+      assert.equal((await open.dids.resolveDocument(webDid)).id, webDid);
+      assert.equal(hits, 1);
+    } finally {
+      await new Promise((resolve) => web.close(resolve));
+    }
   });
 });

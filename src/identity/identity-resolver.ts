@@ -1,7 +1,8 @@
 // Bidirectional identity: a handle is only trusted when it resolves to a DID *and* that DID's
 // document claims the handle back. Also the one place that wires the resolvers from the config.
 import type { Config } from '../config.ts';
-import { createSafeFetch, type SafeFetch } from '../net/safe-fetch.ts';
+import { createGuardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
+import { createTrustedFetch } from '../net/trusted-fetch.ts';
 import type { AtprotoIdentity } from './did-document.ts';
 import { DidResolver } from './did-resolver.ts';
 import { HandleResolver } from './handle-resolver.ts';
@@ -42,7 +43,7 @@ export class IdentityResolver {
 }
 
 export interface IdentityServices {
-  fetch: SafeFetch;
+  fetch: GuardedFetch;
   plc: PlcClient;
   dids: DidResolver;
   handles: HandleResolver;
@@ -50,9 +51,9 @@ export interface IdentityServices {
 }
 
 /** Builds the outbound fetch, PLC client and resolvers from the validated config. */
-export function createIdentityServices(config: Pick<Config, 'identity' | 'service'>): IdentityServices {
-  const fetch = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
-  const plc = new PlcClient({ url: config.identity.plcUrl, fetch });
+export function createIdentityServices(config: Pick<Config, 'identity' | 'service' | 'net'>): IdentityServices {
+  const fetch = createGuardedFetch({ disableSsrfProtection: config.net.disableSsrfProtection });
+  const plc = new PlcClient({ url: config.identity.plcUrl, fetch: createTrustedFetch([config.identity.plcUrl]) });
   const devMode = config.service.devMode;
   const dids = new DidResolver({ plc, fetch, devMode });
   const handles = new HandleResolver({ fetch, devMode });

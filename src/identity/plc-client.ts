@@ -1,8 +1,13 @@
 // The PLC directory's HTTP API (`GET /:did`, `/:did/data`, `/:did/log`, `/:did/log/audit`,
 // `/:did/log/last`, `POST /:did`), spoken through the outbound guard. The base URL comes from the
-// config (PDS_DID_PLC_URL); a directory on the operator's own network needs the guard's
-// private-network allowance, passed in with the fetch function.
-import { safeFetch, type SafeFetch, type SafeResponse } from '../net/safe-fetch.ts';
+// config (PDS_DID_PLC_URL), so it is fetched with the trusted fetch: a directory on the operator's
+// own network (or loopback) needs no extra setting.
+import type { FetchCallOptions, SafeResponse } from '../net/safe-fetch.ts';
+import { createTrustedFetch, type TrustedFetch } from '../net/trusted-fetch.ts';
+import type { InProcessPlcFetch } from './local-plc/plc-in-process.ts';
+
+/** The configured directory over the network (trusted), or the built-in one in process. */
+export type PlcFetch = TrustedFetch | InProcessPlcFetch;
 import { parseDidDocument, type DidDocument } from './did-document.ts';
 import { DidDeactivatedError, DidNotFoundError, InvalidDidError, PlcOperationError, PlcRequestError } from './errors.ts';
 import { isPlcDid } from './plc-hash.ts';
@@ -13,7 +18,8 @@ import type { AnyPlcOperation, PlcAuditEntry, PlcData, PlcOperation, PlcSigner, 
 export interface PlcClientOptions {
   /** Directory base URL, e.g. https://plc.directory. */
   url: string;
-  fetch?: SafeFetch;
+  /** Default: a trusted fetch for `url`'s origin. */
+  fetch?: PlcFetch;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
 }
@@ -24,12 +30,12 @@ const LOG_BODY = 8 * 1024 * 1024;
 
 export class PlcClient {
   readonly url: string;
-  readonly #fetch: SafeFetch;
+  readonly #fetch: PlcFetch;
   readonly #timeoutMs: number;
 
   constructor(options: PlcClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? safeFetch;
+    this.#fetch = options.fetch ?? createTrustedFetch([this.url]);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -133,7 +139,7 @@ export class PlcClient {
     }
   }
 
-  async #request(path: string, init: Parameters<SafeFetch>[1]): Promise<SafeResponse> {
+  async #request(path: string, init: FetchCallOptions): Promise<SafeResponse> {
     try {
       return await this.#fetch(this.url + path, { timeoutMs: this.#timeoutMs, ...init });
     } catch (err) {

@@ -141,7 +141,7 @@ describe('did:plc against a real PLC directory', () => {
   });
 
   test('reports an unreachable directory as a request error with status 0', async () => {
-    const closed = new (await import('./plc-client.ts')).PlcClient({ url: 'http://127.0.0.1:1', fetch: plc.fetch, timeoutMs: 2000 });
+    const closed = new (await import('./plc-client.ts')).PlcClient({ url: 'http://127.0.0.1:1', timeoutMs: 2000 });
     await assert.rejects(closed.getDocument('did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'), (err: unknown) => err instanceof PlcRequestError && err.status === 0);
   });
 });

@@ -3,7 +3,7 @@
 // The lead puts `identity: createAppIdentity(...)` into the context; until then `identityOf`
 // builds the same object once per context.
 import type { Config } from '../config.ts';
-import type { SafeFetch } from '../net/safe-fetch.ts';
+import type { GuardedFetch } from '../net/guarded-fetch.ts';
 import { DidResolver } from './did-resolver.ts';
 import { HandleResolver, type HandleResolverOptions } from './handle-resolver.ts';
 import { IdentityResolver } from './identity-resolver.ts';
@@ -18,7 +18,8 @@ export interface AppIdentity {
 
 export interface AppIdentityDeps {
   config: Pick<Config, 'service'>;
-  fetch: SafeFetch;
+  /** For did:web and handle well-knowns (user-controlled URLs). */
+  fetch: GuardedFetch;
   plc: PlcClient;
   /** Handle resolution overrides (a DNS resolver of the operator's choice; tests pass a TXT table). */
   handles?: Omit<HandleResolverOptions, 'fetch' | 'devMode'>;

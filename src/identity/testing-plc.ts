@@ -1,13 +1,13 @@
 // For tests only: a real PLC directory (@did-plc/server, in memory) on a loopback port, and the
 // identity pieces pointed at it. Nothing in the server imports this file.
 import type { AddressInfo } from 'node:net';
-import { createSafeFetch, type SafeFetch } from '../net/safe-fetch.ts';
+import { createTrustedFetch, type TrustedFetch } from '../net/trusted-fetch.ts';
 import { PlcClient } from './plc-client.ts';
 
 export interface TestPlc {
   url: string;
-  /** A fetch allowed onto loopback, as an operator running a local PLC would configure. */
-  fetch: SafeFetch;
+  /** The trusted fetch an operator's configured PLC URL gets (loopback included). */
+  fetch: TrustedFetch;
   client: PlcClient;
   close(): Promise<void>;
 }
@@ -18,7 +18,7 @@ export async function startTestPlc(): Promise<TestPlc> {
   const http = await server.start();
   const { port } = http.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const fetch = createSafeFetch({ allowPrivateNetwork: true });
+  const fetch = createTrustedFetch([url]);
   return {
     url,
     fetch,

@@ -6,6 +6,7 @@ export type SafeFetchFailure =
   | 'invalid-url'
   | 'forbidden-protocol'
   | 'forbidden-address'
+  | 'forbidden-origin'
   | 'dns'
   | 'connect-timeout'
   | 'timeout'

@@ -1,6 +1,10 @@
-// The one door for outbound HTTP. Every URL the PDS fetches on its own initiative (DID documents,
-// handle well-knowns, PLC, proxied services, crawlers) comes from data someone else controls, so
-// each hop is checked before any byte leaves: http/https only, the host resolved first and every
+// The engine of outbound HTTP. Callers do not use it directly but one of the two doors built on
+// it, so that each call site says whom it trusts:
+//   guarded-fetch.ts  URLs that users or DID documents control (handles, did:web, service
+//                     endpoints): public addresses only.
+//   trusted-fetch.ts  URLs the operator configured (PLC directory, crawlers): any address, but
+//                     only those origins.
+// Each hop is checked before any byte leaves: http/https only, the host resolved first and every
 // address it resolves to classified, and the socket pinned to the address that was checked (the
 // resolver is not asked twice, so a DNS answer cannot change between the check and the connect).
 // Redirects are followed by hand through the same checks. Time and size are bounded.
@@ -33,6 +37,8 @@ export interface SafeFetchOptions {
    * PLC mirror on the operator's LAN). Connections made under it are not pooled.
    */
   allowAddress?: (address: string, addressClass: AddressClass, hostname: string) => boolean;
+  /** When given, every hop (redirects included) must go to one of these origins (`https://host:port`). */
+  origins?: ReadonlySet<string>;
   /** Per hop: name resolution, TCP and TLS handshakes. Default 5 s. */
   connectTimeoutMs?: number;
   /** The whole exchange: every hop, and reading the body. Default 15 s. */
@@ -66,7 +72,10 @@ export interface SafeStreamResponse extends ResponseHead {
   body: Readable;
 }
 
-export type SafeFetch = (url: string | URL, options?: SafeFetchOptions) => Promise<SafeResponse>;
+/** What a single call may set: everything but the address policy, which belongs to the fetch. */
+export type FetchCallOptions = Omit<SafeFetchOptions, 'allowPrivateNetwork' | 'allowAddress' | 'origins' | 'resolveHost'>;
+
+export type SafeFetch = (url: string | URL, options?: FetchCallOptions) => Promise<SafeResponse>;
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -107,7 +116,7 @@ export async function safeFetch(url: string | URL, options: SafeFetchOptions = {
   };
 }
 
-/** A `safeFetch` with some options fixed, e.g. `allowPrivateNetwork` from the config. */
+/** A `safeFetch` with its address policy (and any other defaults) fixed. */
 export function createSafeFetch(defaults: SafeFetchOptions): SafeFetch {
   return (url, options = {}) => safeFetch(url, { ...defaults, ...options, headers: { ...defaults.headers, ...options.headers } });
 }
@@ -191,6 +200,9 @@ class Exchange {
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
     for (let redirects = 0; ; redirects++) {
       if (this.failure) throw this.failure;
+      if (options.origins !== undefined && !options.origins.has(url.origin)) {
+        throw new SafeFetchError('forbidden-origin', `${url.origin} is not one of the configured origins this fetch may reach`);
+      }
       const response = await this.#hop(url, method, headers, body, options);
       const location = response.headers.location;
       if (options.redirect === 'manual' || !REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) {

@@ -28,7 +28,7 @@ export function createProxy(ctx: AppContext, registry: Registry<AppContext, Auth
   const upstreams = new Upstreams({
     headersTimeoutMs: config.proxy.headersTimeoutMs,
     bodyTimeoutMs: config.proxy.bodyTimeoutMs,
-    allowPrivateNetwork: config.identity.allowPrivateNetwork,
+    disableSsrfProtection: config.net.disableSsrfProtection,
   });
   const tokens = new ServiceTokens((did) => ctx.signingKeys.get(did));
   const records = new RecordIndex(ctx.db);
@@ -59,7 +59,7 @@ export function createProxy(ctx: AppContext, registry: Registry<AppContext, Auth
       otherBodyBytes: config.service.blobUploadLimit,
       maxResponseBytes: config.proxy.maxResponseBytes,
     },
-    allowHttpEndpoints: config.identity.allowPrivateNetwork,
+    allowHttpEndpoints: config.net.disableSsrfProtection,
     log: ctx.log,
     onUpstream: ctx.metrics && ((service, status, seconds) => ctx.metrics!.observeUpstream(service, status, seconds)),
   });

@@ -23,7 +23,7 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const options = { headersTimeoutMs: 2_000, bodyTimeoutMs: 2_000, allowPrivateNetwork: false };
+const options = { headersTimeoutMs: 2_000, bodyTimeoutMs: 2_000, disableSsrfProtection: false };
 
 async function text(response: IncomingMessage): Promise<string> {
   let out = '';

@@ -2,15 +2,15 @@
 // per upstream (Node's agents pool by host and port), a deadline for the answer's headers and an
 // idle timeout while bodies flow. Two pools: one for the services the operator configured
 // (trusted, any address), one for endpoints taken from DID documents, whose every connection is
-// made to an address checked by the same rules as the guarded fetch (src/net): the host is
-// resolved, every address it resolves to must be public, and the socket connects to the address
-// that was checked (the resolver answer is the one used, so it cannot change in between).
+// made to an address checked by the same rules as the guarded fetch (src/net/public-lookup.ts):
+// the host is resolved, every address it resolves to must be public, and the socket connects to
+// the address that was checked (the resolver answer is the one used, so it cannot change in between).
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { lookup as dnsLookup } from 'node:dns';
-import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
+import { ForbiddenAddressError } from '../net/errors.ts';
 import { classifyIp } from '../net/ip-address.ts';
+import { publicOnlyLookup } from '../net/public-lookup.ts';
 
 export type UpstreamFailure = 'unreachable' | 'timeout' | 'forbidden-address';
 
@@ -39,8 +39,8 @@ export interface UpstreamCall {
 export interface UpstreamOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
-  /** Lets guarded requests reach loopback and private addresses too (tests, a local network). */
-  allowPrivateNetwork: boolean;
+  /** Development only (PDS_DISABLE_SSRF_PROTECTION): guarded requests may reach loopback and private addresses too. */
+  disableSsrfProtection: boolean;
   maxSockets?: number;
 }
 
@@ -55,7 +55,7 @@ export class Upstreams {
     this.#options = options;
     const base = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
     this.#trusted = { http: new http.Agent(base), https: new https.Agent(base) };
-    const lookup = options.allowPrivateNetwork ? undefined : publicOnlyLookup;
+    const lookup = options.disableSsrfProtection ? undefined : publicOnlyLookup;
     this.#guarded = { http: new http.Agent({ ...base, lookup }), https: new https.Agent({ ...base, lookup }) };
   }
 
@@ -68,7 +68,7 @@ export class Upstreams {
     const { url } = call;
     const secure = url.protocol === 'https:';
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (call.guarded && !this.#options.allowPrivateNetwork) {
+    if (call.guarded && !this.#options.disableSsrfProtection) {
       const literal = classifyIp(hostname);
       if (literal !== undefined && literal !== 'public') {
         return Promise.reject(new UpstreamRequestError('forbidden-address', `the service endpoint is a ${literal} address`));
@@ -128,23 +128,7 @@ export class Upstreams {
 
 function asUpstreamError(err: Error): Error {
   if (err instanceof UpstreamRequestError) return err;
+  if (err instanceof ForbiddenAddressError) return new UpstreamRequestError('forbidden-address', `the service endpoint resolves to a ${err.addressClass} address`);
   const code = (err as NodeJS.ErrnoException).code;
   return new UpstreamRequestError('unreachable', `the upstream service could not be reached${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
 }
-
-/** A resolver that answers only with public addresses, and fails when a name has any other kind. */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => {
-    if (err) return callback(err, '', 4);
-    for (const { address } of addresses) {
-      const cls = classifyIp(address);
-      if (cls !== 'public') {
-        const refused = new UpstreamRequestError('forbidden-address', `the service endpoint resolves to a ${cls ?? 'non-IP'} address`);
-        return callback(refused as NodeJS.ErrnoException, '', 4);
-      }
-    }
-    if (addresses.length === 0) return callback(Object.assign(new Error('no addresses'), { code: 'ENOTFOUND' }), '', 4);
-    if (options.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
-    callback(null, addresses[0].address, addresses[0].family);
-  });
-};

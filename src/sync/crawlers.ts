@@ -1,4 +1,4 @@
-import type { SafeFetch } from '../net/safe-fetch.ts';
+import type { TrustedFetch } from '../net/trusted-fetch.ts';
 
 /** The official PDS asks relays to crawl again at most every 20 minutes. */
 export const CRAWL_NOTIFY_INTERVAL_MS = 20 * 60 * 1000;
@@ -19,7 +19,7 @@ export class Crawlers {
   constructor(
     private readonly crawlers: readonly string[],
     private readonly hostname: string,
-    private readonly fetch: SafeFetch,
+    private readonly fetch: TrustedFetch,
     private readonly log: CrawlerLog,
     private readonly now: () => number = Date.now,
   ) {}

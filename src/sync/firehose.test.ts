@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'squall-firehose-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-function setup(options: { bufferSize?: number; bufferBytes?: number } = {}) {
+function setup(options: { bufferSize?: number; bufferBytes?: number; pageSize?: number } = {}) {
   const db = new Database(join(dir, `f-${n++}.sqlite`));
   migrate(db, migrations);
   const log = new SequencerLog(db);
@@ -78,6 +78,27 @@ describe('Firehose buffer', () => {
     assert.deepEqual(await take(firehose.subscribe(10, late.signal), 90), Array.from({ length: 90 }, (_, i) => i + 11));
     live.abort();
     late.abort();
+    db.close();
+  });
+});
+
+describe('Firehose backfill', () => {
+  it('reads one page per turn of the event loop, so other work runs between pages', async () => {
+    // The live buffer holds only the last two events, so a cursor of 0 is served from the log.
+    const { db, firehose, write } = setup({ pageSize: 2, bufferSize: 2 });
+    write(10);
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    let beforeOtherWork = 0;
+    const seqs: number[] = [];
+    for await (const message of firehose.subscribe(0, new AbortController().signal)) {
+      if (!otherWorkRan) beforeOtherWork++;
+      if (message.type !== '#info') seqs.push(message.seq);
+      if (seqs.length === 10) break;
+    }
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'every event, in order, once');
+    assert.equal(beforeOtherWork, 2, 'only the first page was sent before the event loop had a turn');
+    firehose.close();
     db.close();
   });
 });

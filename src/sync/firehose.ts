@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SequencerLog, StoredEvent } from './sequencer-log.ts';
 
 /** A stream-level error sent as an error frame (`FutureCursor`, ...). */
@@ -180,6 +181,7 @@ export class Firehose {
 
   async *#stream(cursor: number | undefined, signal: AbortSignal): AsyncGenerator<FirehoseMessage> {
     let last: number;
+    let backfilled = 0;
     if (cursor === undefined) {
       last = this.#head;
     } else {
@@ -197,7 +199,13 @@ export class Firehose {
     try {
       while (!signal.aborted && !this.#closed) {
         let events = this.#fromBuffer(position.last);
-        if (events === undefined) events = this.#readDurable(position.last);
+        if (events === undefined) {
+          // Backfill from the log: a page per turn of the event loop, so subscribers replaying
+          // from an old cursor take turns with each other and with every request being served.
+          if (backfilled++ > 0) await nextTurn();
+          if (signal.aborted || this.#closed) return;
+          events = this.#readDurable(position.last);
+        }
         if (events.length === 0) {
           await this.#waitForEvents(signal);
           continue;

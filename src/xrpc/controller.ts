@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { checkDeclaredLength, clientClosesAfter, discardRest, hasBody, lingerClose, limitedBodyStream, mediaType, parseJsonBody, readBody } from './body.ts';
 import { InternalServerError, InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
 import { clientKeyOf } from '../net/ip-address.ts';
 import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
+import { discardBody, STREAM_LIMIT_DEFAULTS, StreamLimits, tooManyStreams } from './stream-limits.ts';
 import type { MethodEntry, Registry } from './registry.ts';
 import { BinaryOutput, JsonOutput, type Forwarder, type RequestInfo, type SchemaSource } from './types.ts';
 
@@ -19,6 +19,8 @@ export interface ControllerOptions<Ctx, Auth = unknown> {
   schemas: SchemaSource;
   log: ControllerLogger;
   rateLimiter?: RateLimiter;
+  /** Caps and time limits of streamed answers (every BinaryOutput whose body is a stream). Default: STREAM_LIMIT_DEFAULTS. */
+  streams?: StreamLimits;
   /** Client IP of a request (the server decides whether X-Forwarded-For is trusted). */
   clientIp: (req: IncomingMessage) => string;
   /** Maps an error thrown by a handler (e.g. a domain error) to an XrpcError; undefined means unexpected. */
@@ -65,6 +67,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: ControllerOptions<Ctx, Auth>) {
   const { ctx, log } = options;
+  const streams = options.streams ?? new StreamLimits(STREAM_LIMIT_DEFAULTS);
 
   const { forwarder } = options;
 
@@ -132,22 +135,32 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
 
     const output = await entry.handler!({ ...info, ctx, auth, input, inputEncoding: contentType, res });
     if (res.headersSent || res.writableEnded) return;
-    await writeOutput(entry, req, res, output);
+    await writeOutput(entry, req, res, output, clientKeyOf(info.ip));
   }
 
-  async function writeOutput(entry: MethodEntry<Ctx, Auth>, req: IncomingMessage, res: ServerResponse, output: unknown) {
+  async function writeOutput(entry: MethodEntry<Ctx, Auth>, req: IncomingMessage, res: ServerResponse, output: unknown, client: string) {
     const head = req.method === 'HEAD';
     if (output instanceof BinaryOutput) {
+      const streamed = !head && !(output.body instanceof Uint8Array);
+      // A stream takes its slot before any header is set, so a refusal is a clean JSON 429.
+      const slot = streamed ? acquireStream(output.body as Readable | AsyncIterable<Uint8Array>, client) : undefined;
       setHeaders(res, output.headers);
       res.statusCode = output.status;
       if (!res.hasHeader('content-type')) res.setHeader('Content-Type', output.encoding);
-      if (head) return void res.end();
+      if (head) {
+        discardBody(output.body);
+        return void res.end();
+      }
       if (output.body instanceof Uint8Array) {
         res.setHeader('Content-Length', output.body.byteLength);
         return void res.end(output.body);
       }
-      const source = output.body instanceof Readable ? output.body : Readable.from(output.body);
-      await pipeline(source, res);
+      try {
+        const outcome = await streams.pipe(output.body, res);
+        if (outcome !== 'complete') log.info({ nsid: entry.nsid, outcome }, 'streamed answer cut off');
+      } finally {
+        slot?.();
+      }
       return;
     }
     let body = output;
@@ -171,6 +184,14 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
     res.setHeader('Content-Type', JSON_TYPE);
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(head ? undefined : text);
+  }
+
+  /** A slot for one streamed answer, or a 429 (the body is closed unsent). */
+  function acquireStream(body: Readable | AsyncIterable<Uint8Array>, client: string): () => void {
+    const slot = streams.acquire(client);
+    if (slot.ok) return slot.release;
+    discardBody(body);
+    throw tooManyStreams(slot.scope);
   }
 
   function toXrpcError(err: unknown, entry: MethodEntry<Ctx, Auth> | undefined): XrpcError {

@@ -5,3 +5,4 @@ export { createXrpcController, sendError, type ControllerLogger, type Controller
 export { createSubscriptionUpgrader, encodeErrorFrame, encodeMessageFrame, type SubscriptionOptions } from './subscription.ts';
 export { MemoryRateLimiter, type RateLimiter, type RateLimitDecision } from './rate-limit.ts';
 export { buildParamsCoercer } from './params.ts';
+export { StreamLimits, type StreamLimitOptions, type StreamOutcome } from './stream-limits.ts';

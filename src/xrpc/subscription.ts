@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeCbor } from '../ipld/cbor.ts';
+import { clientKeyOf } from '../net/ip-address.ts';
 import type { ControllerLogger } from './controller.ts';
-import { InvalidRequestError, MethodNotImplementedError, XrpcError } from './errors.ts';
+import { InvalidRequestError, MethodNotImplementedError, RateLimitExceededError, XrpcError } from './errors.ts';
 import type { Registry } from './registry.ts';
 import type { RequestInfo, SubscriptionMessage } from './types.ts';
 
@@ -18,6 +19,10 @@ export interface SubscriptionOptions<Ctx> {
   heartbeatMs: number;
   /** Called when a consumer is cut off for being too slow (metrics). */
   onConsumerTooSlow?: () => void;
+  /** Open subscriptions, all clients together; past it an upgrade is refused with 429. */
+  maxSubscriptions: number;
+  /** Open subscriptions of one client (an IPv4 address, an IPv6 /64); past it an upgrade is refused with 429. */
+  maxSubscriptionsPerClient: number;
 }
 
 /** One frame of an XRPC event stream: a DAG-CBOR header followed by a DAG-CBOR body. */
@@ -41,6 +46,31 @@ export function encodeErrorFrame(error: string, message?: string): Buffer {
 export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: SubscriptionOptions<Ctx>) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const live = new Set<WebSocket>();
+  // Connections counted from the moment an upgrade is accepted until its socket closes, so
+  // upgrades in their handshake count too. An entry lives only while its client has one open.
+  let open = 0;
+  const openPerClient = new Map<string, number>();
+
+  /** Counts a connection against the caps, or refuses it; the count is returned when `socket` closes. */
+  function admit(socket: Duplex, client: string): void {
+    if (open >= options.maxSubscriptions) {
+      throw new RateLimitExceededError('Too many subscribers: the server has as many open as it may; try again later', { 'Retry-After': '30' });
+    }
+    const mine = openPerClient.get(client) ?? 0;
+    if (mine >= options.maxSubscriptionsPerClient) {
+      throw new RateLimitExceededError(`Too many subscriptions from this client (at most ${options.maxSubscriptionsPerClient} at once)`, { 'Retry-After': '30' });
+    }
+    // Gone while auth ran: there is nothing to count (its 'close' has already been emitted).
+    if (socket.destroyed) return;
+    open++;
+    openPerClient.set(client, mine + 1);
+    socket.once('close', () => {
+      open--;
+      const left = (openPerClient.get(client) ?? 1) - 1;
+      if (left === 0) openPerClient.delete(client);
+      else openPerClient.set(client, left);
+    });
+  }
 
   const heartbeat = setInterval(() => {
     for (const ws of live) {
@@ -65,6 +95,7 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
       info = { nsid, req, ip: options.clientIp(req), params: {} };
       auth = await entry.auth(info);
       info.params = entry.coerceParams(query);
+      admit(socket, clientKeyOf(info.ip));
     } catch (err) {
       rejectUpgrade(socket, toXrpcError(err));
       return;
@@ -130,9 +161,11 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
   return { upgrade, close, connections: () => live.size };
 }
 
+const REASONS: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' };
+
 function rejectUpgrade(socket: Duplex, error: XrpcError) {
   const body = JSON.stringify(error.toJSON());
-  const reason = error.status === 404 ? 'Not Found' : error.status === 401 ? 'Unauthorized' : 'Bad Request';
+  const reason = REASONS[error.status] ?? 'Bad Request';
   const headers = [
     `HTTP/1.1 ${error.status} ${reason}`,
     'Content-Type: application/json; charset=utf-8',

@@ -34,7 +34,6 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     PDS_JWT_SECRET: 'test-jwt-secret-0123456789abcdef',
     PDS_STRICT_XRPC: 'true',
     PDS_DID_PLC_URL: 'http://127.0.0.1:1',
-    PDS_ALLOW_PRIVATE_NETWORK: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

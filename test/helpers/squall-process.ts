@@ -20,7 +20,6 @@ export async function startSquallProcess(opts: SquallProcessOptions): Promise<Ch
       PDS_PORT: String(opts.port),
       PDS_DATA_DIRECTORY: opts.dataDir,
       PDS_DID_PLC_URL: opts.plcUrl,
-      PDS_ALLOW_PRIVATE_NETWORK: 'true',
       PDS_RATE_LIMITS_ENABLED: 'false',
       PDS_ADMIN_PASSWORD: opts.adminPassword,
       LOG_LEVEL: 'error',

@@ -5,8 +5,11 @@ import type { SafeFetch, SafeResponse } from '../../net/safe-fetch.ts';
 import type { LocalPlcDirectory } from './plc-directory.ts';
 import { answerPlcRequest } from './plc-http.ts';
 
-export function createInProcessPlcFetch(directory: LocalPlcDirectory): SafeFetch {
-  return async (input, options = {}) => {
+/** The built-in directory's fetch: no network at all, so no address to trust or refuse. */
+export type InProcessPlcFetch = SafeFetch & { readonly trust: 'in-process' };
+
+export function createInProcessPlcFetch(directory: LocalPlcDirectory): InProcessPlcFetch {
+  const fetch: SafeFetch = async (input, options = {}) => {
     const url = new URL(input);
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : Buffer.from(options.body).toString('utf8');
     const answer = await answerPlcRequest(directory, options.method ?? 'GET', url, body);
@@ -22,4 +25,5 @@ export function createInProcessPlcFetch(directory: LocalPlcDirectory): SafeFetch
     };
     return response;
   };
+  return Object.assign(fetch, { trust: 'in-process' as const });
 }
