@@ -17,7 +17,7 @@ import { runDoctor, type CheckResult } from '../src/doctor/index.ts';
 import { checkRepo } from '../src/doctor/repo-check.ts';
 import { checkBackups, checkFirehose, checkPlc, checkPublicUrl, checkRelays, checkServiceDid, checkSmtp, requestCrawls } from '../src/doctor/server-checks.ts';
 import { HandleResolver } from '../src/identity/handle-resolver.ts';
-import { createSafeFetch } from '../src/net/safe-fetch.ts';
+import { createGuardedFetch } from '../src/net/guarded-fetch.ts';
 import { startTestPlc, type TestPlc } from './helpers/plc.ts';
 import { freePort, startTestServer, type TestServer } from './helpers/server.ts';
 import { startSmtpServer, type SmtpTestServer } from './helpers/smtp.ts';
@@ -89,7 +89,7 @@ const resolveTxt = async (name: string) => {
   return records;
 };
 const wellKnownUrl = (handle: string) => `http://127.0.0.1:${(wellKnown.address() as AddressInfo).port}/${handle}`;
-const handles = () => new HandleResolver({ resolveTxt, wellKnownUrl, fetch: createSafeFetch({ allowPrivateNetwork: true }), devMode: true });
+const handles = () => new HandleResolver({ resolveTxt, wellKnownUrl, fetch: createGuardedFetch({ disableSsrfProtection: true }), devMode: true });
 
 before(async () => {
   plc = await startTestPlc();
@@ -138,6 +138,8 @@ before(async () => {
     PDS_BSKY_APP_VIEW_DID: appView.did,
     PDS_EMAIL_SMTP_URL: smtp.url,
     PDS_EMAIL_FROM_ADDRESS: 'noreply@squall.test',
+    // Handles' well-knowns are served on loopback here: the development-only switch lets the doctor reach them.
+    PDS_DISABLE_SSRF_PROTECTION: 'true',
   });
   backend = server.url;
   config = server.server.ctx.config;
@@ -378,7 +380,7 @@ describe('the doctor', () => {
   });
 
   it('runs from the admin CLI, lists what failed with what to do, as JSON with --json, and exits 1', async () => {
-    const env = { ...process.env, PDS_DATA_DIRECTORY: server.dataDir, PDS_PUBLIC_URL: config.service.publicUrl, PDS_DID_PLC_URL: plc.url, PDS_ALLOW_PRIVATE_NETWORK: 'true', PDS_CRAWLERS: relay.url };
+    const env = { ...process.env, PDS_DATA_DIRECTORY: server.dataDir, PDS_PUBLIC_URL: config.service.publicUrl, PDS_DID_PLC_URL: plc.url, PDS_DISABLE_SSRF_PROTECTION: 'true', PDS_CRAWLERS: relay.url };
     const run = (args: string[]) =>
       new Promise<{ status: number; stdout: string }>((resolve) =>
         execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'doctor', ...args], { encoding: 'utf8', timeout: 60_000, env }, (err, stdout) =>

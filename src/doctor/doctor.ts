@@ -3,7 +3,8 @@ import type { Config } from '../config.ts';
 import { DidResolver } from '../identity/did-resolver.ts';
 import { HandleResolver, type TxtResolver } from '../identity/handle-resolver.ts';
 import { PlcClient } from '../identity/plc-client.ts';
-import { createSafeFetch } from '../net/safe-fetch.ts';
+import { createGuardedFetch } from '../net/guarded-fetch.ts';
+import { createTrustedFetch } from '../net/trusted-fetch.ts';
 import { ServiceTokens } from '../proxy/service-tokens.ts';
 import { SigningKeys } from '../repo/signing-keys.ts';
 import { checkAppView, checkDidDocument, checkHandle, checkRelayRepo, type DoctorAccount } from './account-checks.ts';
@@ -49,10 +50,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   results.push(await checkDisk(config));
   results.push(await checkBackups(config, options.backupDir));
 
-  const guarded = createSafeFetch({ allowPrivateNetwork: config.identity.allowPrivateNetwork });
+  // Handles and DID documents are user-controlled (public addresses only unless development says
+  // otherwise); the PLC directory is the operator's (trusted).
+  const guarded = createGuardedFetch({ disableSsrfProtection: config.net.disableSsrfProtection });
   const devMode = config.service.handleDomains.some((d) => d.endsWith('.test'));
   const handles = new HandleResolver({ resolveTxt: options.resolveTxt, fetch: guarded, wellKnownUrl: options.wellKnownUrl, devMode, cache: { freshMs: 0, maxAgeMs: 0 } });
-  const dids = new DidResolver({ plc: new PlcClient({ url: config.identity.plcUrl, fetch: guarded }), fetch: guarded, devMode });
+  const dids = new DidResolver({ plc: new PlcClient({ url: config.identity.plcUrl, fetch: createTrustedFetch([config.identity.plcUrl]) }), fetch: guarded, devMode });
   const db = new BetterSqlite3(config.storage.dbFile, { readonly: true, fileMustExist: true });
   try {
     const { accounts, signingKeys } = readAccounts(db, options.handle);
