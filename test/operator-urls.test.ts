@@ -1,5 +1,5 @@
 // Operator-configured URLs are trusted on any address: a PLC directory on this machine works
-// without PDS_ALLOW_PRIVATE_NETWORK (which stays off, so URLs from users and DID documents are
+// without any setting (PDS_DISABLE_SSRF_PROTECTION stays off, so URLs from users and DID documents are
 // still held to public addresses).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +25,6 @@ describe('operator-configured services on private addresses', () => {
     const { data } = await agent.createAccount({ handle: 'lan.test', email: 'lan@example.com', password: 'lan-password-1' });
     const doc = (await (await fetch(`${plc.url}/${data.did}`)).json()) as { alsoKnownAs: string[] };
     assert.deepEqual(doc.alsoKnownAs, ['at://lan.test']);
-    assert.equal(server.server.ctx.config.identity.allowPrivateNetwork, false);
+    assert.equal(server.server.ctx.config.net.disableSsrfProtection, false);
   });
 });
