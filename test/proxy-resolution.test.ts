@@ -26,6 +26,8 @@ before(async () => {
     // did:web:localhost%3A<port> is accepted in development mode only.
     PDS_DEV_MODE: 'true',
     PDS_PROXY_BODY_TIMEOUT: String(BODY_TIMEOUT_MS),
+    // The services here are known by DID documents that put them on loopback: the development-only switch lets them be reached.
+    PDS_DISABLE_SSRF_PROTECTION: 'true',
   });
   alice = await signUp(env, 'resolution-alice');
 });
