@@ -118,6 +118,10 @@ export interface Config {
     /** Squall: peers whose X-Forwarded-For is trusted for the client IP (PDS_TRUSTED_PROXIES). */
     trustedProxies: string[];
   };
+  oauth: {
+    /** Squall: client ids whose name and logo the pages show as verified (PDS_OAUTH_TRUSTED_CLIENTS). */
+    trustedClients: string[];
+  };
   log: {
     level: string;
   };
@@ -185,7 +189,10 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   const devMode = parseBool('PDS_DEV_MODE', read('PDS_DEV_MODE'), false);
   const isLocal = hostname === 'localhost' || hostname.endsWith('.test');
   const publicUrl = read('PDS_PUBLIC_URL') ?? (isLocal ? `http://${hostname}:${port}` : `https://${hostname}`);
-  parseUrl('PDS_PUBLIC_URL', publicUrl);
+  const publicOrigin = parseUrl('PDS_PUBLIC_URL', publicUrl);
+  if (publicOrigin.pathname !== '/' || publicOrigin.search || publicOrigin.hash || publicOrigin.username || publicOrigin.password) {
+    throw new ConfigError('PDS_PUBLIC_URL', `"${publicUrl}" must be an origin only (scheme, host and port, no path): it is the OAuth issuer`);
+  }
   const dataDir = absolute(read('PDS_DATA_DIRECTORY') ?? './data');
   const blobDir = absolute(read('PDS_BLOBSTORE_DISK_LOCATION') ?? resolve(dataDir, 'blobs'));
   const handleDomains = parseList(read('PDS_SERVICE_HANDLE_DOMAINS')) ?? [hostname === 'localhost' ? '.test' : `.${hostname}`];
@@ -222,6 +229,11 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   if (localPlc && localPlc.port !== 0 && localPlc.port === port) throw new ConfigError('PDS_LOCAL_PLC_PORT', `must differ from PDS_PORT (${port})`);
   const plcUrl = configuredPlcUrl ?? (localPlc ? `http://localhost:${localPlc.port}` : 'https://plc.directory');
   parseHttpUrl('PDS_DID_PLC_URL', plcUrl);
+  const trustedClients = parseList(read('PDS_OAUTH_TRUSTED_CLIENTS')) ?? [];
+  for (const clientId of trustedClients) {
+    const url = parseUrl('PDS_OAUTH_TRUSTED_CLIENTS', clientId);
+    if (url.protocol !== 'https:') throw new ConfigError('PDS_OAUTH_TRUSTED_CLIENTS', `"${clientId}" must be an https client_id URL`);
+  }
   const smtpUrl = read('PDS_EMAIL_SMTP_URL');
   if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl);
   const privacyPolicyUrl = read('PDS_PRIVACY_POLICY_URL');
@@ -304,6 +316,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
       enabled: parseBool('PDS_RATE_LIMITS_ENABLED', read('PDS_RATE_LIMITS_ENABLED'), true),
       trustedProxies: parseList(read('PDS_TRUSTED_PROXIES')) ?? [],
     },
+    oauth: { trustedClients },
     log: { level: logLevel },
     backup: parseBackup(read, blobDir),
     metrics: {

@@ -16,6 +16,9 @@ import { createAppIdentity, type AppIdentity } from './identity/services.ts';
 import { createGuardedFetch, type GuardedFetch } from './net/guarded-fetch.ts';
 import { createTrustedFetch, type TrustedFetch } from './net/trusted-fetch.ts';
 import { operatorUrls } from './config.ts';
+import type { HostResolver } from './net/safe-fetch.ts';
+import { OAuthProvider } from './oauth/provider.ts';
+import { MemoryRateLimiter, type RateLimiter } from './xrpc/index.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { Sessions } from './accounts/sessions.ts';
@@ -76,13 +79,26 @@ export interface AppContext {
   readonly metrics: Metrics | undefined;
   /** Scheduled backups (PDS_BACKUP_DIRECTORY), when configured. */
   readonly backups: BackupSchedule | undefined;
+  /** The OAuth authorization server and resource-server checks. */
+  readonly oauth: OAuthProvider;
+  /** One limiter for every rate limit (XRPC methods and the OAuth sign-in page share buckets); none when disabled. */
+  readonly rateLimiter: RateLimiter | undefined;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
 
 export class BootError extends Error {}
 
-export async function createContext(config: Config, secrets: Secrets, log: Logger): Promise<AppContext> {
+/**
+ * The network the server runs in, for tests that stand in for the Internet on loopback: name
+ * resolution of outbound requests. What those requests may reach (no private addresses unless
+ * PDS_ALLOW_PRIVATE_NETWORK) stays the config's decision.
+ */
+export interface NetworkEnvironment {
+  resolveHost?: HostResolver;
+}
+
+export async function createContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment = {}): Promise<AppContext> {
   const { storage } = config;
   for (const dir of [storage.dataDir, storage.blobDir, storage.blobTmpDir, dirname(storage.dbFile)]) {
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -116,7 +132,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const appPasswords = new AppPasswords(db, Buffer.from(hkdfSync('sha256', secrets.jwtSecret, '', 'squall app-password lookup', 32)));
   const sessions = new Sessions(db, accounts, appPasswords, new SessionTokens(secrets.jwtSecret, config.service.did));
   const invites = new Invites(db, config.service.hostname);
-  const guardedFetch = createGuardedFetch({ disableSsrfProtection: config.net.disableSsrfProtection });
+  const guardedFetch = createGuardedFetch({ disableSsrfProtection: config.net.disableSsrfProtection, resolveHost: network.resolveHost });
   if (config.net.disableSsrfProtection) log.warn('PDS_DISABLE_SSRF_PROTECTION is on: handles, did:web and DID-document endpoints may reach private addresses (development only)');
   if (config.net.retiredAllowPrivateNetwork) {
     log.warn('PDS_ALLOW_PRIVATE_NETWORK is retired and opens nothing: configured URLs (PLC, crawlers, services) reach private addresses without it; PDS_DISABLE_SSRF_PROTECTION=true does the rest, for development only');
@@ -172,6 +188,20 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const pruneTimer = setInterval(pruneEvents, 3600_000);
   const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
   pruneTimer.unref();
+  const oauth = new OAuthProvider({
+    issuer: new URL(config.service.publicUrl).origin,
+    serviceDid: config.service.did,
+    secret: secrets.jwtSecret,
+    db,
+    fetch: guardedFetch,
+    devMode: config.service.devMode,
+    trustedClients: config.oauth.trustedClients,
+    // Taken-down accounts get no new tokens; deactivated ones keep their sessions (unusable until reactivated).
+    canIssueFor: (did) => {
+      const state = accounts.stateByDid(did);
+      return state !== undefined && state !== 'takendown';
+    },
+  });
 
   let closed = false;
   return {
@@ -201,6 +231,8 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     blobs,
     metrics,
     backups,
+    oauth,
+    rateLimiter: config.rateLimits.enabled ? new MemoryRateLimiter() : undefined,
     startedAt: new Date(),
     async close() {
       if (closed) return;

@@ -9,8 +9,9 @@ import { answerPreflight, setCorsHeaders } from './http/cors.ts';
 import { createMetricsRoute, startMetricsListener } from './http/metrics-route.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
 import { classifyIp } from './net/ip-address.ts';
+import { createOAuthRouter } from './oauth/http/router.ts';
 import { createProxy } from './proxy/index.ts';
-import { createSubscriptionUpgrader, createXrpcController, MemoryRateLimiter, sendError, StreamLimits, XrpcError } from './xrpc/index.ts';
+import { createSubscriptionUpgrader, createXrpcController, sendError, StreamLimits, XrpcError } from './xrpc/index.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -46,7 +47,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     log,
     clientIp,
     mapError: mapDomainError,
-    rateLimiter: config.rateLimits.enabled ? new MemoryRateLimiter() : undefined,
+    rateLimiter: ctx.rateLimiter,
     strict: config.strictXrpc,
     forwarder: proxy.forwarder,
     observe: metrics
@@ -71,6 +72,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const servesMetrics = metricsRoute !== undefined && !config.metrics.listen;
   /** The bounded set of route labels for requests outside /xrpc/. */
   const routeLabel = (path: string) => (path === '/' || path === '/robots.txt' || (path === '/metrics' && servesMetrics) || wellKnown.has(path) ? path : 'other');
+  const oauth = createOAuthRouter(ctx, { rateLimiter: ctx.rateLimiter, clientIp });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -85,6 +87,8 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       if (metrics && !isXrpc) metrics.countRoute(routeLabel(path), res.statusCode);
     });
     if (req.method === 'OPTIONS') return answerPreflight(req, res);
+    // RFC 9449 §8: every answer to a request carrying a DPoP proof brings the current nonce.
+    if (req.headers.dpop !== undefined) res.setHeader('DPoP-Nonce', ctx.oauth.nonces.current());
     if (isXrpc) {
       const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
       void controller(req, res, path.slice(6), query);
@@ -95,6 +99,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     if (path === '/robots.txt' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendText(res, '# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n');
     }
+    if (oauth.handle(req, res, path, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))) return;
     const route = wellKnown.get(path);
     if (route && (req.method === 'GET' || req.method === 'HEAD')) {
       Promise.resolve(route(req, res)).catch((err: unknown) => {

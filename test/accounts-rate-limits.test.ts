@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { post, signUp, startAccountsEnv, type AccountsEnv } from './helpers/accounts-env.ts';
 import { startTestServer } from './helpers/server.ts';
+import { csrfOf, PageSession } from './helpers/oauth-manual.ts';
 
 let env: AccountsEnv;
 before(async () => {
@@ -66,6 +67,19 @@ describe('rate limits of the account flows', () => {
     for (let i = 0; i < 31; i++) statuses.push((await post(env, 'com.atproto.server.deleteAccount', body)).status);
     assert.deepEqual(statuses.slice(0, 30), Array(30).fill(401));
     assert.equal(statuses[30], 429);
+  });
+
+  it('counts sign-ins on the OAuth pages and createSession in the same buckets', async () => {
+    const limited = await signUp(env, 'pagelimited');
+    for (let i = 0; i < 30; i++) {
+      assert.equal((await post(env, 'com.atproto.server.createSession', { identifier: limited.handle, password: 'wrong-guess' })).status, 401);
+    }
+    const pages = new PageSession(env.ctx.oauth.issuer);
+    const csrf = csrfOf((await pages.get('/oauth/account')).text);
+    const page = await pages.post('/oauth/account/sign-in', { csrf, identifier: limited.handle.toUpperCase(), password: limited.password });
+    assert.equal(page.status, 429, 'the right password is not even tried once the identifier is limited');
+    assert.match(page.text, /Too many sign-in attempts/);
+    assertLimited(await post(env, 'com.atproto.server.createSession', { identifier: limited.handle, password: limited.password }), 30, 300);
   });
 
   it('counts logins per account, however the identifier is spelled', async () => {

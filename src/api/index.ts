@@ -10,7 +10,7 @@ import './repo-errors.ts';
 import './sync-errors.ts';
 import { accountMethods } from './account-methods.ts';
 import { identityMethods } from './identity-methods.ts';
-import type { AppMethod } from './define.ts';
+import { toMethodDef, type AppMethod } from './define.ts';
 import health from './_health.ts';
 import adminStatus from './_admin/status.ts';
 import getPreferences from './app/bsky/actor/getPreferences.ts';
@@ -88,7 +88,7 @@ export const methods: readonly AppMethod[] = [
 
 /** The method table, built once at start: validators and coercers are compiled here. */
 export function buildRegistry(ctx: AppContext): Registry<AppContext, AuthState> {
-  const table = applyAccountPolicy(methods, buildVerifiers(ctx));
+  const table = applyAccountPolicy(methods.map(toMethodDef), buildVerifiers(ctx));
   return new Registry<AppContext, AuthState>({
     schemas: ctx.lexicons,
     formats: formatValidators,

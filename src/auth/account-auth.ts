@@ -2,12 +2,22 @@ import type { AccountStore } from '../accounts/account-store.ts';
 import type { AppPasswords } from '../accounts/app-passwords.ts';
 import { AuthRequiredError, ExpiredTokenError, ForbiddenError, InvalidTokenError, type RequestInfo } from '../xrpc/index.ts';
 import { Scope, SessionTokenError, type SessionTokens } from './session-jwt.ts';
+import type { createOAuthAccessVerifier } from './oauth-access.ts';
 import type { AccessAuth, RefreshAuth } from './types.ts';
 
 export interface AccountAuthDeps {
   tokens: SessionTokens;
   accounts: AccountStore;
   appPasswords: AppPasswords;
+  /** OAuth access tokens (`Authorization: DPoP`), accepted wherever a session is. */
+  oauth: ReturnType<typeof createOAuthAccessVerifier>;
+}
+
+/** The token of `Authorization: DPoP <token>`, or undefined for any other scheme. */
+function dpopToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 6 || header.charCodeAt(4) !== 0x20 || header.slice(0, 4).toLowerCase() !== 'dpop') return undefined;
+  const token = header.slice(5).trim();
+  return token === '' ? undefined : token;
 }
 
 export function bearerToken(info: RequestInfo): string {
@@ -22,8 +32,9 @@ export function bearerToken(info: RequestInfo): string {
   return token;
 }
 
-function translate(err: unknown): never {
+function translate(err: unknown, oauth?: AccountAuthDeps['oauth'], token?: string): never {
   if (err instanceof SessionTokenError) {
+    if (oauth && token && (err.reason === 'bad-signature' || err.reason === 'wrong-type')) oauth.refuseBearer(token);
     if (err.reason === 'expired') throw new ExpiredTokenError();
     throw new InvalidTokenError(err.message);
   }
@@ -35,13 +46,15 @@ function translate(err: unknown): never {
  * takedown, a deactivation or a revoked app password takes effect at once, not at token expiry.
  */
 export function createAccessVerifiers(deps: AccountAuthDeps) {
-  const verifyAccess = (info: RequestInfo): AccessAuth => {
+  const verifyAccess = (info: RequestInfo): AccessAuth | Promise<AccessAuth> => {
+    const oauthToken = dpopToken(info.req.headers.authorization);
+    if (oauthToken !== undefined) return deps.oauth.verify(info, oauthToken);
     const token = bearerToken(info);
     let claims;
     try {
       claims = deps.tokens.verifyAccess(token);
     } catch (err) {
-      translate(err);
+      translate(err, deps.oauth, token);
     }
     const did = claims.sub;
     // What the account may do in its state is each method's `accountAction` (checked by the API layer).
@@ -66,25 +79,29 @@ export function createAccessVerifiers(deps: AccountAuthDeps) {
     /**
      * Full sessions only (signed in with the account password): managing the account, its
      * credentials (app passwords), email, invite codes and identity (handle, PLC operations).
-     * No app password passes, privileged or not.
+     * No app password passes, privileged or not. OAuth grants pass to the method's `oauth` rule,
+     * which asks for the permission the person approved on the consent page (identity:handle,
+     * account:email?action=manage...) or refuses OAuth outright.
      */
-    accessFull: (info: RequestInfo): AccessAuth => {
+    accessFull: (info: RequestInfo): AccessAuth | Promise<AccessAuth> => {
       const auth = verifyAccess(info);
+      if (auth instanceof Promise) return auth;
       if (!auth.full) throw new ForbiddenError('This method needs a full session: sign in with the account password, not an app password');
       return auth;
     },
     /**
      * Sessions that may reach privileged methods (`isPrivilegedMethod`: chat.bsky.*, direct
      * messages): full sessions and privileged app passwords. For the chat proxy and nothing else;
-     * account management is `accessFull`.
+     * account management is `accessFull`. OAuth grants pass to the method's `oauth` rule.
      */
-    accessPrivileged: (info: RequestInfo): AccessAuth => {
+    accessPrivileged: (info: RequestInfo): AccessAuth | Promise<AccessAuth> => {
       const auth = verifyAccess(info);
+      if (auth instanceof Promise) return auth;
       if (!auth.privileged) throw new ForbiddenError('This method needs a full session or a privileged app password');
       return auth;
     },
     /** Optional: anonymous callers pass as `none`, a bad token still fails. */
-    optionalAccess: (info: RequestInfo): AccessAuth | { type: 'none' } => {
+    optionalAccess: (info: RequestInfo): AccessAuth | Promise<AccessAuth> | { type: 'none' } => {
       if (!info.req.headers.authorization) return { type: 'none' };
       return verifyAccess(info);
     },

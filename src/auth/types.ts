@@ -1,4 +1,5 @@
 import type { AccountState } from '../accounts/account-policy.ts';
+import type { OAuthCredentials } from '../oauth/resource.ts';
 import type { ServiceAuth } from './service-auth-verifier.ts';
 import type { AccessScope } from './session-jwt.ts';
 
@@ -16,21 +17,24 @@ export interface AdminAuth {
 export interface AccessAuth {
   readonly type: 'access';
   readonly did: string;
-  readonly scope: AccessScope;
+  /** The session token's scope, or `oauth` for an OAuth access token (whose grant is in `oauth`). */
+  readonly scope: AccessScope | 'oauth';
   /** Id of the app password this session was opened with, if any. */
   readonly appPasswordId?: string;
   /**
    * Signed in with the account password (not an app password): the only sessions that may manage
-   * the account, its credentials, email and identity.
+   * the account, its credentials, email and identity. Never an OAuth token (its scope decides).
    */
   readonly full: boolean;
   /**
    * May reach privileged methods (`isPrivilegedMethod`: chat.bsky.*, by service token or proxy):
-   * full sessions and privileged app passwords. It unlocks nothing else.
+   * full sessions and privileged app passwords. It unlocks nothing else. Never an OAuth token.
    */
   readonly privileged: boolean;
   /** The account's state as of this request: methods ask `allows(state, action)` (account-policy.ts). */
   readonly state: AccountState;
+  /** Present for an OAuth access token: the client and what its grant allows (methods check it). */
+  readonly oauth?: OAuthCredentials;
 }
 
 export interface RefreshAuth {

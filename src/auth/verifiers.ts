@@ -3,6 +3,7 @@ import type { AuthVerifier } from '../xrpc/index.ts';
 import { createAccessVerifiers } from './account-auth.ts';
 import { createAdminVerifier } from './admin.ts';
 import { FailureThrottle } from './failure-throttle.ts';
+import { createOAuthAccessVerifier } from './oauth-access.ts';
 import { createServiceAuthVerifier } from './service-auth-verifier.ts';
 import type { AuthState } from './types.ts';
 
@@ -14,7 +15,8 @@ const ADMIN_FAILURES = { maxFailures: 10, windowMs: 15 * 60_000, maxClients: 10_
 
 /** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
 export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<AuthState>> {
-  const access = createAccessVerifiers({ tokens: ctx.sessions.tokens, accounts: ctx.accounts, appPasswords: ctx.appPasswords });
+  const oauth = createOAuthAccessVerifier({ resource: ctx.oauth.resource, accessTokens: ctx.oauth.accessTokens, accounts: ctx.accounts });
+  const access = createAccessVerifiers({ tokens: ctx.sessions.tokens, accounts: ctx.accounts, appPasswords: ctx.appPasswords, oauth });
   const service = createServiceAuthVerifier({ serviceDid: ctx.config.service.did, dids: ctx.identity.dids });
   return {
     none: () => ({ type: 'none' }),

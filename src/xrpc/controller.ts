@@ -122,6 +122,11 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
       await readBody(req, limit);
     }
 
+    if (entry.authorize) {
+      const pending = entry.authorize({ ...info, auth, input, inputEncoding: contentType });
+      if (pending) await pending;
+    }
+
     if (entry.rateLimits.length > 0 && options.rateLimiter) {
       const limitInfo = { ...info, input, auth, ctx };
       enforceRateLimits(

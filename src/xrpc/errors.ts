@@ -125,6 +125,12 @@ export const GENERIC_ERROR_NAMES: ReadonlySet<string> = new Set([
   'BadJwtLexiconMethod',
   'BadJwtIss',
   'BadJwtSignature',
+  // OAuth refusals from the auth layer (as the official PDS names them): a DPoP proof to redo,
+  // a bad or revoked token, and a grant without the scope a call needs (403).
+  'use_dpop_nonce',
+  'invalid_dpop_proof',
+  'invalid_token',
+  'ScopeMissingError',
 ]);
 
 function wwwAuthenticate(error: string, message: string): string {

@@ -1,6 +1,7 @@
 import { GENERIC_ERROR_NAMES } from './errors.ts';
 import { buildParamsCoercer, type ParamsCoercer } from './params.ts';
 import type {
+  Authorizer,
   AuthVerifier,
   Handler,
   MethodDef,
@@ -28,6 +29,7 @@ export interface MethodEntry<Ctx, Auth> {
   readonly schema: MethodSchema;
   readonly authName: string;
   readonly auth: AuthVerifier<Auth>;
+  readonly authorize: Authorizer<Auth> | undefined;
   readonly coerceParams: ParamsCoercer;
   /** Declared input encoding of a procedure, lower case (a wildcard type accepts anything). */
   readonly inputEncoding: string | undefined;
@@ -73,6 +75,7 @@ export class Registry<Ctx, Auth> {
       schema,
       authName: def.auth,
       auth,
+      authorize: def.authorize,
       coerceParams: buildParamsCoercer(schema.params, this.#options.formats),
       inputEncoding,
       inputIsJson: inputEncoding === 'application/json',

@@ -102,6 +102,13 @@ export type AuthVerifier<Auth> = (info: RequestInfo) => Promise<Auth> | Auth;
 /** What a rate limit's key and cost see: the request, its parsed input, its auth and the context. */
 export type RateLimitInfo<Ctx = unknown> = RequestInfo & { input: unknown; auth: unknown; ctx: Ctx };
 
+/**
+ * Decides whether this caller may make this very call, once the request is parsed: for rules that
+ * depend on the parameters or the body (an OAuth grant limited to some collections, say).
+ * Throws when it may not.
+ */
+export type Authorizer<Auth> = (args: RequestInfo & { auth: Auth; input: unknown; inputEncoding: string | undefined }) => Promise<void> | void;
+
 export interface RateLimitSpec<Ctx = unknown> {
   /** Name of the bucket (shared between methods that use the same name). */
   name: string;
@@ -120,6 +127,8 @@ export interface MethodDef<Ctx, Auth> {
   nsid: string;
   /** Name of an auth verifier known to the registry ('none' is built in). */
   auth: string;
+  /** Checks on the parsed request, after the body is validated and before rate limits and the handler. */
+  authorize?: Authorizer<Auth>;
   handler?: Handler<Ctx, Auth>;
   subscription?: SubscriptionHandler<Ctx, Auth>;
   /** Error names this method emits beyond those its Lexicon declares. */

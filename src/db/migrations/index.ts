@@ -10,6 +10,7 @@ import localPlc from './0008-local-plc.ts';
 import refreshFamilies from './0009-refresh-families.ts';
 import emailAuthFactor from './0010-email-auth-factor.ts';
 import recordRev from './0011-record-rev.ts';
+import oauth from './0012-oauth.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   refreshFamilies,
   emailAuthFactor,
   recordRev,
+  oauth,
 ];

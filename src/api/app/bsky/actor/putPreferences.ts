@@ -1,6 +1,7 @@
 import { Preferences } from '../../../../accounts/preferences.ts';
 import { requireAccess } from '../../../../auth/types.ts';
 import { defineMethod } from '../../../define.ts';
+import { localRpcRule } from '../../../oauth-rules.ts';
 
 export default defineMethod({
   nsid: 'app.bsky.actor.putPreferences',
@@ -8,6 +9,7 @@ export default defineMethod({
   forwardWhenProxiedElsewhere: true,
   auth: 'access',
   accountAction: 'writePreferences',
+  oauth: localRpcRule('app.bsky.actor.putPreferences'),
   maxBodyBytes: 256 * 1024,
   handler({ ctx, auth, input }) {
     const { did, full } = requireAccess(auth);

@@ -9,6 +9,7 @@ export default defineMethod({
   // its DID document names this server.
   auth: 'access',
   accountAction: 'readOwnState',
+  oauth: 'any',
   handler({ ctx, auth }) {
     const account = ctx.accounts.byDid(requireAccess(auth).did);
     if (account === undefined) throw new IdentityFlowError('InvalidRequest', 'Account not found');

@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.identity.signPlcOperation',
   auth: 'accessFull',
   accountAction: 'signIdentity',
+  oauth: (permissions) => permissions.assertIdentity({ attr: '*' }),
   maxBodyBytes: 64 * 1024,
   // Each call checks an emailed code: limited per account like every other code check.
   rateLimits: [codeCheckDidLimit],

@@ -6,6 +6,7 @@ export default defineMethod({
   nsid: 'com.atproto.identity.submitPlcOperation',
   auth: 'accessFull',
   accountAction: 'manageIdentity',
+  oauth: (permissions) => permissions.assertIdentity({ attr: '*' }),
   maxBodyBytes: 64 * 1024,
   async handler({ ctx, auth, input }) {
     const dids = ctx.identity.dids;

@@ -9,6 +9,7 @@ export default defineMethod({
   nsid: 'com.atproto.identity.updateHandle',
   auth: 'accessFull',
   accountAction: 'manageIdentity',
+  oauth: (permissions) => permissions.assertIdentity({ attr: 'handle' }),
   // The official PDS answers handle refusals with these names, though the Lexicon declares none.
   errors: ['InvalidHandle', 'HandleNotAvailable', 'UnsupportedDomain'],
   maxBodyBytes: 4096,

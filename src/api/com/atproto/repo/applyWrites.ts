@@ -1,6 +1,7 @@
 import { checkCollection, MAX_WRITES_PER_BATCH, prepareRecord, type PreparedWrite } from '../../../../repo/prepare-write.ts';
 import { RepoWriteError } from '../../../../repo/write-errors.ts';
 import { defineMethod } from '../../../define.ts';
+import { repoRule } from '../../../oauth-rules.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
 import { writableRepo } from '../../../repo-access.ts';
@@ -27,6 +28,9 @@ export default defineMethod({
   nsid: 'com.atproto.repo.applyWrites',
   auth: 'access',
   accountAction: 'writeRecords',
+  oauth: repoRule((input) =>
+    ((input as Input).writes ?? []).map((w) => ({ collection: w.collection, action: w.$type.endsWith('#create') ? 'create' : w.$type.endsWith('#update') ? 'update' : 'delete' })),
+  ),
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits((input) => ((input as Input).writes ?? []).map((w) => (w.$type.endsWith('#create') ? 'create' : w.$type.endsWith('#update') ? 'update' : 'delete'))),
   maxBodyBytes: 8 * 1024 * 1024,

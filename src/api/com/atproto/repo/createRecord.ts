@@ -1,5 +1,6 @@
 import { prepareRecord } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
+import { repoRule } from '../../../oauth-rules.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
 import { writableRepo } from '../../../repo-access.ts';
@@ -17,6 +18,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.createRecord',
   auth: 'access',
   accountAction: 'writeRecords',
+  oauth: repoRule((input) => [{ collection: (input as Input).collection, action: 'create' }]),
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits(() => ['create']),
   async handler({ ctx, auth, input }) {

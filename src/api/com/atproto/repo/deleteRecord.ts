@@ -1,5 +1,6 @@
 import { checkCollection } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
+import { repoRule } from '../../../oauth-rules.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
 import { writableRepo } from '../../../repo-access.ts';
@@ -16,6 +17,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.deleteRecord',
   auth: 'access',
   accountAction: 'writeRecords',
+  oauth: repoRule((input) => [{ collection: (input as Input).collection, action: 'delete' }]),
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits(() => ['delete']),
   async handler({ ctx, auth, input }) {

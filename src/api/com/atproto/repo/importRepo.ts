@@ -18,6 +18,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.importRepo',
   auth: 'accessFull',
   accountAction: 'importRepo',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'repo', action: 'manage' }),
   // PDS_MAX_REPO_IMPORT_SIZE, enforced on the declared length and while the body streams
   maxBodyBytes: (ctx) => ctx.config.service.maxRepoImportSize,
   errors: ['AccountNotFound'],

@@ -1,5 +1,6 @@
 import { prepareRecord } from '../../../../repo/prepare-write.ts';
 import { defineMethod } from '../../../define.ts';
+import { repoRule } from '../../../oauth-rules.ts';
 import { REPO_WRITE_ERRORS } from '../../../repo-errors.ts';
 import { writeRateLimits } from '../../../write-limits.ts';
 import { writableRepo } from '../../../repo-access.ts';
@@ -18,6 +19,11 @@ export default defineMethod({
   nsid: 'com.atproto.repo.putRecord',
   auth: 'access',
   accountAction: 'writeRecords',
+  // putRecord creates or updates, whichever applies: a grant needs both, as the official PDS asks.
+  oauth: repoRule((input) => [
+    { collection: (input as Input).collection, action: 'create' },
+    { collection: (input as Input).collection, action: 'update' },
+  ]),
   errors: REPO_WRITE_ERRORS,
   rateLimits: writeRateLimits(() => ['update']),
   async handler({ ctx, auth, input }) {

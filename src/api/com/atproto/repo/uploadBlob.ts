@@ -6,6 +6,7 @@ export default defineMethod({
   nsid: 'com.atproto.repo.uploadBlob',
   auth: 'access',
   accountAction: 'uploadBlob',
+  oauth: (permissions, { inputEncoding }) => permissions.assertBlob({ mime: inputEncoding ?? 'application/octet-stream' }),
   errors: ['BlobTooLarge'],
   // The blob service enforces PDS_BLOB_UPLOAD_LIMIT itself while the body streams, so the
   // answer is 413 BlobTooLarge; the controller's own limit (which would say PayloadTooLarge)

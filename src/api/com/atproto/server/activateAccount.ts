@@ -10,6 +10,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.activateAccount',
   auth: 'accessFull',
   accountAction: 'activate',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'status', action: 'manage' }),
   errors: ['AccountNotFound'],
   async handler({ ctx, auth }) {
     const { did } = requireAccess(auth);

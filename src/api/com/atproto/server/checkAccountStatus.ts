@@ -12,6 +12,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.checkAccountStatus',
   auth: 'access',
   accountAction: 'readOwnState',
+  oauth: 'any',
   errors: ['AccountNotFound', 'RepoNotFound'],
   async handler({ ctx, auth }) {
     const { did } = requireAccess(auth);

@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.confirmEmail',
   auth: 'access',
   accountAction: 'manageAccount',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'email', action: 'manage' }),
   maxBodyBytes: 4096,
   rateLimits: [codeCheckIpLimit, codeCheckDidLimit],
   handler({ ctx, auth, input }) {

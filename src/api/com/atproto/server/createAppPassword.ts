@@ -5,6 +5,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.createAppPassword',
   auth: 'accessFull',
   accountAction: 'manageAccount',
+  oauth: 'never',
   maxBodyBytes: 4096,
   async handler({ ctx, auth, input }) {
     const { did } = requireAccess(auth);

@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.deactivateAccount',
   auth: 'accessFull',
   accountAction: 'deactivate',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'status', action: 'manage' }),
   maxBodyBytes: 4096,
   errors: ['AccountNotFound'],
   async handler({ ctx, auth, input }) {

@@ -9,6 +9,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.getAccountInviteCodes',
   auth: 'accessFull',
   accountAction: 'manageAccount',
+  oauth: 'never',
   handler({ ctx, auth, params }) {
     const { includeUsed } = params as { includeUsed?: boolean };
     const codes = ctx.invites.forAccount(requireAccess(auth).did, includeUsed ?? true).filter((code) => !code.disabled);

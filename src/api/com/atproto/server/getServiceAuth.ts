@@ -35,6 +35,10 @@ export default defineMethod({
   nsid: 'com.atproto.server.getServiceAuth',
   auth: 'access',
   accountAction: 'serviceAuthToLeave',
+  oauth: (permissions, { params }) => {
+    const { aud, lxm } = params as { aud: string; lxm?: string };
+    permissions.assertRpc({ aud: aud as `did:${string}#${string}`, lxm: (lxm ?? '*') as `${string}.${string}.${string}` });
+  },
   async handler({ ctx, auth, params }) {
     const caller = requireAccess(auth);
     const { aud, exp, lxm } = params as { aud: string; exp?: number; lxm?: string };
@@ -45,7 +49,8 @@ export default defineMethod({
         throw new IdentityFlowError('InvalidRequest', `cannot request a service auth token for the following protected method: ${lxm}`);
       }
       // A privileged app password reaches chat and nothing more; migrating the account needs the account password.
-      const allowed = lxm === MIGRATION_METHOD ? caller.full : isPrivilegedMethod(lxm) ? caller.privileged : true;
+      // OAuth grants reach chat when the method's `oauth` rule found the rpc: scope (transition:chat.bsky or narrower).
+      const allowed = lxm === MIGRATION_METHOD ? caller.full : isPrivilegedMethod(lxm) ? caller.privileged || caller.oauth !== undefined : true;
       if (!allowed) {
         throw new IdentityFlowError('InvalidRequest', `insufficient access to request a service auth token for the following method: ${lxm}`);
       }

@@ -7,10 +7,13 @@ export default defineMethod({
   nsid: 'com.atproto.server.getSession',
   auth: 'access',
   accountAction: 'readOwnState',
+  oauth: 'any',
   handler({ ctx, auth }) {
-    const { did, privileged } = requireAccess(auth);
+    const { did, privileged, oauth } = requireAccess(auth);
     const account = ctx.accounts.byDid(did);
     if (!account) throw new AccountError('AccountNotFound', 'Account not found');
-    return sessionView(ctx, account, privileged);
+    // An OAuth app sees the email only with `account:email` (or `transition:email`).
+    const showEmail = oauth ? oauth.permissions.allowsAccount({ attr: 'email', action: 'read' }) : privileged;
+    return sessionView(ctx, account, showEmail);
   },
 });

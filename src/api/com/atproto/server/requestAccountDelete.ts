@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.requestAccountDelete',
   auth: 'accessFull',
   accountAction: 'manageAccount',
+  oauth: 'never',
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('account-delete'),
   async handler({ ctx, auth }) {

@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.requestEmailConfirmation',
   auth: 'access',
   accountAction: 'manageAccount',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'email', action: 'manage' }),
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('email-confirmation'),
   async handler({ ctx, auth }) {

@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.requestEmailUpdate',
   auth: 'accessFull',
   accountAction: 'manageAccount',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'email', action: 'manage' }),
   errors: ['AccountNotFound'],
   rateLimits: emailSendLimits('email-update'),
   handler({ ctx, auth }) {

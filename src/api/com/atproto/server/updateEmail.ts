@@ -7,6 +7,7 @@ export default defineMethod({
   nsid: 'com.atproto.server.updateEmail',
   auth: 'accessFull',
   accountAction: 'manageAccount',
+  oauth: (permissions) => permissions.assertAccount({ attr: 'email', action: 'manage' }),
   maxBodyBytes: 4096,
   errors: ['InvalidEmail', 'AccountNotFound'],
   rateLimits: [codeCheckIpLimit, codeCheckDidLimit],

@@ -10,6 +10,7 @@ const NO_BODY = new Uint8Array(0);
 export default defineMethod({
   nsid: 'com.atproto.sync.getBlob',
   auth: 'optionalAccess',
+  oauth: 'any',
   errors: ['RangeNotSatisfiable'],
   async handler({ ctx, auth, params, req, res }) {
     const { did, cid } = params as { did: string; cid: string };

@@ -6,6 +6,8 @@ import { resolveSyncRepo } from './sync-access.ts';
 export default defineMethod({
   nsid: 'com.atproto.sync.getBlocks',
   auth: 'optionalAccess',
+  // Public reads; an OAuth session may read its own deactivated repo like any session.
+  oauth: 'any',
   handler({ ctx, auth, params }) {
     const { did, cids } = params as { did: string; cids: string[] };
     resolveSyncRepo(ctx, did, auth);

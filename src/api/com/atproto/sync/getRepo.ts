@@ -6,6 +6,8 @@ import { resolveSyncRepo } from './sync-access.ts';
 export default defineMethod({
   nsid: 'com.atproto.sync.getRepo',
   auth: 'optionalAccess',
+  // Public reads; an OAuth session may read its own deactivated repo like any session.
+  oauth: 'any',
   handler({ ctx, auth, params }) {
     const { did, since } = params as { did: string; since?: string };
     resolveSyncRepo(ctx, did, auth);

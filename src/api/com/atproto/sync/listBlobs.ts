@@ -4,6 +4,7 @@ import { defineMethod } from '../../../define.ts';
 export default defineMethod({
   nsid: 'com.atproto.sync.listBlobs',
   auth: 'optionalAccess',
+  oauth: 'any',
   handler({ ctx, auth, params }) {
     const { did, since, limit, cursor } = params as { did: string; since?: string; limit: number; cursor?: string };
     checkBlobRepoAccess(ctx, did, auth);

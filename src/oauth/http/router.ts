@@ -1,0 +1,148 @@
+// Every OAuth route outside /xrpc/, in one table: metadata, the client-facing endpoints (JSON,
+// CORS), the authorization pages (HTML, same-origin only) and their stylesheet.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { accountState } from '../../accounts/account-store.ts';
+import { AccountError } from '../../accounts/errors.ts';
+import { LOGIN_RATE_LIMITS, loginAccountKey } from '../../api/login-limits.ts';
+import type { AppContext } from '../../context.ts';
+import { clientKeyOf } from '../../net/ip-address.ts';
+import { enforceRateLimits, RateLimitExceededError, type RateLimiter } from '../../xrpc/index.ts';
+import { OAuthError } from '../errors.ts';
+import { errorBody } from '../pages/authorize-pages.ts';
+import { sendStylesheet, STYLESHEET_PATH } from '../pages/layout.ts';
+import { ReplayStoreFullError } from '../replay.ts';
+import { getAccountPage, postAccount } from './account.ts';
+import { getAuthorize, postConsent, postSelect, postSignIn } from './authorize.ts';
+import { DeviceSessions } from './devices.ts';
+import { handlePar, handleRevoke, handleToken } from './endpoints.ts';
+import { sendOAuthError, sendOAuthJson } from './io.ts';
+import { page, SignInError, type AccountDirectory, type PagesContext } from './pages-context.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
+
+/** Paths of every OAuth route (the README's reverse-proxy section lists the same). */
+export const OAUTH_PATHS = [
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/oauth-protected-resource',
+  '/oauth/par',
+  '/oauth/token',
+  '/oauth/revoke',
+  '/oauth/authorize',
+  '/oauth/authorize/sign-in',
+  '/oauth/authorize/select',
+  '/oauth/authorize/consent',
+  '/oauth/account',
+  '/oauth/account/sign-in',
+  '/oauth/account/revoke',
+  '/oauth/account/sign-out',
+  STYLESHEET_PATH,
+] as const;
+
+export interface OAuthRouter {
+  /** Handles the request if it is an OAuth route; false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean;
+}
+
+export function createOAuthRouter(ctx: AppContext, deps: { rateLimiter?: RateLimiter; clientIp: (req: IncomingMessage) => string }): OAuthRouter {
+  const { oauth, log } = ctx;
+  const pages: PagesContext = {
+    oauth,
+    devices: new DeviceSessions(oauth.store, oauth.csrfKey, oauth.issuer),
+    accounts: accountDirectory(ctx, deps.rateLimiter),
+    serverName: ctx.config.service.hostname,
+    clientIp: deps.clientIp,
+  };
+
+  const api = (fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Handler => async (req, res) => {
+    try {
+      await fn(req, res);
+    } catch (err) {
+      if (err instanceof OAuthError) return sendOAuthError(res, err);
+      if (err instanceof ReplayStoreFullError) return sendOAuthError(res, new OAuthError('temporarily_unavailable', 'Too many requests in flight; try again shortly', 503));
+      log.error({ err }, 'unexpected error in an OAuth endpoint');
+      sendOAuthError(res, new OAuthError('server_error', 'Internal server error', 500));
+    }
+  };
+  const html = (fn: Handler): Handler => async (req, res, query) => {
+    try {
+      await fn(req, res, query);
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof OAuthError) return page(pages, res, 'Error', errorBody('Something is wrong with this request', err.message), { status: err.status });
+      log.error({ err }, 'unexpected error on an OAuth page');
+      page(pages, res, 'Error', errorBody('Something went wrong', 'The server could not handle this page. Try again in a moment.'), { status: 500 });
+    }
+  };
+
+  const routes = new Map<string, Partial<Record<'GET' | 'POST', Handler>>>([
+    ['/.well-known/oauth-authorization-server', { GET: (_req, res) => sendOAuthJson(res, 200, oauth.authorizationServerMetadata()) }],
+    ['/.well-known/oauth-protected-resource', { GET: (_req, res) => sendOAuthJson(res, 200, oauth.protectedResourceMetadata()) }],
+    ['/oauth/par', { POST: api((req, res) => handlePar(oauth, req, res)) }],
+    ['/oauth/token', { POST: api((req, res) => handleToken(oauth, req, res)) }],
+    ['/oauth/revoke', { POST: api((req, res) => handleRevoke(oauth, req, res)) }],
+    ['/oauth/authorize', { GET: html((req, res, query) => getAuthorize(pages, req, res, query)) }],
+    ['/oauth/authorize/sign-in', { POST: html((req, res) => postSignIn(pages, req, res)) }],
+    ['/oauth/authorize/select', { POST: html((req, res) => postSelect(pages, req, res)) }],
+    ['/oauth/authorize/consent', { POST: html((req, res) => postConsent(pages, req, res)) }],
+    ['/oauth/account', { GET: html((req, res, query) => getAccountPage(pages, req, res, query)) }],
+    ['/oauth/account/sign-in', { POST: html((req, res) => postAccount(pages, req, res, 'sign-in')) }],
+    ['/oauth/account/revoke', { POST: html((req, res) => postAccount(pages, req, res, 'revoke')) }],
+    ['/oauth/account/sign-out', { POST: html((req, res) => postAccount(pages, req, res, 'sign-out')) }],
+    [STYLESHEET_PATH, { GET: (_req, res) => sendStylesheet(res) }],
+  ]);
+
+  return {
+    handle(req, res, path, query) {
+      const route = routes.get(path);
+      if (route === undefined) return false;
+      const method = req.method === 'HEAD' ? 'GET' : (req.method as 'GET' | 'POST');
+      const handler = route[method];
+      if (handler === undefined) {
+        res.setHeader('Allow', Object.keys(route).join(', '));
+        sendOAuthError(res, new OAuthError('invalid_request', `${req.method} is not allowed here`, 405));
+        return true;
+      }
+      void Promise.resolve(handler(req, res, query)).catch((err: unknown) => {
+        log.error({ err, path }, 'unexpected error in an OAuth route');
+        if (!res.headersSent) sendOAuthError(res, new OAuthError('server_error', 'Internal server error', 500));
+      });
+      return true;
+    },
+  };
+}
+
+/** Accounts as the pages see them, over the account store and the password logins of createSession. */
+function accountDirectory(ctx: AppContext, limiter: RateLimiter | undefined): AccountDirectory {
+  return {
+    view(did) {
+      const account = ctx.accounts.byDid(did);
+      if (account === undefined || accountState(account) === 'takendown') return undefined;
+      return { did: account.did, handle: account.handle };
+    },
+    state: (did) => ctx.accounts.stateByDid(did),
+    resolveHint: (hint) => ctx.accounts.byIdentifier(hint)?.did,
+    async signIn(identifier, password, ip) {
+      if (limiter !== undefined) {
+        try {
+          enforceRateLimits(limiter, LOGIN_RATE_LIMITS, (spec) => (spec.key ? loginAccountKey(ctx.accounts, identifier) : clientKeyOf(ip)), () => {});
+        } catch (err) {
+          if (err instanceof RateLimitExceededError) throw new SignInError('Too many sign-in attempts. Wait a few minutes and try again.', 429);
+          throw err;
+        }
+      }
+      let login;
+      try {
+        login = await ctx.sessions.login(identifier, password);
+      } catch (err) {
+        if (err instanceof AccountError && err.code === 'InvalidPassword') throw new SignInError('Wrong handle, email or password.');
+        throw err;
+      }
+      if (login.appPassword !== undefined) throw new SignInError('That is an app password. Sign in to apps here with your account password.');
+      const state = accountState(login.account);
+      if (state === 'takendown') throw new SignInError('This account has been taken down.', 403);
+      if (state === 'deactivated') throw new SignInError('This account is deactivated. Reactivate it before signing in to apps.', 403);
+      if (state === 'arriving') throw new SignInError('This account is still moving here. Activate it before signing in to apps.', 403);
+      return login.account.did;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// Pieces the pages share: who the client is (with its verified / unverified / development mark),
+// hidden form fields, alerts.
+import { html, type Html } from './html.ts';
+
+export interface ClientView {
+  clientId: string;
+  /** The name to show: the client's own `client_name`, or its host. */
+  name: string;
+  host: string;
+  uri?: string;
+  logoUri?: string;
+  /** The operator listed this client as trusted (PDS_OAUTH_TRUSTED_CLIENTS). */
+  trusted: boolean;
+  /** An `http://localhost` development client. */
+  loopback: boolean;
+}
+
+export function clientBlock(client: ClientView): Html {
+  const mark = client.loopback
+    ? html`<span class="badge warn">Development app (localhost)</span>`
+    : client.trusted
+      ? html`<span class="badge ok">Verified</span>`
+      : html`<span class="badge warn">Unverified</span>`;
+  // Logos only for trusted clients: anyone can publish metadata with someone else's logo.
+  const picture = client.trusted && client.logoUri ? html`<img src="${client.logoUri}" alt="">` : html`<span class="initial" aria-hidden="true">${initialOf(client.name)}</span>`;
+  const note = client.loopback
+    ? html`<p class="meta">This app runs on a computer (possibly yours) for development. Nobody has checked who made it.</p>`
+    : client.trusted
+      ? ''
+      : html`<p class="meta">The app chose its own name; this server has not checked it. It is published at <strong>${client.host}</strong>.</p>`;
+  return html`<div class="client">${picture}<div><div class="name">${client.name} ${mark}</div><div class="id">${client.clientId}</div>${
+    client.uri ? html`<div class="id"><a href="${client.uri}" rel="noopener noreferrer">${client.uri}</a></div>` : ''
+  }</div></div>${note}`;
+}
+
+export function hiddenFields(fields: Record<string, string | undefined>): Html {
+  return html`${Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}`;
+}
+
+export function errorAlert(message: string | undefined): Html {
+  return message ? html`<div class="alert error" role="alert">${message}</div>` : html``;
+}
+
+export function noticeAlert(message: string | undefined): Html {
+  return message ? html`<div class="alert notice" role="status">${message}</div>` : html``;
+}
+
+function initialOf(name: string): string {
+  const letter = [...name.replace(/^https?:\/\//, '')].find((c) => /\p{L}|\p{N}/u.test(c));
+  return (letter ?? '?').toUpperCase();
+}
