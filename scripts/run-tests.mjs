@@ -37,6 +37,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, SQUALL_TEST: '1' } },
+  // The OAuth tests serve client metadata over https from a test CA (test/fixtures/oauth-tls).
+  { cwd: root, stdio: 'inherit', env: { ...process.env, SQUALL_TEST: '1', NODE_EXTRA_CA_CERTS: join(root, 'test/fixtures/oauth-tls/ca.pem') } },
 );
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPds } from '../../src/app.ts';
+import type { NetworkEnvironment } from '../../src/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { RunningServer } from '../../src/server.ts';
@@ -20,7 +21,7 @@ export interface TestServer {
  * Strict XRPC mode is on: every answer is checked against its Lexicon and undeclared error
  * names become 500s, so handler drift fails the test that hits it.
  */
-export async function startTestServer(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream; network?: NetworkEnvironment } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-test-'));
   const adminPassword = env.PDS_ADMIN_PASSWORD ?? 'test-admin-password';
   // A real port, not 0: the PDS URL goes into DID documents, and clients follow it.
@@ -37,7 +38,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const server = await startPds(config, createLogger(opts.logStream ? 'info' : config.log.level, opts.logStream));
+  const server = await startPds(config, createLogger(opts.logStream ? 'info' : config.log.level, opts.logStream), opts.network);
   return {
     url: server.url,
     server,
