@@ -40,18 +40,50 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-/** A development client (`http://localhost?...`) with a loopback redirect URI, driven by hand. */
+/** A confidential client's signing key: each request gets a fresh `private_key_jwt` assertion. */
+export class ClientSigner {
+  private constructor(
+    readonly privateKey: jose.CryptoKey,
+    readonly jwk: jose.JWK,
+  ) {}
+
+  static async generate(kid: string): Promise<ClientSigner> {
+    const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    return new ClientSigner(privateKey, { ...(await jose.exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' });
+  }
+
+  assertion(clientId: string, audience: string, claims: Record<string, unknown> = {}): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { iss: clientId, sub: clientId, aud: audience, jti: randomBytes(12).toString('base64url'), iat: now, exp: now + 60, ...claims };
+    return new jose.SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: this.jwk.kid }).sign(this.privateKey);
+  }
+}
+
+/**
+ * A client driven by hand: by default a development client (`http://localhost?...`) with a
+ * loopback redirect URI; with `clientId`, `redirectUri` and `signer`, a confidential one.
+ */
 export class ManualClient {
   nonce: string | undefined;
-  readonly redirectUri = 'http://127.0.0.1/callback';
+  readonly redirectUri: string;
   readonly clientId: string;
+  signer: ClientSigner | undefined;
 
   constructor(
     readonly baseUrl: string,
     readonly key: DpopKey,
     readonly scope = 'atproto transition:generic',
+    opts: { clientId?: string; redirectUri?: string; signer?: ClientSigner } = {},
   ) {
-    this.clientId = `http://localhost?redirect_uri=${encodeURIComponent(this.redirectUri)}&scope=${encodeURIComponent(scope)}`;
+    this.redirectUri = opts.redirectUri ?? 'http://127.0.0.1/callback';
+    this.clientId = opts.clientId ?? `http://localhost?redirect_uri=${encodeURIComponent(this.redirectUri)}&scope=${encodeURIComponent(scope)}`;
+    this.signer = opts.signer;
+  }
+
+  /** The client authentication fields of a request (none for a public client). */
+  async credentials(): Promise<Record<string, string>> {
+    if (this.signer === undefined) return {};
+    return { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await this.signer.assertion(this.clientId, this.baseUrl) };
   }
 
   /** POSTs a form to an OAuth endpoint with a DPoP proof (fetching a nonce first when needed). */
@@ -61,7 +93,8 @@ export class ManualClient {
       const key = opts.key === undefined ? this.key : opts.key;
       if (opts.proof) headers.dpop = opts.proof;
       else if (key) headers.dpop = await key.proof('POST', `${this.baseUrl}${path}`, { nonce: this.nonce, ...opts.claims });
-      const body = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+      const all = { ...(await this.credentials()), ...params };
+      const body = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
       const res = await fetch(`${this.baseUrl}${path}`, { method: 'POST', headers, body });
       const nonce = res.headers.get('dpop-nonce');
       if (nonce) this.nonce = nonce;

@@ -50,6 +50,16 @@ export class ClientRegistry {
     return this.#jwks.get(uri, async () => parseJwksDocument(uri, await this.#fetchJson(uri, 'jwks_uri document')), opts);
   }
 
+  /**
+   * Fetches a client's metadata and keys again now, as the cache does every few minutes: after
+   * it, a key the client has withdrawn no longer authenticates it.
+   */
+  async refresh(clientId: string): Promise<OAuthClient> {
+    const client = await this.get(clientId, { forceRefresh: true });
+    if (client.jwksUri !== undefined) await this.keys(client, { forceRefresh: true });
+    return client;
+  }
+
   async #fetchJson(url: string, what: string): Promise<unknown> {
     let res;
     try {

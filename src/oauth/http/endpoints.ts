@@ -16,7 +16,13 @@ interface Authenticated {
   proof: DpopProof | undefined;
 }
 
-async function authenticate(oauth: OAuthProvider, req: IncomingMessage, path: string, dpopRequired: boolean): Promise<Authenticated> {
+async function authenticate(
+  oauth: OAuthProvider,
+  req: IncomingMessage,
+  path: string,
+  dpopRequired: boolean,
+  onRefused?: (client: OAuthClient, params: Record<string, string>) => Promise<void>,
+): Promise<Authenticated> {
   const params = await readParams(req);
   let proof: DpopProof | undefined;
   try {
@@ -28,7 +34,13 @@ async function authenticate(oauth: OAuthProvider, req: IncomingMessage, path: st
   if (proof === undefined && dpopRequired) throw new OAuthError('invalid_dpop_proof', 'DPoP proof required (atproto OAuth binds every token to a DPoP key)');
   if (params.client_id === undefined) throw new OAuthError('invalid_request', 'client_id is required');
   const client = await oauth.clients.get(params.client_id);
-  const clientAuth = await oauth.clientAuth.authenticate(client, params);
+  let clientAuth: ClientAuth;
+  try {
+    clientAuth = await oauth.clientAuth.authenticate(client, params);
+  } catch (err) {
+    if (err instanceof OAuthError && err.code === 'invalid_client' && onRefused) await onRefused(client, params);
+    throw err;
+  }
   return { params, client, clientAuth, proof };
 }
 
@@ -39,7 +51,14 @@ export async function handlePar(oauth: OAuthProvider, req: IncomingMessage, res:
 }
 
 export async function handleToken(oauth: OAuthProvider, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { params, client, clientAuth, proof } = await authenticate(oauth, req, '/oauth/token', true);
+  // A confidential client whose session key has left its metadata loses the session (atproto OAuth).
+  const onRefused = async (client: OAuthClient, params: Record<string, string>) => {
+    if (params.grant_type !== 'refresh_token') return;
+    // Keys that cannot be fetched right now prove nothing: the session stays until they can.
+    const keys = await oauth.clients.keys(client).catch(() => undefined);
+    if (keys !== undefined) await oauth.tokens.revokeIfClientKeyRemoved(client, params.refresh_token, keys);
+  };
+  const { params, client, clientAuth, proof } = await authenticate(oauth, req, '/oauth/token', true, onRefused);
   const grant = { client, clientAuth, dpopJkt: proof!.jkt };
   switch (params.grant_type) {
     case 'authorization_code':

@@ -4,7 +4,7 @@
 // request that pushed the authorization, and a confidential client's session to its signing key.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ClientAuthenticator, type ClientAuth } from '../client/client-auth.ts';
-import type { OAuthClient } from '../client/client-metadata.ts';
+import type { ClientKey, OAuthClient } from '../client/client-metadata.ts';
 import { OAuthError } from '../errors.ts';
 import type { OAuthStore, SessionRecord } from '../store/types.ts';
 import { ACCESS_TOKEN_TTL_S, AccessTokens } from './access-token.ts';
@@ -157,6 +157,18 @@ export class TokenService {
     if (sessionId === undefined) return;
     const session = await store.readSession(sessionId);
     if (session !== undefined && session.clientId === client.clientId) await store.deleteSession(session.id);
+  }
+
+  /**
+   * A confidential client failed to authenticate on a refresh: if the key its session is bound to
+   * is gone from its metadata, the session ends (the spec: revoke, and refuse further refreshes).
+   */
+  async revokeIfClientKeyRemoved(client: OAuthClient, refreshToken: string | undefined, keys: readonly ClientKey[]): Promise<void> {
+    if (typeof refreshToken !== 'string' || refreshToken === '') return;
+    const session = await this.deps.store.findSessionByRefresh(hashSecret(refreshToken));
+    if (session === undefined || session.clientId !== client.clientId || session.clientAuth.method !== 'private_key_jwt') return;
+    const bound = session.clientAuth.jkt;
+    if (!keys.some((k) => k.key.thumbprint === bound)) await this.deps.store.deleteSession(session.id);
   }
 
   #respond(session: SessionRecord, refresh: string | undefined): TokenResponse {
