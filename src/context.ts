@@ -18,6 +18,9 @@ import { createTrustedFetch, type TrustedFetch } from './net/trusted-fetch.ts';
 import { operatorUrls } from './config.ts';
 import type { HostResolver } from './net/safe-fetch.ts';
 import { OAuthProvider } from './oauth/provider.ts';
+import { PermissionSets } from './oauth/scope/permission-sets.ts';
+import { LexiconResolver } from './lexicon/resolver.ts';
+import { systemTxtResolver, type TxtResolver } from './identity/handle-resolver.ts';
 import { MemoryRateLimiter, type RateLimiter } from './xrpc/index.ts';
 import { BlobService, DiskBlobStore } from './blobs/index.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
@@ -96,6 +99,8 @@ export class BootError extends Error {}
  */
 export interface NetworkEnvironment {
   resolveHost?: HostResolver;
+  /** DNS TXT lookups of Lexicon authorities (`_lexicon.<domain>`). */
+  resolveTxt?: TxtResolver;
 }
 
 export async function createContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment = {}): Promise<AppContext> {
@@ -188,6 +193,10 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const pruneTimer = setInterval(pruneEvents, 3600_000);
   const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
   pruneTimer.unref();
+  // `include:` scopes name permission sets published as Lexicons: resolved over DNS and the network, verified, cached.
+  const permissionSets = new PermissionSets(new LexiconResolver({ resolveTxt: network.resolveTxt ?? systemTxtResolver(3_000), dids: identity.dids, fetch }), {
+    onBackgroundError: (nsid, err) => log.warn({ nsid, err: (err as Error).message }, 'could not refresh a permission set'),
+  });
   const oauth = new OAuthProvider({
     issuer: new URL(config.service.publicUrl).origin,
     serviceDid: config.service.did,
@@ -201,6 +210,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
       const state = accounts.stateByDid(did);
       return state !== undefined && state !== 'takendown';
     },
+    expandPermissions: (scope) => permissionSets.expand(scope),
+    checkPermissionSets: (scope) => permissionSets.check(scope),
+    permissionSetTitles: (nsid) => permissionSets.titles(nsid),
   });
 
   let closed = false;

@@ -163,7 +163,7 @@ export function didFromWellKnown(body: string): string | undefined {
   return isValidDid(line) ? line : undefined;
 }
 
-function systemTxtResolver(timeoutMs: number, servers?: string[]): TxtResolver {
+export function systemTxtResolver(timeoutMs: number, servers?: string[]): TxtResolver {
   // node:dns's Resolver takes a per-try timeout; two tries fit in the overall budget.
   const resolver = new Resolver({ timeout: Math.max(500, Math.floor(timeoutMs / 2)), tries: 2 });
   if (servers !== undefined && servers.length > 0) resolver.setServers(servers);

@@ -154,6 +154,28 @@ function invert(mst: Mst, op: ProofOp): Mst {
   return mst.add(op.path, prev) as Mst;
 }
 
+/**
+ * Verifies a record proof (what `com.atproto.sync.getRecord` answers): a CAR whose root is a
+ * commit by `expected.did` signed with `expected.didKey`, holding the tree path from the commit to
+ * `path` and the record itself. Returns the record, or null when the tree proves it absent.
+ * Throws RepoVerificationError, InvalidCommitError, CommitDidMismatchError or BadCommitSignatureError.
+ */
+export async function verifyRecordProof(car: Uint8Array, expected: { did: string; didKey: string }, path: string): Promise<{ commit: Commit; cid: string; value: unknown } | null> {
+  const { root, blocks } = await readCar(car, { maxBlocks: 1_000, maxTotalBytes: car.byteLength });
+  const commit = await verifyCommitBlock(blocks.get(cidToString(root)), root, expected);
+  const source = { get: (cid: string) => blocks.get(cid) };
+  let held: Link | null;
+  try {
+    held = Mst.load(source, commit.data, { strict: true }).get(path) as Link | null;
+  } catch (err) {
+    throw asVerificationError(err);
+  }
+  if (held === null) return null;
+  const bytes = blocks.get(held.$link);
+  if (bytes === undefined) throw new RepoVerificationError(`record block ${held.$link} of ${path} missing from the proof`);
+  return { commit, cid: held.$link, value: checkRecord(bytes, path) };
+}
+
 async function readCar(car: ByteSource, limits?: CarLimits) {
   try {
     return await readCarWithRoot(car, limits);
