@@ -47,13 +47,4 @@ export function localRpcRule(lxm: string): OAuthRule {
   return (permissions) => permissions.assertRpcToAnyAudience(lxm);
 }
 
-/**
- * The check service proxying needs: may this caller have the PDS call `lxm` on service `aud` in
- * its name? Sessions may (their own rules apply elsewhere); an OAuth grant needs `rpc:<lxm>?aud=<aud>`
- * (or a wider permission). Throws ScopeMissingError naming the missing scope.
- */
-export function assertRpcScope(auth: AuthState, lxm: string, aud: string): void {
-  if (auth.type === 'access' && auth.oauth !== undefined) auth.oauth.permissions.assertRpc({ lxm, aud: aud as `did:${string}#${string}` });
-}
-
 registerErrorMapper((err) => (err instanceof ScopeMissingError ? new XrpcError(403, 'ScopeMissingError', err.message) : undefined));

@@ -7,7 +7,7 @@ import { DPOP_ALGS } from '../oauth/dpop/proof.ts';
 import type { ResourceVerifier } from '../oauth/resource.ts';
 import type { AccessTokens } from '../oauth/token/access-token.ts';
 import { XrpcError, type RequestInfo } from '../xrpc/index.ts';
-import type { AccessAuth } from './types.ts';
+import type { AccessAuth, AuthState } from './types.ts';
 
 export interface OAuthAccessDeps {
   resource: ResourceVerifier;
@@ -47,4 +47,14 @@ function dpopChallenge(error: string, message: string): XrpcError {
   const description = message.replace(/["\\]/g, '');
   const header = `DPoP algs="${ALGS}", error="${error}", error_description="${description}"`;
   return new XrpcError(401, error, message, { 'WWW-Authenticate': header });
+}
+
+/**
+ * May this caller have the PDS call `lxm` on service `aud` (`did#service_id`) in its name? Sessions
+ * are not concerned (their rules are the verifier's and the account policy's); an OAuth grant needs
+ * `rpc:<lxm>?aud=<aud>` or a wider permission. Throws ScopeMissingError naming the missing scope
+ * (the API layer answers it 403). Used by service proxying and getServiceAuth.
+ */
+export function assertRpcScope(auth: AuthState, lxm: string, aud: string): void {
+  if (auth.type === 'access' && auth.oauth !== undefined) auth.oauth.permissions.assertRpc({ lxm: lxm as `${string}.${string}.${string}`, aud: aud as `did:${string}#${string}` });
 }
