@@ -15,6 +15,13 @@ export class DpopKey {
     return new DpopKey(privateKey, await jose.exportJWK(publicKey));
   }
 
+  /** The same key as a node:crypto private key (the benchmark signs its proofs on node:crypto). */
+  static async fromKeyObject(privateKey: import('node:crypto').KeyObject): Promise<DpopKey> {
+    const { d, ...publicJwk } = privateKey.export({ format: 'jwk' });
+    const key = (await jose.importJWK({ ...publicJwk, d }, 'ES256')) as jose.CryptoKey;
+    return new DpopKey(key, { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y });
+  }
+
   async thumbprint(): Promise<string> {
     return jose.calculateJwkThumbprint(this.jwk);
   }

@@ -62,7 +62,7 @@ ${
 function appItem(did: string, app: AuthorizedApp, csrf: string): Html {
   return html`<li>
 ${clientBlock(app.client)}
-<p class="meta">Authorized on ${day(app.authorizedAt)}, last signed in ${day(app.lastUsedAt)}${app.sessions > 1 ? ` (${app.sessions} sessions)` : ''}.</p>
+<p class="meta">Authorized on ${day(app.authorizedAt)}, last used on ${day(app.lastUsedAt)}${app.sessions > 1 ? ` (${app.sessions} sessions)` : ''}.</p>
 <ul class="permissions">${app.permissions.map((p) => html`<li>${p.text}${p.detail ? html`<span class="detail">${p.detail}</span>` : ''}</li>`)}</ul>
 <form method="post" action="/oauth/account/revoke">
 ${hiddenFields({ csrf, did, client_id: app.client.clientId })}
