@@ -117,6 +117,13 @@ export async function startReferencePds(options: ReferenceOptions = {}): Promise
   };
 }
 
+/** The did:plc directory the running reference PDS uses (start.sh writes its environment down). */
+export function referencePlcUrl(): string {
+  const line = readFileSync(join(referenceStateDir, 'env'), 'utf8').split('\n').find((l) => l.startsWith('PDS_DID_PLC_URL='));
+  if (line === undefined) throw new ServerStartError('the reference PDS environment names no PDS_DID_PLC_URL');
+  return line.slice('PDS_DID_PLC_URL='.length);
+}
+
 /** "@atproto/pds 0.5.35 on node v22.23.3", from the first line the launcher logs. */
 function referenceDescription(): string {
   try {
