@@ -1,7 +1,8 @@
 // The authorization pages in a real browser, at a desktop and a phone size, light and dark: each
 // page passes axe-core's WCAG 2.1 AA checks (roles, names, labels, colour contrast computed from
 // the rendered styles) and offers its controls under the names the issue asks for. With
-// SQUALL_SCREENSHOTS=<dir>, the run also saves a screenshot of each page (docs/screenshots).
+// SQUALL_SCREENSHOTS=<dir>, the run also saves a screenshot of each page (light; docs/screenshots/oauth
+// holds the last set, made with SQUALL_SCREENSHOTS=$PWD/docs/screenshots/oauth).
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
