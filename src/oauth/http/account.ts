@@ -38,11 +38,11 @@ export async function postAccount(pages: PagesContext, req: IncomingMessage, res
     const identifier = (form.identifier ?? '').trim();
     try {
       if (identifier === '' || !form.password) throw new SignInError('Enter your handle or email and your password.', 400);
-      const did = await pages.accounts.signIn(identifier, form.password, pages.clientIp(req));
+      const did = await pages.accounts.signIn(identifier, form.password, pages.clientIp(req), form.code);
       await pages.devices.signedIn(device.id, did, form.remember === '1');
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
-      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: err.message, identifier }), { status: err.status });
+      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: err.message, identifier, codeRequested: err.codeRequested }), { status: err.status });
     }
     return redirect(res, '/oauth/account');
   }

@@ -1,6 +1,6 @@
 // What the authorization pages need from the rest of the server, as one small interface (the
-// router builds it from the application context): accounts by DID, sign-in with a password (and,
-// later, a second factor), the client's IP, the server's name.
+// router builds it from the application context): accounts by DID, sign-in with a password (and
+// the emailed code when the account has email as a second factor), the client's IP, the server's name.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccountState } from '../../accounts/account-policy.ts';
 import type { OAuthClient } from '../client/client-metadata.ts';
@@ -18,6 +18,8 @@ export class SignInError extends Error {
   constructor(
     message: string,
     readonly status = 401,
+    /** The account signs in with a code mailed to it too: the page asks for it. */
+    readonly codeRequested = false,
   ) {
     super(message);
   }
@@ -31,10 +33,11 @@ export interface AccountDirectory {
   resolveHint(hint: string): string | undefined;
   /**
    * Checks a password sign-in and returns the account's DID. Throws SignInError (wrong
-   * credentials, rate limit, app password, taken-down account). A second factor (email code)
-   * belongs here when it exists: this is the one place the pages authenticate a person.
+   * credentials, rate limit, app password, taken-down account, and for an account with email as
+   * a second factor a missing, wrong or expired `code`: without one, a code is mailed). This is
+   * the one place the pages authenticate a person.
    */
-  signIn(identifier: string, password: string, ip: string): Promise<string>;
+  signIn(identifier: string, password: string, ip: string, code?: string): Promise<string>;
 }
 
 export interface PagesContext {

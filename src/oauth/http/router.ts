@@ -2,7 +2,10 @@
 // CORS), the authorization pages (HTML, same-origin only) and their stylesheet.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { accountState } from '../../accounts/account-store.ts';
+import { checkSignInFactor } from '../../accounts/email-flows.ts';
 import { AccountError } from '../../accounts/errors.ts';
+import { AccountFlowError } from '../../accounts/flow-errors.ts';
+import { emailFlowDeps } from '../../api/account-flows.ts';
 import { LOGIN_RATE_LIMITS, loginAccountKey } from '../../api/login-limits.ts';
 import type { AppContext } from '../../context.ts';
 import { clientKeyOf } from '../../net/ip-address.ts';
@@ -121,7 +124,7 @@ function accountDirectory(ctx: AppContext, limiter: RateLimiter | undefined): Ac
     },
     state: (did) => ctx.accounts.stateByDid(did),
     resolveHint: (hint) => ctx.accounts.byIdentifier(hint)?.did,
-    async signIn(identifier, password, ip) {
+    async signIn(identifier, password, ip, code) {
       if (limiter !== undefined) {
         try {
           enforceRateLimits(limiter, LOGIN_RATE_LIMITS, (spec) => (spec.key ? loginAccountKey(ctx.accounts, identifier) : clientKeyOf(ip)), () => {});
@@ -142,6 +145,18 @@ function accountDirectory(ctx: AppContext, limiter: RateLimiter | undefined): Ac
       if (state === 'takendown') throw new SignInError('This account has been taken down.', 403);
       if (state === 'deactivated') throw new SignInError('This account is deactivated. Reactivate it before signing in to apps.', 403);
       if (state === 'arriving') throw new SignInError('This account is still moving here. Activate it before signing in to apps.', 403);
+      // Email as a second factor: as createSession, after the password and the state, so a wrong password mails nothing.
+      try {
+        await checkSignInFactor(emailFlowDeps(ctx), login.account, code?.trim() || undefined);
+      } catch (err) {
+        if (err instanceof AccountError && err.code === 'AuthFactorTokenRequired') {
+          throw new SignInError('We sent a sign-in code to your email address. Enter it below with your password.', 401, true);
+        }
+        if (err instanceof AccountFlowError && (err.code === 'InvalidToken' || err.code === 'ExpiredToken')) {
+          throw new SignInError('That code is wrong or has expired. Sign in again without a code to get a new one.', 401, true);
+        }
+        throw err;
+      }
       return login.account.did;
     },
   };

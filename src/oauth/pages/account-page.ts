@@ -2,7 +2,7 @@
 // each may do, and a button to take that access back.
 import type { PermissionLine } from '../scope/describe.ts';
 import { html, type Html } from './html.ts';
-import { clientBlock, errorAlert, hiddenFields, noticeAlert, type ClientView } from './parts.ts';
+import { clientBlock, emailCodeField, errorAlert, hiddenFields, noticeAlert, type ClientView } from './parts.ts';
 
 export interface AuthorizedApp {
   client: ClientView;
@@ -20,7 +20,7 @@ export interface AccountApps {
 
 const day = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string }): Html {
+export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string; codeRequested?: boolean }): Html {
   return html`<div class="card">
 <h1>Your authorized apps</h1>
 <p class="lede">Sign in to see the apps that can use your account, and to remove them.</p>
@@ -31,6 +31,7 @@ ${hiddenFields({ csrf: opts.csrf })}
 <input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${opts.identifier ?? ''}" autofocus>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
+${opts.codeRequested ? emailCodeField() : ''}
 <label class="check"><input type="checkbox" name="remember" value="1" checked> Remember this account on this device</label>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 </form>

@@ -1,7 +1,7 @@
 // The pages of an authorization: sign in, choose an account, approve or deny.
 import type { PermissionLine } from '../scope/describe.ts';
 import { html, type Html } from './html.ts';
-import { clientBlock, errorAlert, hiddenFields, type ClientView } from './parts.ts';
+import { clientBlock, emailCodeField, errorAlert, hiddenFields, type ClientView } from './parts.ts';
 
 export interface RequestForm {
   requestUri: string;
@@ -21,7 +21,7 @@ function denyForm(form: RequestForm): Html {
   return html`<form id="deny" method="post" action="/oauth/authorize/consent">${fields(form)}<input type="hidden" name="decision" value="deny"></form>`;
 }
 
-export function signInBody(opts: { client: ClientView; form: RequestForm; identifier?: string; error?: string; lockedIdentifier: boolean }): Html {
+export function signInBody(opts: { client: ClientView; form: RequestForm; identifier?: string; error?: string; lockedIdentifier: boolean; codeRequested?: boolean }): Html {
   return html`<div class="card">
 <h1>Sign in</h1>
 <p class="lede">to continue to <strong>${opts.client.name}</strong></p>
@@ -32,6 +32,7 @@ ${fields(opts.form)}
 <input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${opts.identifier ?? ''}"${opts.lockedIdentifier ? html` readonly` : ''}${opts.identifier ? '' : html` autofocus`}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${opts.identifier ? html` autofocus` : ''}>
+${opts.codeRequested ? emailCodeField() : ''}
 <label class="check"><input type="checkbox" name="remember" value="1" checked> Remember this account on this device</label>
 <div class="actions">
 <button class="primary" type="submit">Sign in</button>

@@ -51,3 +51,9 @@ function initialOf(name: string): string {
   const letter = [...name.replace(/^https?:\/\//, '')].find((c) => /\p{L}|\p{N}/u.test(c));
   return (letter ?? '?').toUpperCase();
 }
+
+/** The sign-in code mailed to an account with email as a second factor (the password is typed again with it). */
+export function emailCodeField(): Html {
+  return html`<label for="code">Code from your email</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required placeholder="XXXXX-XXXXX">`;
+}
