@@ -57,9 +57,13 @@ before(async () => {
     { PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_HOSTNAME: 'localhost', PDS_OAUTH_TRUSTED_CLIENTS: verifiedClientId },
     { network: { resolveHost: resolveTestHosts } },
   );
-  for (const name of ['alice', 'bob']) {
+  for (const name of ['alice', 'bob', 'carol']) {
     await new AtpAgent({ service: server.url }).createAccount({ handle: `pages-${name}.test`, email: `${name}@example.com`, password: PASSWORD });
   }
+  // Carol signs in with a code mailed to her too (turned on through the account store: the mail goes to the outbox here).
+  const carol = server.server.ctx.accounts.byIdentifier('pages-carol.test')!;
+  server.server.ctx.accounts.confirmEmail(carol.did, new Date().toISOString());
+  server.server.ctx.accounts.setEmailAuthFactor(carol.did, true);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -159,6 +163,15 @@ const CASES: PageCase[] = [
       await page.getByRole('alert').waitFor();
     },
     expect: [{ label: 'Password' }, { role: 'button', name: 'Sign in' }],
+  },
+  {
+    name: 'sign-in-code',
+    open: async (page) => {
+      await page.goto(await devRequest());
+      await signInOnPage(page, 'pages-carol.test');
+      await page.getByRole('status').waitFor();
+    },
+    expect: [{ label: 'Handle or email' }, { label: 'Password' }, { label: 'Code from your email' }, { role: 'button', name: 'Sign in' }],
   },
   {
     name: 'consent-development-app',

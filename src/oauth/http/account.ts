@@ -42,7 +42,7 @@ export async function postAccount(pages: PagesContext, req: IncomingMessage, res
       await pages.devices.signedIn(device.id, did, form.remember === '1');
     } catch (err) {
       if (!(err instanceof SignInError)) throw err;
-      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: err.message, identifier, codeRequested: err.codeRequested }), { status: err.status });
+      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: err.message, identifier, codeRequested: err.codeRequested, notice: err.notice }), { status: err.status });
     }
     return redirect(res, '/oauth/account');
   }

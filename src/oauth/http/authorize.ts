@@ -69,7 +69,7 @@ export async function getAuthorize(pages: PagesContext, req: IncomingMessage, re
   return showSignIn(pages, res, step, {});
 }
 
-function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: { error?: string; identifier?: string; status?: number; codeRequested?: boolean }): void {
+function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: { error?: string; identifier?: string; status?: number; codeRequested?: boolean; notice?: boolean }): void {
   const hint = step.request.parameters.login_hint;
   const body = signInBody({
     client: clientView(pages, step.client),
@@ -78,6 +78,7 @@ function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: 
     error: opts.error,
     lockedIdentifier: hint !== undefined && pages.accounts.resolveHint(hint) !== undefined,
     codeRequested: opts.codeRequested,
+    notice: opts.notice,
   });
   page(pages, res, 'Sign in', body, { status: opts.status, formTargets: [step.request.parameters.redirect_uri] });
 }
@@ -145,7 +146,7 @@ export async function postSignIn(pages: PagesContext, req: IncomingMessage, res:
     if (identifier === '' || !form.password) throw new SignInError('Enter your handle or email and your password.', 400);
     did = await pages.accounts.signIn(identifier, form.password, pages.clientIp(req), form.code);
   } catch (err) {
-    if (err instanceof SignInError) return showSignIn(pages, res, step, { error: err.message, identifier, status: err.status, codeRequested: err.codeRequested });
+    if (err instanceof SignInError) return showSignIn(pages, res, step, { error: err.message, identifier, status: err.status, codeRequested: err.codeRequested, notice: err.notice });
     throw err;
   }
   const hint = step.request.parameters.login_hint;

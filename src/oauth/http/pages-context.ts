@@ -20,6 +20,8 @@ export class SignInError extends Error {
     readonly status = 401,
     /** The account signs in with a code mailed to it too: the page asks for it. */
     readonly codeRequested = false,
+    /** Not a failure to show in red: what to do next (a code was mailed). */
+    readonly notice = false,
   ) {
     super(message);
   }

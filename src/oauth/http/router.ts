@@ -150,7 +150,7 @@ function accountDirectory(ctx: AppContext, limiter: RateLimiter | undefined): Ac
         await checkSignInFactor(emailFlowDeps(ctx), login.account, code?.trim() || undefined);
       } catch (err) {
         if (err instanceof AccountError && err.code === 'AuthFactorTokenRequired') {
-          throw new SignInError('We sent a sign-in code to your email address. Enter it below with your password.', 401, true);
+          throw new SignInError('We sent a sign-in code to your email address. Enter it below with your password.', 401, true, true);
         }
         if (err instanceof AccountFlowError && (err.code === 'InvalidToken' || err.code === 'ExpiredToken')) {
           throw new SignInError('That code is wrong or has expired. Sign in again without a code to get a new one.', 401, true);

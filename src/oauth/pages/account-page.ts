@@ -20,11 +20,11 @@ export interface AccountApps {
 
 const day = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string; codeRequested?: boolean }): Html {
+export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string; codeRequested?: boolean; notice?: boolean }): Html {
   return html`<div class="card">
 <h1>Your authorized apps</h1>
 <p class="lede">Sign in to see the apps that can use your account, and to remove them.</p>
-${errorAlert(opts.error)}
+${opts.notice ? noticeAlert(opts.error) : errorAlert(opts.error)}
 <form method="post" action="/oauth/account/sign-in">
 ${hiddenFields({ csrf: opts.csrf })}
 <label for="identifier">Handle or email</label>

@@ -1,7 +1,7 @@
 // The pages of an authorization: sign in, choose an account, approve or deny.
 import type { PermissionLine } from '../scope/describe.ts';
 import { html, type Html } from './html.ts';
-import { clientBlock, emailCodeField, errorAlert, hiddenFields, type ClientView } from './parts.ts';
+import { clientBlock, emailCodeField, errorAlert, hiddenFields, noticeAlert, type ClientView } from './parts.ts';
 
 export interface RequestForm {
   requestUri: string;
@@ -21,11 +21,11 @@ function denyForm(form: RequestForm): Html {
   return html`<form id="deny" method="post" action="/oauth/authorize/consent">${fields(form)}<input type="hidden" name="decision" value="deny"></form>`;
 }
 
-export function signInBody(opts: { client: ClientView; form: RequestForm; identifier?: string; error?: string; lockedIdentifier: boolean; codeRequested?: boolean }): Html {
+export function signInBody(opts: { client: ClientView; form: RequestForm; identifier?: string; error?: string; lockedIdentifier: boolean; codeRequested?: boolean; notice?: boolean }): Html {
   return html`<div class="card">
 <h1>Sign in</h1>
 <p class="lede">to continue to <strong>${opts.client.name}</strong></p>
-${errorAlert(opts.error)}
+${opts.notice ? noticeAlert(opts.error) : errorAlert(opts.error)}
 <form method="post" action="/oauth/authorize/sign-in">
 ${fields(opts.form)}
 <label for="identifier">Handle or email</label>
