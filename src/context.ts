@@ -194,7 +194,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
   pruneTimer.unref();
   // `include:` scopes name permission sets published as Lexicons: resolved over DNS and the network, verified, cached.
-  const permissionSets = new PermissionSets(new LexiconResolver({ resolveTxt: network.resolveTxt ?? systemTxtResolver(3_000), dids: identity.dids, fetch }), {
+  const permissionSets = new PermissionSets(new LexiconResolver({ resolveTxt: network.resolveTxt ?? systemTxtResolver(3_000), dids: identity.dids, fetch: guardedFetch }), {
     onBackgroundError: (nsid, err) => log.warn({ nsid, err: (err as Error).message }, 'could not refresh a permission set'),
   });
   const oauth = new OAuthProvider({

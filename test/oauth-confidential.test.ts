@@ -16,9 +16,9 @@ const PASSWORD = 'alice-password-1';
 before(async () => {
   plc = await startTestPlc();
   host = await startClientHost();
-  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true' }, { network: { resolveHost: resolveTestHosts } });
+  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_DISABLE_SSRF_PROTECTION: 'true' }, { network: { resolveHost: resolveTestHosts } });
   // An operator's server: no private addresses, no development mode; names still resolve to the test host.
-  production = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_ALLOW_PRIVATE_NETWORK: 'false' }, { network: { resolveHost: resolveTestHosts } });
+  production = await startTestServer({ PDS_DID_PLC_URL: plc.url }, { network: { resolveHost: resolveTestHosts } });
   await new AtpAgent({ service: server.url }).createAccount({ handle: HANDLE, email: 'ca@example.com', password: PASSWORD });
 });
 after(async () => {

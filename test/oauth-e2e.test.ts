@@ -20,7 +20,7 @@ before(async () => {
   plc = await startTestPlc();
   host = await startClientHost();
   // Development mode lets the test's confidential client_id carry a port (https://client.squall.test:<port>).
-  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true' }, { network: { resolveHost: resolveTestHosts } });
+  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_DISABLE_SSRF_PROTECTION: 'true' }, { network: { resolveHost: resolveTestHosts } });
   const agent = new AtpAgent({ service: server.url });
   await agent.createAccount({ handle: 'oauth-alice.test', email: 'oa@example.com', password: 'alice-password-1' });
   did = agent.session!.did;

@@ -54,7 +54,7 @@ before(async () => {
   host = await startClientHost();
   verifiedClientId = `${host.origin}/verified/client-metadata.json`;
   server = await startTestServer(
-    { PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_HOSTNAME: 'localhost', PDS_OAUTH_TRUSTED_CLIENTS: verifiedClientId },
+    { PDS_DID_PLC_URL: plc.url, PDS_DEV_MODE: 'true', PDS_HOSTNAME: 'localhost', PDS_OAUTH_TRUSTED_CLIENTS: verifiedClientId, PDS_DISABLE_SSRF_PROTECTION: 'true' },
     { network: { resolveHost: resolveTestHosts } },
   );
   for (const name of ['alice', 'bob', 'carol']) {

@@ -20,7 +20,7 @@ before(async () => {
     if (name === '_lexicon.squall.example.com') return [[`did=${authorDid}`]];
     throw Object.assign(new Error(`no TXT record for ${name}`), { code: 'ENOTFOUND' });
   };
-  server = await startTestServer({ PDS_DID_PLC_URL: plc.url }, { network: { resolveTxt } });
+  server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_DISABLE_SSRF_PROTECTION: 'true' }, { network: { resolveTxt } });
   const author = new AtpAgent({ service: server.url });
   await author.createAccount({ handle: 'lex-author.test', email: 'lex@example.com', password: 'author-password-1' });
   authorDid = author.session!.did;
