@@ -1,4 +1,4 @@
-import { buildVerifiers } from '../auth/verifiers.ts';
+import { AUTH_ERROR_NAMES, buildVerifiers } from '../auth/verifiers.ts';
 import type { AuthState } from '../auth/types.ts';
 import type { AppContext } from '../context.ts';
 import { formatValidators } from '../syntax/index.ts';
@@ -94,5 +94,6 @@ export function buildRegistry(ctx: AppContext): Registry<AppContext, AuthState> 
     formats: formatValidators,
     verifiers: table.verifiers,
     defaultJsonLimit: ctx.config.service.jsonBodyLimit,
+    authErrorNames: AUTH_ERROR_NAMES,
   }).addAll(table.methods);
 }

@@ -4,7 +4,7 @@ import { createAccessVerifiers } from './account-auth.ts';
 import { createAdminVerifier } from './admin.ts';
 import { FailureThrottle } from './failure-throttle.ts';
 import { createOAuthAccessVerifier } from './oauth-access.ts';
-import { createServiceAuthVerifier } from './service-auth-verifier.ts';
+import { createServiceAuthVerifier, SERVICE_AUTH_ERROR_NAMES } from './service-auth-verifier.ts';
 import type { AuthState } from './types.ts';
 
 /**
@@ -12,6 +12,19 @@ import type { AuthState } from './types.ts';
  * 429 until the window ends. 10,000 clients tracked at most (well under 2 MB).
  */
 const ADMIN_FAILURES = { maxFailures: 10, windowMs: 15 * 60_000, maxClients: 10_000 };
+
+/**
+ * The error names the verifiers answer with, beyond the generic XRPC ones: service-auth JWT
+ * refusals, and OAuth's (as the official PDS names them): a DPoP proof to redo, a bad or revoked
+ * token, and a grant without the scope a call needs (403).
+ */
+export const AUTH_ERROR_NAMES: readonly string[] = [
+  ...SERVICE_AUTH_ERROR_NAMES,
+  'use_dpop_nonce',
+  'invalid_dpop_proof',
+  'invalid_token',
+  'ScopeMissingError',
+];
 
 /** The auth verifiers method definitions refer to by name (`auth: 'access'`). */
 export function buildVerifiers(ctx: AppContext): Record<string, AuthVerifier<AuthState>> {

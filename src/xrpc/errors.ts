@@ -117,20 +117,6 @@ export const GENERIC_ERROR_NAMES: ReadonlySet<string> = new Set([
   'NotEnoughResources',
   'AccountTakedown',
   'AccountDeactivated',
-  // Service-auth JWT refusals, from the auth layer of any method that accepts them.
-  'BadJwt',
-  'BadJwtType',
-  'JwtExpired',
-  'BadJwtAudience',
-  'BadJwtLexiconMethod',
-  'BadJwtIss',
-  'BadJwtSignature',
-  // OAuth refusals from the auth layer (as the official PDS names them): a DPoP proof to redo,
-  // a bad or revoked token, and a grant without the scope a call needs (403).
-  'use_dpop_nonce',
-  'invalid_dpop_proof',
-  'invalid_token',
-  'ScopeMissingError',
 ]);
 
 function wwwAuthenticate(error: string, message: string): string {

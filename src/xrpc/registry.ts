@@ -20,6 +20,8 @@ export interface RegistryOptions<Auth> {
   verifiers: Record<string, AuthVerifier<Auth>>;
   /** Body limit for JSON procedures that set none of their own. */
   defaultJsonLimit: number;
+  /** Error names the verifiers may answer with, declared for every method (they run before any handler). */
+  authErrorNames?: Iterable<string>;
 }
 
 /** Everything the controller needs about one method, built once at registration. */
@@ -53,9 +55,11 @@ const allowAnyone: AuthVerifier<never> = () => undefined as never;
 export class Registry<Ctx, Auth> {
   readonly #methods = new Map<string, MethodEntry<Ctx, Auth>>();
   readonly #options: RegistryOptions<Auth>;
+  readonly #authErrorNames: readonly string[];
 
   constructor(options: RegistryOptions<Auth>) {
     this.#options = options;
+    this.#authErrorNames = [...(options.authErrorNames ?? [])];
   }
 
   add(def: MethodDef<Ctx, Auth>): this {
@@ -84,7 +88,7 @@ export class Registry<Ctx, Auth> {
       hasInputSchema: schema.input?.schema !== undefined,
       hasOutputSchema: schema.output?.schema !== undefined,
       bodyLimit: def.maxBodyBytes ?? this.#options.defaultJsonLimit,
-      declaredErrors: new Set([...GENERIC_ERROR_NAMES, ...schema.errors, ...(def.errors ?? [])]),
+      declaredErrors: new Set([...GENERIC_ERROR_NAMES, ...this.#authErrorNames, ...schema.errors, ...(def.errors ?? [])]),
       rateLimits: def.rateLimits ?? [],
       handler: def.handler,
       subscription: def.subscription,
