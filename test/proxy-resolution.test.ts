@@ -78,6 +78,18 @@ describe('services known by their DID', () => {
     assert.match(body.message, /has no #bsky_chat service/);
     assert.equal(webService.received.length, before);
   });
+
+  it('remembers for a few seconds that a DID does not resolve, so repeated calls naming it cost one lookup', async () => {
+    const unknown = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${env.url}/xrpc/com.example.feed.getThings`, { headers: { ...auth(), 'atproto-proxy': `${unknown}#atproto_labeler` } });
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as { error: string; message: string };
+      assert.equal(body.error, 'InvalidRequest');
+      assert.match(body.message, /Could not resolve did:plc:a{24}/);
+    }
+    assert.equal(plc.documentFetches(unknown), 1);
+  });
 });
 
 describe('timeouts once an answer has started', () => {

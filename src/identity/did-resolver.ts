@@ -1,7 +1,7 @@
 // DID → DID document for the two blessed methods: did:plc through the PLC directory, did:web
 // through `https://<host>/.well-known/did.json` (hostname-level only, as atproto requires). Results
-// are cached (see ResolverCache); callers that just failed to verify a signature pass
-// `forceRefresh` to see a key rotation.
+// are cached (see ResolverCache), failures for 5 s; callers that just failed to verify a
+// signature pass `forceRefresh` to see a key rotation.
 import { isValidDid, isValidHandle } from '../syntax/index.ts';
 import { guardedFetch, type GuardedFetch } from '../net/guarded-fetch.ts';
 import type { SafeResponse } from '../net/safe-fetch.ts';
@@ -55,6 +55,10 @@ export class DidResolver {
     this.#cache = new ResolverCache<ResolvedDid>({
       minRefreshIntervalMs: 1_000,
       evictOn: (err) => err instanceof DidNotFoundError,
+      // A DID that does not resolve (a typo in an atproto-proxy header, a dead did:web host) is
+      // answered from memory for a few seconds instead of costing every request a lookup.
+      failureTtlMs: 5_000,
+      cacheFailure: (err) => err instanceof DidNotFoundError || err instanceof DidResolutionError || err instanceof InvalidDidDocumentError,
       ...options.cache,
     });
   }

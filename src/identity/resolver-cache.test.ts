@@ -96,10 +96,53 @@ describe('ResolverCache', () => {
     assert.equal(src.calls, 2);
   });
 
-  test('does not cache failures', async () => {
+  test('does not cache failures unless asked to', async () => {
     const cache = new ResolverCache<string>();
     await assert.rejects(cache.get('k', async () => Promise.reject(new Error('no'))));
     assert.equal(await cache.get('k', async () => 'ok'), 'ok');
+  });
+
+  test('answers a recent failure from memory until its time is up, then loads again', async () => {
+    const time = clock();
+    const cache = new ResolverCache<string>({ failureTtlMs: 5000, now: time.now });
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error(`down ${calls}`);
+    };
+    await assert.rejects(cache.get('k', failing), /down 1/);
+    time.advance(4999);
+    await assert.rejects(cache.get('k', failing), /down 1/);
+    assert.equal(calls, 1);
+    time.advance(1);
+    assert.equal(await cache.get('k', async () => 'back'), 'back');
+    await assert.rejects(cache.get('other', failing), /down 2/);
+  });
+
+  test('caches only the failures it is told to, and lets a forced refresh retry after the minimum interval', async () => {
+    const time = clock();
+    class Gone extends Error {}
+    const cache = new ResolverCache<string>({ failureTtlMs: 5000, minRefreshIntervalMs: 1000, cacheFailure: (err) => err instanceof Gone, now: time.now });
+    await assert.rejects(cache.get('transient', async () => Promise.reject(new Error('blip'))));
+    assert.equal(await cache.get('transient', async () => 'ok'), 'ok');
+    await assert.rejects(cache.get('gone', async () => Promise.reject(new Gone())), Gone);
+    await assert.rejects(cache.get('gone', async () => 'unused', { forceRefresh: true }), Gone);
+    time.advance(1000);
+    assert.equal(await cache.get('gone', async () => 'found', { forceRefresh: true }), 'found');
+  });
+
+  test('forgets a failure when the key is set or deleted, and keeps at most maxEntries failures', async () => {
+    const cache = new ResolverCache<string>({ failureTtlMs: 60_000, maxEntries: 2 });
+    const fail = async (): Promise<string> => Promise.reject(new Error('no'));
+    await assert.rejects(cache.get('a', fail));
+    cache.set('a', 'A');
+    assert.equal(await cache.get('a', fail), 'A');
+    await assert.rejects(cache.get('b', fail));
+    cache.delete('b');
+    assert.equal(await cache.get('b', async () => 'B'), 'B');
+    for (const key of ['x', 'y', 'z']) await assert.rejects(cache.get(key, fail));
+    assert.equal(await cache.get('x', async () => 'X'), 'X', 'the oldest failure was dropped past the bound');
+    await assert.rejects(cache.get('z', async () => 'unused'), /no/);
   });
 
   test('evicts the least recently used entry past the maximum size', async () => {

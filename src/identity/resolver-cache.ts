@@ -3,6 +3,8 @@
 // fresh; once stale they are still served, but refreshed in the background (stale-while-
 // revalidate), and only past the maximum age does a caller wait for the network. Concurrent
 // loads of one key share a single request, which also absorbs bursts of forced refreshes.
+// Failures can be remembered for a short while too (negative caching), so a name that does not
+// resolve costs one outbound request per `failureTtlMs`, not one per incoming request.
 
 export interface ResolverCacheOptions {
   /** Served without a refresh for this long. Default 1 hour. */
@@ -18,6 +20,13 @@ export interface ResolverCacheOptions {
   minRefreshIntervalMs?: number;
   /** Whether a failed refresh means the cached value must go (e.g. the DID was deleted). */
   evictOn?: (err: unknown) => boolean;
+  /**
+   * How long a failed load with no value to fall back on is answered from memory (the same error
+   * is thrown again) before the next caller loads again. Default 0: failures are not cached.
+   */
+  failureTtlMs?: number;
+  /** Which failures may be cached (e.g. not found, unreachable). Default: every failure. */
+  cacheFailure?: (err: unknown) => boolean;
   /** Background refresh failures land here (they have no caller to throw to). */
   onBackgroundError?: (key: string, err: unknown) => void;
   now?: () => number;
@@ -28,14 +37,23 @@ interface Entry<V> {
   fetchedAt: number;
 }
 
+interface Failure {
+  error: unknown;
+  failedAt: number;
+}
+
 export class ResolverCache<V> {
   readonly #entries = new Map<string, Entry<V>>();
   readonly #inflight = new Map<string, Promise<V>>();
+  /** Recent failures, oldest first; bounded by `maxEntries` like the values. */
+  readonly #failures = new Map<string, Failure>();
   readonly #freshMs: number;
   readonly #maxAgeMs: number;
   readonly #maxEntries: number;
   readonly #minRefreshMs: number;
   readonly #evictOn: (err: unknown) => boolean;
+  readonly #failureTtlMs: number;
+  readonly #cacheFailure: (err: unknown) => boolean;
   readonly #onBackgroundError: (key: string, err: unknown) => void;
   readonly #now: () => number;
 
@@ -45,6 +63,8 @@ export class ResolverCache<V> {
     this.#maxEntries = Math.max(1, options.maxEntries ?? 10_000);
     this.#minRefreshMs = options.minRefreshIntervalMs ?? 0;
     this.#evictOn = options.evictOn ?? (() => false);
+    this.#failureTtlMs = Math.max(0, options.failureTtlMs ?? 0);
+    this.#cacheFailure = options.cacheFailure ?? (() => true);
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
     this.#now = options.now ?? Date.now;
   }
@@ -69,6 +89,13 @@ export class ResolverCache<V> {
       }
       this.#entries.delete(key);
     }
+    const failure = this.#failures.get(key);
+    if (failure !== undefined) {
+      const age = this.#now() - failure.failedAt;
+      const retry = opts.forceRefresh === true ? age >= this.#minRefreshMs : false;
+      if (age < this.#failureTtlMs && !retry) throw failure.error;
+      this.#failures.delete(key);
+    }
     return this.#load(key, load);
   }
 
@@ -78,6 +105,7 @@ export class ResolverCache<V> {
   }
 
   set(key: string, value: V): void {
+    this.#failures.delete(key);
     this.#entries.delete(key);
     this.#entries.set(key, { value, fetchedAt: this.#now() });
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
@@ -85,10 +113,12 @@ export class ResolverCache<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+    this.#failures.delete(key);
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#failures.clear();
   }
 
   #touch(key: string, entry: Entry<V>): Entry<V> {
@@ -96,6 +126,13 @@ export class ResolverCache<V> {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return entry;
+  }
+
+  #rememberFailure(key: string, error: unknown): void {
+    if (this.#failureTtlMs === 0 || !this.#cacheFailure(error)) return;
+    this.#failures.delete(key);
+    this.#failures.set(key, { error, failedAt: this.#now() });
+    if (this.#failures.size > this.#maxEntries) this.#failures.delete(this.#failures.keys().next().value as string);
   }
 
   #load(key: string, load: () => Promise<V>): Promise<V> {
@@ -108,6 +145,7 @@ export class ResolverCache<V> {
         return value;
       } catch (err) {
         if (this.#evictOn(err)) this.#entries.delete(key);
+        if (!this.#entries.has(key)) this.#rememberFailure(key, err);
         throw err;
       } finally {
         this.#inflight.delete(key);
