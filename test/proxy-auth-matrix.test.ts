@@ -2,9 +2,9 @@
 // method and a chat method (privileged), with what reached the upstream in each case.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AtpAgent } from '@atproto/api';
 import { basicAuth } from './helpers/server.ts';
-import { logIn, post, signUp, signUpArriving, startAccountsEnv, type AccountsEnv, type SignedUp } from './helpers/accounts-env.ts';
+import { post, startAccountsEnv, type AccountsEnv } from './helpers/accounts-env.ts';
+import { credentialedAccount, serviceJwt, type AccountState, type CredentialedAccount } from './helpers/credentials.ts';
 import { startTestService, type TestService } from './helpers/services.ts';
 import { startTestPlc, type TestPlc } from './helpers/plc.ts';
 
@@ -13,14 +13,14 @@ let appView: TestService;
 let chat: TestService;
 let env: AccountsEnv;
 
-type State = 'active' | 'deactivated' | 'arriving' | 'takendown';
+type State = AccountState;
 type Kind = 'full session' | 'app password' | 'privileged app password';
 const STATES: readonly State[] = ['active', 'deactivated', 'arriving', 'takendown'];
 const KINDS: readonly Kind[] = ['full session', 'app password', 'privileged app password'];
 
 /** Access tokens by state and credential kind, all issued while the account could still sign in. */
 const tokens = new Map<string, string>();
-const accounts = new Map<State, SignedUp>();
+const accounts = new Map<State, CredentialedAccount>();
 const TIMELINE = 'app.bsky.feed.getTimeline';
 const CONVOS = 'chat.bsky.convo.listConvos';
 
@@ -36,21 +36,10 @@ before(async () => {
     PDS_BSKY_CHAT_DID: chat.did,
   });
   for (const state of STATES) {
-    const account = state === 'arriving' ? await signUpArriving(env, `matrix-${state}`) : await signUp(env, `matrix-${state}`);
+    const account = await credentialedAccount(env, `matrix-${state}`, state, { kinds: [...KINDS, 'refresh JWT'] });
     accounts.set(state, account);
-    tokens.set(`${state}/full session`, account.agent.session!.accessJwt);
-    for (const privileged of [false, true]) {
-      const { data } = await account.agent.com.atproto.server.createAppPassword({ name: `p${privileged}`, privileged });
-      const agent = await logIn(env, account.handle, data.password);
-      tokens.set(`${state}/${privileged ? 'privileged app password' : 'app password'}`, agent.session!.accessJwt);
-    }
+    for (const kind of KINDS) tokens.set(`${state}/${kind}`, account.tokens[kind]!);
   }
-  await accounts.get('deactivated')!.agent.com.atproto.server.deactivateAccount({});
-  const takendown = accounts.get('takendown')!;
-  await new AtpAgent({ service: env.url }).com.atproto.admin.updateSubjectStatus(
-    { subject: { $type: 'com.atproto.admin.defs#repoRef', did: takendown.did }, takedown: { applied: true } },
-    { headers: env.adminHeaders },
-  );
 });
 after(async () => {
   await env.close();
@@ -102,13 +91,13 @@ describe('the proxy auth matrix', () => {
 
   it('refuses every credential that is not an account session with 401, sending nothing', async () => {
     const active = accounts.get('active')!;
-    const serviceToken = (await active.agent.com.atproto.server.getServiceAuth({ aud: env.ctx.config.service.did, lxm: TIMELINE })).data.token;
+    const serviceToken = await serviceJwt(env, active.did, TIMELINE);
     const cases: Array<[string | undefined, string]> = [
       [undefined, 'AuthenticationRequired'],
       ['Bearer garbage', 'InvalidToken'],
       [basicAuth(env.server.adminPassword), 'InvalidToken'],
       [`Bearer ${env.server.adminPassword}`, 'InvalidToken'],
-      [`Bearer ${active.agent.session!.refreshJwt}`, 'InvalidToken'],
+      [`Bearer ${active.tokens['refresh JWT']}`, 'InvalidToken'],
       [`Bearer ${serviceToken}`, 'InvalidToken'],
     ];
     for (const [authorization, error] of cases) {
