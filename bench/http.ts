@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { boolFlag, numberFlag, parseArgs, rejectUnknownFlags, UsageError, type ParsedArgs } from './lib/args.ts';
-import { measureEndpoint, type Measurement, type MeasureOptions } from './lib/http-measure.ts';
+import { MEASURE_FLAGS, measureEndpoint, measureOptionsFromArgs, type Measurement, type MeasureOptions } from './lib/http-measure.ts';
 import { makeRunDir } from './lib/paths.ts';
 import { startReferencePds } from './lib/refpds.ts';
 import { startSquall } from './lib/squall.ts';
@@ -203,16 +203,9 @@ function report(results: readonly ServerResult[], options: MeasureOptions, reps:
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  rejectUnknownFlags(args, ['client', 'connections', 'duration', 'warmup', 'reps', 'skip-reference', 'reference-variant', 'reference-url', 'reference-pid']);
+  rejectUnknownFlags(args, [...MEASURE_FLAGS, 'reps', 'skip-reference', 'reference-variant', 'reference-url', 'reference-pid']);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument: ${args.positional[0]}`);
-  const client = args.flags.get('client') ?? 'http';
-  if (client !== 'http' && client !== 'net') throw new UsageError(`--client must be http or net, got "${client}"`);
-  const options: MeasureOptions = {
-    client,
-    connections: numberFlag(args, 'connections', 8, 1, 1024),
-    durationMs: numberFlag(args, 'duration', 5, 0.5, 600) * 1000,
-    warmupMs: numberFlag(args, 'warmup', 1, 0, 600) * 1000,
-  };
+  const options = measureOptionsFromArgs(args);
   const reps = numberFlag(args, 'reps', 3, 1, 100);
   const startReference = referenceStarter(args);
   const loadBefore = loadavg();

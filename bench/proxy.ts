@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { boolFlag, numberFlag, parseArgs, rejectUnknownFlags, UsageError } from './lib/args.ts';
-import { measureEndpoint, type Measurement, type MeasureOptions } from './lib/http-measure.ts';
+import { MEASURE_FLAGS, measureEndpoint, measureOptionsFromArgs, type Measurement, type MeasureOptions } from './lib/http-measure.ts';
 import { makeRunDir, repoRoot } from './lib/paths.ts';
 import { startLocalPlc } from './lib/plc.ts';
 import { onInterrupt, OutputTail, ServerStartError, stopChild } from './lib/processes.ts';
@@ -160,16 +160,9 @@ function report(contenders: Contender[], options: MeasureOptions, latencyMs: num
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  rejectUnknownFlags(args, ['client', 'connections', 'duration', 'warmup', 'reps', 'latency-duration', 'skip-reference']);
+  rejectUnknownFlags(args, [...MEASURE_FLAGS, 'reps', 'latency-duration', 'skip-reference']);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument: ${args.positional[0]}`);
-  const client = args.flags.get('client') ?? 'http';
-  if (client !== 'http' && client !== 'net') throw new UsageError(`--client must be http or net, got "${client}"`);
-  const load: MeasureOptions = {
-    client,
-    connections: numberFlag(args, 'connections', 8, 1, 1024),
-    durationMs: numberFlag(args, 'duration', 5, 0.5, 600) * 1000,
-    warmupMs: numberFlag(args, 'warmup', 1, 0, 600) * 1000,
-  };
+  const load = measureOptionsFromArgs(args);
   const latency: MeasureOptions = { ...load, connections: 1, durationMs: numberFlag(args, 'latency-duration', 3, 0.5, 600) * 1000 };
   const reps = numberFlag(args, 'reps', 3, 1, 100);
   const loadBefore = loadavg();

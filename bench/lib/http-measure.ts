@@ -1,6 +1,7 @@
 // Measures one endpoint of one server: forks the load generator, lets it warm up, then brackets the
 // measured window with two /proc samples of the server process, giving server CPU per request.
 import { fork } from 'node:child_process';
+import { numberFlag, UsageError, type ParsedArgs } from './args.ts';
 import type { FromWorker, LoadClient } from './http-load-worker.ts';
 import type { LoadResult } from './load-tally.ts';
 import { OutputTail } from './processes.ts';
@@ -14,6 +15,21 @@ export interface MeasureOptions {
   durationMs: number;
   /** Sent with every request (an Authorization header, say). */
   headers?: Record<string, string>;
+}
+
+/** The load flags every HTTP benchmark takes, with their defaults. */
+export const MEASURE_FLAGS = ['client', 'connections', 'duration', 'warmup'] as const;
+
+/** `--client http|net --connections 8 --duration 5 --warmup 1` (seconds) as MeasureOptions. */
+export function measureOptionsFromArgs(args: ParsedArgs): MeasureOptions {
+  const client = args.flags.get('client') ?? 'http';
+  if (client !== 'http' && client !== 'net') throw new UsageError(`--client must be http or net, got "${client}"`);
+  return {
+    client,
+    connections: numberFlag(args, 'connections', 8, 1, 1024),
+    durationMs: numberFlag(args, 'duration', 5, 0.5, 600) * 1000,
+    warmupMs: numberFlag(args, 'warmup', 1, 0, 600) * 1000,
+  };
 }
 
 export interface Measurement {
