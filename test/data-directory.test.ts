@@ -1,14 +1,17 @@
 // Everything Squall stores is private to its user (issue 12, finding 9): the database holds
 // every account's signing key.
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pngOfSize } from '../src/blobs/test-fixture.ts';
 import { signUp, startAccountsEnv } from './helpers/accounts-env.ts';
-import { startTestServer } from './helpers/server.ts';
+import { freePort, startTestServer } from './helpers/server.ts';
+
+const SETPRIV = '/usr/bin/setpriv';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -65,5 +68,27 @@ describe('the data directory', () => {
     assert.equal(warning.fixed, 5, JSON.stringify(warning.examples));
     assert.deepEqual(warning.examples!.find((e) => e.path.endsWith('backup-2026-12-01.sqlite'))?.was, '644');
     assert.deepEqual(warning.examples!.find((e) => e.path === dataDir)?.was, '755');
+  });
+
+  it('refuses to boot, naming the path, when a file other users can read cannot be made private', async (t) => {
+    // As root, chmod always succeeds; a root without CAP_FOWNER may change the mode of its own
+    // files only, as the user Squall runs as meets a file another user owns (a backup restored by root).
+    if (process.getuid?.() !== 0 || !existsSync(SETPRIV)) return t.skip(`needs root and ${SETPRIV} to run Squall without CAP_FOWNER`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'squall-modes-'));
+    dirs.push(dataDir);
+    const backup = join(dataDir, 'backup-2026-12-01.sqlite');
+    writeFileSync(backup, 'a copy of every key', { mode: 0o644 });
+    chownSync(backup, 65534, 65534);
+    const serve = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve'];
+    const env = { ...process.env, PDS_HOSTNAME: 'localhost', PDS_PORT: String(await freePort()), PDS_DATA_DIRECTORY: dataDir, PDS_ADMIN_PASSWORD: 'data-directory-admin-password', PDS_DID_PLC_URL: 'http://127.0.0.1:1', LOG_LEVEL: 'silent' };
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) =>
+      execFile(SETPRIV, ['--bounding-set', '-fowner', '--inh-caps', '-fowner', '--', ...serve], { env, encoding: 'utf8', timeout: 30_000 }, (err, _stdout, stderr) =>
+        err && typeof err.code !== 'number' ? reject(err) : resolve({ code: err ? (err.code as number) : 0, stderr }),
+      ),
+    );
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr.trim(), `squall: could not start: ${backup} is readable by other users and its mode could not be changed (EPERM); make it 0600 (files) or 0700 (directories), owned by the user running Squall`);
+    assert.equal(statSync(backup).mode & 0o777, 0o644);
+    assert.equal(existsSync(join(dataDir, 'squall.sqlite')), false, 'the database was opened');
   });
 });
