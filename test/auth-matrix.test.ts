@@ -56,6 +56,7 @@ function sessionRow(appPassword: Cell, privileged: Cell): Record<CredentialKind,
   return {
     none: AUTH_REQUIRED,
     garbage: INVALID,
+    'garbage DPoP': [401, 'invalid_token'],
     'expired access JWT': EXPIRED,
     admin: INVALID,
     'OAuth token as Bearer': [401, 'invalid_token'],
@@ -76,6 +77,7 @@ function serviceRow(none: Cell): Record<CredentialKind, Cell> {
   return {
     none,
     garbage: BAD_JWT,
+    'garbage DPoP': INVALID,
     'expired access JWT': sessionJwt,
     admin: INVALID,
     'OAuth token as Bearer': sessionJwt,
@@ -97,6 +99,7 @@ const VERIFIERS: Record<string, Record<CredentialKind, Cell>> = {
   admin: {
     none: AUTH_REQUIRED,
     garbage: INVALID,
+    'garbage DPoP': INVALID,
     'expired access JWT': INVALID,
     admin: 'yes',
     'OAuth token as Bearer': INVALID,
@@ -116,6 +119,7 @@ const VERIFIERS: Record<string, Record<CredentialKind, Cell>> = {
   refresh: {
     none: AUTH_REQUIRED,
     garbage: INVALID,
+    'garbage DPoP': INVALID,
     'expired access JWT': INVALID,
     admin: INVALID,
     'OAuth token as Bearer': INVALID,
@@ -266,6 +270,8 @@ async function credential(entry: Entry, probe: Probe, { kind, state }: Case, acc
       return {};
     case 'garbage':
       return { authorization: 'Bearer garbage' };
+    case 'garbage DPoP':
+      return { authorization: 'DPoP garbage' };
     case 'expired access JWT':
       return bearer(expiredAccessJwt(env, account.did));
     case 'admin':

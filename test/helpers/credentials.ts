@@ -10,7 +10,7 @@ export type AccountState = 'active' | 'deactivated' | 'takendown' | 'arriving';
 export const ACCOUNT_STATES: readonly AccountState[] = ['active', 'deactivated', 'takendown', 'arriving'];
 
 /** Credentials that belong to no account, or whose account never gets as far as its state. */
-export const UNBOUND_KINDS = ['none', 'garbage', 'expired access JWT', 'admin', 'OAuth token as Bearer'] as const;
+export const UNBOUND_KINDS = ['none', 'garbage', 'garbage DPoP', 'expired access JWT', 'admin', 'OAuth token as Bearer'] as const;
 /** Credentials of an account, tried in each of its states. */
 export const BOUND_KINDS = [
   'full session',
