@@ -3,7 +3,10 @@
 // while it imports. The source repo is built on the reference with applyWrites of 200 creates;
 // Squall imports it the way a migration does (createAccount with the DID and a service token the
 // reference signs, then importRepo), the reference into a fresh account of its own (it checks
-// neither the DID nor the signature). See docs/benchmarks.md.
+// neither the DID nor the signature). Every import goes into a fresh account: the reference
+// imports only what differs from the account's repo, so a second import of the same CAR into
+// one account costs it almost nothing. Squall's account is deleted (admin) and created again
+// between imports, with a new service token. See docs/benchmarks.md.
 //
 //   node --import tsx bench/import.ts [--sizes 10000,100000] [--reps 2] [--reference-variant node20]
 import { writeFileSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { numberFlag, parseArgs, rejectUnknownFlags, UsageError } from './lib/args.ts';
 import { makeRunDir } from './lib/paths.ts';
-import { sampleProcess } from './lib/proc.ts';
+import { resetPeakRss, sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
 import { startSquall } from './lib/squall.ts';
 import { median } from './lib/stats.ts';
@@ -19,6 +22,7 @@ import { formatNumber, formatRatio, markdownTable } from './lib/table.ts';
 import type { Target } from './lib/target.ts';
 
 const GOAL_RATIO = 5;
+const ADMIN_PASSWORD = 'bench-admin-password-0123';
 
 interface Account {
   did: string;
@@ -30,12 +34,14 @@ interface ImportRun {
   seconds: number;
   recordsPerSecond: number;
   cpuSeconds: number;
-  /** RSS before the request, and the highest RSS sampled (every 20 ms) until the answer. */
+  /** RSS before the request, and the highest RSS until the answer (VmHWM reset before; else sampled every 20 ms). */
   rssBeforeMb: number;
   peakRssMb: number;
+  /** 1-minute load average of the machine when the import ended. */
+  load: number;
 }
 
-async function xrpc<T>(url: string, nsid: string, opts: { token?: string; body?: unknown; query?: Record<string, string>; raw?: Uint8Array; type?: string } = {}): Promise<T> {
+async function xrpc<T>(url: string, nsid: string, opts: { token?: string; basic?: string; body?: unknown; query?: Record<string, string>; raw?: Uint8Array; type?: string } = {}): Promise<T> {
   const target = new URL(`${url}/xrpc/${nsid}`);
   for (const [k, v] of Object.entries(opts.query ?? {})) target.searchParams.set(k, v);
   const post = opts.body !== undefined || opts.raw !== undefined;
@@ -43,6 +49,7 @@ async function xrpc<T>(url: string, nsid: string, opts: { token?: string; body?:
     method: post ? 'POST' : 'GET',
     headers: {
       ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.basic ? { authorization: `Basic ${Buffer.from(opts.basic).toString('base64')}` } : {}),
       ...(post ? { 'content-type': opts.type ?? 'application/json' } : {}),
     },
     body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
@@ -73,6 +80,7 @@ async function populate(url: string, account: Account, count: number): Promise<n
 }
 
 async function timeImport(target: Target, account: Account, car: Uint8Array, records: number): Promise<ImportRun> {
+  const exactPeak = resetPeakRss(target.pid);
   const before = sampleProcess(target.pid);
   if (!before) throw new Error(`${target.label} is not running`);
   let peak = before.rssBytes;
@@ -88,13 +96,14 @@ async function timeImport(target: Target, account: Account, car: Uint8Array, rec
   }
   const seconds = (performance.now() - started) / 1000;
   const after = sampleProcess(target.pid)!;
-  peak = Math.max(peak, after.rssBytes);
+  peak = Math.max(peak, after.rssBytes, exactPeak ? after.peakRssBytes : 0);
   return {
     seconds,
     recordsPerSecond: records / seconds,
     cpuSeconds: (after.cpuUs - before.cpuUs) / 1e6,
     rssBeforeMb: before.rssBytes / 1e6,
     peakRssMb: peak / 1e6,
+    load: loadavg()[0],
   };
 }
 
@@ -109,7 +118,8 @@ async function main(): Promise<void> {
   const reference = await startReferencePds({ variant: args.flags.get('reference-variant'), env: { PDS_MAX_REPO_IMPORT_SIZE: String(2 * 1024 ** 3) } });
   let squall: Target | undefined;
   try {
-    squall = await startSquall({ plcUrl: reference.plcUrl });
+    squall = await startSquall({ plcUrl: reference.plcUrl, env: { PDS_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    const squallUrl = squall.url;
     process.stderr.write(`reference: ${reference.description}\nSquall: ${squall.description}\nmachine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     const squallDid = (await xrpc<{ did: string }>(squall.url, 'com.atproto.server.describeServer')).did;
     const results: Array<{ size: number; carBytes: number; populatePerSecond: number; runs: Record<string, ImportRun[]> }> = [];
@@ -118,44 +128,71 @@ async function main(): Promise<void> {
       const populatePerSecond = await populate(reference.url, source, size);
       const car = await xrpc<Uint8Array>(reference.url, 'com.atproto.sync.getRepo', { query: { did: source.did } });
       process.stderr.write(`${size} records on the reference (${formatNumber(populatePerSecond)} records/s to write), CAR of ${(car.length / 1e6).toFixed(1)} MB\n`);
-      const intoReference = await createAccount(reference.url, `imp${size}.test`);
-      const { token } = await xrpc<{ token: string }>(reference.url, 'com.atproto.server.getServiceAuth', { token: source.accessJwt, query: { aud: squallDid, lxm: 'com.atproto.server.createAccount' } });
-      const intoSquall = await createAccount(squall.url, `src${size}.test`, { did: source.did, token });
+      let intoSquall: Account | undefined;
+      /** A fresh arriving account on Squall for the source DID (the previous one deleted first). */
+      const arriveAtSquall = async (): Promise<Account> => {
+        if (intoSquall) await xrpc(squallUrl, 'com.atproto.admin.deleteAccount', { basic: `admin:${ADMIN_PASSWORD}`, body: { did: source.did } });
+        const { token } = await xrpc<{ token: string }>(reference.url, 'com.atproto.server.getServiceAuth', { token: source.accessJwt, query: { aud: squallDid, lxm: 'com.atproto.server.createAccount' } });
+        intoSquall = await createAccount(squallUrl, `src${size}.test`, { did: source.did, token });
+        return intoSquall;
+      };
       const runs: Record<string, ImportRun[]> = { reference: [], Squall: [] };
       for (let rep = 0; rep < reps; rep++) {
         // alternate which server goes first, so neither always meets the other's leftovers
         const order = rep % 2 === 0 ? (['reference', 'Squall'] as const) : (['Squall', 'reference'] as const);
         for (const label of order) {
-          const run = label === 'reference' ? await timeImport(reference, intoReference, car, size) : await timeImport(squall, intoSquall, car, size);
+          const run =
+            label === 'reference'
+              ? await timeImport(reference, await createAccount(reference.url, `imp${size}-${rep}.test`), car, size)
+              : await timeImport(squall, await arriveAtSquall(), car, size);
           runs[label].push(run);
-          process.stderr.write(`  ${label} rep ${rep + 1}: ${run.seconds.toFixed(2)} s, ${formatNumber(run.recordsPerSecond)} records/s, peak RSS ${run.peakRssMb.toFixed(0)} MB (${run.rssBeforeMb.toFixed(0)} before)\n`);
+          process.stderr.write(
+            `  ${label} rep ${rep + 1}: ${run.seconds.toFixed(2)} s, ${formatNumber(run.recordsPerSecond)} records/s, CPU ${run.cpuSeconds.toFixed(2)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB (${run.rssBeforeMb.toFixed(0)} before), load ${run.load.toFixed(1)}\n`,
+          );
         }
       }
       results.push({ size, carBytes: car.length, populatePerSecond, runs });
     }
 
-    const rows = results.flatMap(({ size, carBytes, runs }) => {
+    const rows = results.map(({ size, carBytes, runs }) => {
       const med = (label: string, pick: (r: ImportRun) => number) => median(runs[label].map(pick));
       const refRate = med('reference', (r) => r.recordsPerSecond);
       const ourRate = med('Squall', (r) => r.recordsPerSecond);
+      const refCpu = med('reference', (r) => r.cpuSeconds);
+      const ourCpu = med('Squall', (r) => r.cpuSeconds);
+      const rss = (label: string) =>
+        `${formatNumber(med(label, (r) => r.rssBeforeMb))} → ${formatNumber(med(label, (r) => r.peakRssMb))} (+${formatNumber(med(label, (r) => r.peakRssMb - r.rssBeforeMb))})`;
+      const loads = [...runs.reference, ...runs.Squall].map((r) => r.load);
       return [
-        [
-          formatNumber(size),
-          (carBytes / 1e6).toFixed(1),
-          formatNumber(refRate),
-          formatNumber(ourRate),
-          formatRatio(ourRate !== undefined && refRate !== undefined ? ourRate / refRate : undefined),
-          formatNumber(med('reference', (r) => r.cpuSeconds), 2),
-          formatNumber(med('Squall', (r) => r.cpuSeconds), 2),
-          `${formatNumber(med('reference', (r) => r.peakRssMb))} (+${formatNumber(med('reference', (r) => r.peakRssMb - r.rssBeforeMb))})`,
-          `${formatNumber(med('Squall', (r) => r.peakRssMb))} (+${formatNumber(med('Squall', (r) => r.peakRssMb - r.rssBeforeMb))})`,
-        ],
+        formatNumber(size),
+        (carBytes / 1e6).toFixed(1),
+        formatNumber(refRate),
+        formatNumber(ourRate),
+        formatRatio(ourRate !== undefined && refRate !== undefined ? ourRate / refRate : undefined),
+        formatNumber(refCpu, 2),
+        formatNumber(ourCpu, 2),
+        formatRatio(refCpu !== undefined && ourCpu ? refCpu / ourCpu : undefined),
+        rss('reference'),
+        rss('Squall'),
+        `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
       ];
     });
     const table = markdownTable(
-      ['records', 'CAR MB', 'reference records/s', 'Squall records/s', 'Squall ÷ reference', 'reference CPU s', 'Squall CPU s', 'reference peak RSS MB (+ over before)', 'Squall peak RSS MB (+ over before)'],
+      [
+        'records',
+        'CAR MB',
+        'reference records/s',
+        'Squall records/s',
+        'Squall ÷ reference',
+        'reference CPU s',
+        'Squall CPU s',
+        'reference ÷ Squall CPU',
+        'reference RSS MB: idle → peak (+)',
+        'Squall RSS MB: idle → peak (+)',
+        'load average',
+      ],
       rows,
-      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+      [0, 1, 2, 3, 4, 5, 6, 7],
     );
     process.stdout.write(`\n${table}\n\nmedian of ${reps} imports each; aim: Squall at least ${GOAL_RATIO}× the reference's records/s, memory flat in repo size\n`);
     writeFileSync(join(runDir, 'import.json'), JSON.stringify({ reference: reference.description, squall: squall.description, load: loadavg(), results }, null, 2));

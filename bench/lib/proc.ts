@@ -1,7 +1,7 @@
 // Reads a process's CPU time and memory from /proc (Linux only). The benchmarks compare servers by
 // CPU per request, which stays steady on a noisy shared machine where wall-clock throughput does not.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface ProcessSample {
   /** utime + stime of every thread of the process, in microseconds. */
@@ -79,4 +79,18 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
     rssBytes: parseStatusKb(status, 'VmRSS'),
     peakRssBytes: parseStatusKb(status, 'VmHWM'),
   };
+}
+
+/**
+ * Resets the process's peak RSS (VmHWM) to its current RSS, so that a later sample's
+ * `peakRssBytes` is the peak of what happened in between (Linux: `5` to /proc/<pid>/clear_refs;
+ * needs the right to write there). False when it could not.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }

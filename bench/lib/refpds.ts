@@ -2,7 +2,7 @@
 // and a state folder of our own so a reference PDS someone else started is neither reused nor stopped.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, sharedBenchDir } from './paths.ts';
@@ -31,6 +31,8 @@ export function referenceHomeDir(): string | undefined {
   const refpds = join(sharedBenchDir(), 'refpds');
   for (const dir of [join(refpds, '.install'), refpds]) {
     if (!existsSync(dir)) continue;
+    // access(W_OK) says yes to root whatever the mode: a folder without write bits is read-only here
+    if ((statSync(dir).mode & 0o222) === 0) break;
     try {
       accessSync(dir, constants.W_OK);
       return undefined;
