@@ -37,7 +37,8 @@ export async function compareRepos(
     const b = await stage(ours, expected.scratchDir);
     try {
       if (b.root !== a.root) await verifyCommitBlock(b.staging.get(b.root), parseCid(b.root), { did: expected.did, didKey: expected.key });
-      return merge(records(a), records(b));
+      // one transaction of each staging file for the walks (each block read is marked there)
+      return a.staging.batch(() => b.staging.batch(() => merge(records(a), records(b))));
     } finally {
       b.staging.close();
     }
@@ -54,9 +55,7 @@ async function stage(car: AsyncIterable<Uint8Array>, dir: string): Promise<{ sta
     let batch: Array<[string, Uint8Array]> = [];
     const flush = () => {
       const blocks = batch;
-      staging.batch(() => {
-        for (const [cid, bytes] of blocks) staging.putBlock(cid, bytes);
-      });
+      staging.batch(() => staging.putBlocks(blocks));
       batch = [];
     };
     for await (const block of reader.blocks) {

@@ -88,6 +88,18 @@ export class RecordIndex {
       .run(did, collection, rkey, cid, rev, at);
   }
 
+  /**
+   * Indexes every record `select` yields as rows (collection, rkey, cid), in one statement: an
+   * import's records, read from its staging file attached to this connection. Returns how many.
+   */
+  putAllFrom(did: string, select: string, rev: string, at: string): number {
+    // not the cached prepare: the query names a per-import attachment
+    return this.db.handle
+      .prepare(`INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) SELECT ?, collection, rkey, cid, ?, ? FROM (${select}) WHERE true
+         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`)
+      .run(did, rev, at).changes;
+  }
+
   delete(did: string, collection: string, rkey: string): void {
     this.db.prepare('DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?').run(did, collection, rkey);
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/index.ts';
 import { toBytes } from '../ipld/cbor.ts';
 import { carBytesSync } from '../ipld/car.ts';
@@ -39,10 +40,13 @@ export interface RecordBlobHooks {
 /** The verified contents of a repo that replaces another wholesale (an import). */
 export interface ReplacementRepo {
   root: { cid: string; rev: string; data: string };
-  /** Every block of the repo: commit, MST nodes, records. */
-  blocks(): Iterable<[cid: string, bytes: Uint8Array]>;
-  /** Every record, `collection/rkey` and CID. */
-  records(): Iterable<[path: string, cid: string]>;
+  /**
+   * The repo staged in a SQLite file, which the database attaches and copies from itself.
+   * `queries(alias)` give, over the file attached as `alias`: every block of the repo (commit,
+   * MST nodes, records) once, as rows (cid, bytes), in CID order; every record as rows
+   * (collection, rkey, cid).
+   */
+  staged: { file: string; queries: (alias: string) => { blocks: string; records: string } };
   /** Every blob reference of the records. */
   blobRefs(): Iterable<[path: string, blobCid: string]>;
 }
@@ -248,29 +252,27 @@ export class RepoService {
         resigned = { root: { cid: cidToString(signed.cid), rev: signed.commit.rev, data: repo.root.data }, bytes: signed.bytes };
       }
       let unreferenced: string[] = [];
-      const result = await committer.run(() => {
+      const alias = `import_${randomBytes(6).toString('hex')}`;
+      const queries = repo.staged.queries(alias);
+      const result = await db.withAttached(repo.staged.file, alias, () => committer.run(() => {
         opts.beforeWrite?.();
         const now = new Date().toISOString();
         const root = resigned?.root ?? repo.root;
         db.prepare('DELETE FROM repo_block WHERE did = ?').run(did);
         records.deleteAll(did);
-        let blocks = 0;
         const store = this.blockStore(did);
-        store.putMany(counted(repo.blocks(), () => blocks++), root.rev);
+        const blocks = store.putAllFrom(queries.blocks, root.rev);
         if (resigned) {
           store.deleteMany([repo.root.cid]);
           store.putMany([[root.cid, resigned.bytes]], root.rev);
         }
-        for (const [path, cid] of repo.records()) {
-          const slash = path.indexOf('/');
-          records.put(did, path.slice(0, slash), path.slice(slash + 1), cid, root.rev, now);
-        }
+        records.putAllFrom(did, queries.records, root.rev, now);
         if (blobs?.replaceImportedRefs) unreferenced = blobs.replaceImportedRefs(did, repo.blobRefs());
         this.#setRoot(did, root, now);
         const head = { cid: root.cid, rev: root.rev };
         opts.afterWrite?.(head);
         return { blocks, head };
-      });
+      }));
       this.#caches.delete(did);
       if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
       return result;
@@ -382,13 +384,6 @@ export class RepoService {
     if (this.#caches.size >= NODE_CACHE_REPOS) this.#caches.delete(this.#caches.keys().next().value!);
     this.#caches.set(did, cache);
     return cache;
-  }
-}
-
-function* counted<T>(items: Iterable<T>, count: () => void): Generator<T, void, undefined> {
-  for (const item of items) {
-    count();
-    yield item;
   }
 }
 

@@ -98,6 +98,18 @@ export class SqliteBlockStore implements BlockStore {
     if (rows > 0) this.#putRows(rows).run(params);
   }
 
+  /**
+   * Stores every block `select` yields as rows (cid, bytes), in one statement: an import's blocks,
+   * read from its staging file attached to this connection. Returns how many.
+   */
+  putAllFrom(select: string, rev: string): number {
+    // not prepared once: the query names a per-import attachment
+    return this.db
+      .prepare(`INSERT INTO repo_block (did, cid, rev, bytes) SELECT ?, cid, ?, bytes FROM (${select}) WHERE true
+         ON CONFLICT (did, cid) DO UPDATE SET rev = excluded.rev`)
+      .run(this.did, rev).changes;
+  }
+
   /** Deletes blocks by CID, many per statement. */
   deleteMany(cids: Iterable<string>): void {
     const params: unknown[] = [this.did];

@@ -1,7 +1,7 @@
 import { decodeCbor } from '../ipld/cbor.ts';
 import { readCarWithRoot, type CarLimits } from '../ipld/car.ts';
 import { cidToString, type Cid } from '../ipld/cid.ts';
-import { emptyNode, linkEquals, MstError, Mst, toLink, type Link, type LinkLike } from '../ipld/mst/index.ts';
+import { emptyNode, linkEquals, MstError, Mst, NodeCache, toLink, type Link, type LinkLike } from '../ipld/mst/index.ts';
 import { isValidNsid, isValidRecordKey } from '../syntax/index.ts';
 import { decodeCommit, verifyCommitSignature, type Commit } from './commit.ts';
 import { BadCommitSignatureError, CommitDidMismatchError, InvalidCommitProofError, RepoVerificationError } from './errors.ts';
@@ -62,7 +62,9 @@ export async function verifyRepoCar(
  * RepoVerificationError.
  */
 export function* verifiedTree(source: SyncBlockSource, data: LinkLike | Cid): Generator<VerifiedTreeBlock, void, undefined> {
-  const mst = Mst.load(source, data, { strict: true });
+  // One pass reads each node once: a node cache would only hold up to its capacity of nodes
+  // (tens of MB for a large repo) for nothing.
+  const mst = Mst.load(source, data, { strict: true, cache: new NodeCache(2) });
   let previous = '';
   try {
     for (const block of mst.blocks()) {

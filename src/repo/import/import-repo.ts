@@ -78,8 +78,7 @@ export async function importRepo(
       did,
       {
         root: { cid, rev: commit.rev, data: cidToString(commit.data) },
-        blocks: () => staging.reachedBlocks(),
-        records: () => staging.records(),
+        staged: { file: staging.file, queries: ImportStaging.copyQueries },
         blobRefs: () => staging.blobRefs(),
       },
       write,
@@ -107,9 +106,7 @@ async function stageCar(
     let batchBytes = 0;
     const flush = () => {
       const blocks = batch;
-      staging.batch(() => {
-        for (const [cid, bytes] of blocks) staging.putBlock(cid, bytes);
-      });
+      staging.batch(() => staging.putBlocks(blocks));
       progress.blocks += blocks.length;
       progress.bytes += batchBytes;
       batch = [];
@@ -159,31 +156,31 @@ async function verifyCommit(deps: ImportRepoDeps, did: string, staging: ImportSt
 }
 
 /**
- * Walks the whole tree out of the staging file, marking every block it reaches and listing the
- * records and their blob references. Yields to the event loop every few thousand entries, so
+ * Walks the whole tree out of the staging file (which marks every block read as the repo's) and
+ * lists the records and their blob references. Yields to the event loop every few thousand entries, so
  * other requests are served while a large repo is checked. Returns how many distinct blobs
  * the records reference.
  */
 async function verifyTree(staging: ImportStaging, root: Cid, commit: Commit, progress: ImportProgress, onProgress: ImportRepoDeps['onProgress']): Promise<number> {
-  staging.reach(cidToString(root));
   const walk = verifiedTree(staging, commit.data);
   for (;;) {
     let done = false;
     try {
       staging.batch(() => {
+        const records: Array<[string, string]> = [];
         for (let i = 0; i < VERIFY_SLICE; i++) {
           const step = walk.next();
           if (step.done) {
             done = true;
-            return;
+            break;
           }
           const block = step.value;
-          staging.reach(block.cid);
           if (block.kind !== 'record') continue;
-          staging.putRecord(block.path, block.cid);
-          progress.records++;
+          records.push([block.path, block.cid]);
           for (const ref of findBlobRefs(block.value)) staging.putBlobRef(block.path, ref.cid);
         }
+        staging.putRecords(records);
+        progress.records += records.length;
       });
     } catch (err) {
       if (err instanceof RepoError) throw new RepoImportError(`The repo in the CAR is not valid: ${err.message}`, { cause: err });

@@ -8,27 +8,43 @@ type Statement = BetterSqlite3.Statement;
 
 /** Staging files are named so; anything left with this name after a crash is garbage. */
 const STAGING_PREFIX = 'repo-import-';
+/**
+ * The staging connection's page cache. Small on purpose: blocks are appended, the index is built
+ * by a sort that spills to disk, and the walk's lookups hit the operating system's file cache;
+ * a larger cache (it was 32 MB) only grew the process with the repo's size, up to the cache's.
+ */
+const STAGING_CACHE_KB = 4096;
+/** Rows per multi-row INSERT: binding one statement per row costs more than the row itself. */
+const ROWS_PER_STATEMENT = 64;
+
+function rowMarks(columns: number): string {
+  const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+  return Array.from({ length: ROWS_PER_STATEMENT }, () => row).join(', ');
+}
 
 /**
  * Scratch space of one repo import: a SQLite file of its own in the temporary directory, written
  * without journal or fsync (if the process dies, the file is garbage and is deleted at the next
  * boot). Blocks arrive in any order, so they are parked here by CID, the tree is verified by
- * walking it from the root out of this file, and what the walk reached (the blocks, the record
- * index, the blob references) is listed here in order, ready to be copied into the account's
- * repo in one transaction. Memory stays bounded whatever the repo's size.
+ * walking it from the root out of this file, and what the walk read (the blocks, the record
+ * index, the blob references) is listed here, ready to be copied into the account's repo in one
+ * transaction by the database itself (`copyQueries`: the file is attached to the main
+ * connection, so no row passes through JavaScript). Memory stays bounded whatever the repo's
+ * size: the page cache is small, and nothing of the repo is kept in memory.
  */
 export class ImportStaging {
   readonly file: string;
   readonly #db: BetterSqlite3.Database;
   readonly #s: {
     putBlock: Statement;
-    reach: Statement;
+    putBlocks: Statement;
     putRecord: Statement;
+    putRecords: Statement;
     putBlobRef: Statement;
-    recordPage: Statement;
     blobRefPage: Statement;
   };
   #getBlock: Statement | undefined;
+  #reach: Statement | undefined;
   #closed = false;
 
   constructor(dir: string) {
@@ -39,22 +55,23 @@ export class ImportStaging {
     this.#db = db;
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('cache_size = -32000');
+    // Not EXCLUSIVE: the main connection attaches this file to copy from it.
+    db.pragma(`cache_size = -${STAGING_CACHE_KB}`);
     // Rows are appended in arrival order; the CID index is built once all blocks are in (a sort is
-    // several times faster than keeping a b-tree of random keys up to date row by row).
+    // several times faster than keeping a b-tree of random keys up to date row by row). `reached`
+    // holds the rowids of the blocks the verifying walk read: the repo, each block once.
     db.exec(`
       CREATE TABLE block (cid TEXT NOT NULL, bytes BLOB NOT NULL);
-      CREATE TABLE reached (cid TEXT NOT NULL);
-      CREATE TABLE record (path TEXT PRIMARY KEY, cid TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE reached (id INTEGER PRIMARY KEY);
+      CREATE TABLE record (collection TEXT NOT NULL, rkey TEXT NOT NULL, cid TEXT NOT NULL, PRIMARY KEY (collection, rkey)) WITHOUT ROWID;
       CREATE TABLE blob_ref (path TEXT NOT NULL, cid TEXT NOT NULL, PRIMARY KEY (path, cid)) WITHOUT ROWID;
     `);
     this.#s = {
       putBlock: db.prepare('INSERT INTO block (cid, bytes) VALUES (?, ?)'),
-      reach: db.prepare('INSERT INTO reached (cid) VALUES (?)'),
-      putRecord: db.prepare('INSERT INTO record (path, cid) VALUES (?, ?)'),
+      putBlocks: db.prepare(`INSERT INTO block (cid, bytes) VALUES ${rowMarks(2)}`),
+      putRecord: db.prepare('INSERT INTO record (collection, rkey, cid) VALUES (?, ?, ?)'),
+      putRecords: db.prepare(`INSERT INTO record (collection, rkey, cid) VALUES ${rowMarks(3)}`),
       putBlobRef: db.prepare('INSERT OR IGNORE INTO blob_ref (path, cid) VALUES (?, ?)'),
-      recordPage: db.prepare('SELECT path, cid FROM record WHERE path > ? ORDER BY path LIMIT ?').raw(),
       blobRefPage: db.prepare('SELECT path, cid FROM blob_ref WHERE (path, cid) > (?, ?) ORDER BY path, cid LIMIT ?').raw(),
     };
   }
@@ -62,7 +79,8 @@ export class ImportStaging {
   /** Builds the CID index once every block is staged; `get` works only after this. */
   indexBlocks(): void {
     this.#db.exec('CREATE INDEX block_cid ON block (cid)');
-    this.#getBlock = this.#db.prepare('SELECT bytes FROM block WHERE cid = ? LIMIT 1').pluck();
+    this.#getBlock = this.#db.prepare('SELECT rowid, bytes FROM block WHERE cid = ? LIMIT 1').raw();
+    this.#reach = this.#db.prepare('INSERT OR IGNORE INTO reached (id) VALUES (?)');
   }
 
   /** Runs `fn` in one transaction of the staging file (batches are much faster than single inserts). */
@@ -70,24 +88,49 @@ export class ImportStaging {
     return this.#db.transaction(fn)();
   }
 
-  /** Stages a block (duplicates are harmless: lookups take the first). */
-  putBlock(cid: string, bytes: Uint8Array): void {
-    this.#s.putBlock.run(cid, bytes);
+  /** Stages blocks (duplicates are harmless: lookups take the first), many rows per statement. */
+  putBlocks(blocks: ReadonlyArray<readonly [cid: string, bytes: Uint8Array]>): void {
+    const params: unknown[] = [];
+    let i = 0;
+    for (; i + ROWS_PER_STATEMENT <= blocks.length; i += ROWS_PER_STATEMENT) {
+      params.length = 0;
+      for (let j = i; j < i + ROWS_PER_STATEMENT; j++) params.push(blocks[j][0], blocks[j][1]);
+      this.#s.putBlocks.run(params);
+    }
+    for (; i < blocks.length; i++) this.#s.putBlock.run(blocks[i][0], blocks[i][1]);
   }
 
-  /** A staged block by CID string: the block source the verifying walk reads. */
+  /**
+   * A staged block by CID string: the block source the verifying walk reads. Every block read is
+   * marked as part of the repo (the walk reads the commit, the tree and the records, nothing else);
+   * only those are imported, each once, whatever else or however often the CAR held.
+   */
   get(cid: string): Uint8Array | undefined {
-    if (this.#getBlock === undefined) throw new Error('staged blocks are not indexed yet');
-    return this.#getBlock.get(cid) as Uint8Array | undefined;
+    if (this.#getBlock === undefined || this.#reach === undefined) throw new Error('staged blocks are not indexed yet');
+    const row = this.#getBlock.get(cid) as [number, Uint8Array] | undefined;
+    if (row === undefined) return undefined;
+    this.#reach.run(row[0]);
+    return row[1];
   }
 
-  /** Marks a block as part of the verified repo (only reached blocks are imported); repeats are harmless. */
-  reach(cid: string): void {
-    this.#s.reach.run(cid);
-  }
-
-  putRecord(path: string, cid: string): void {
-    this.#s.putRecord.run(path, cid);
+  /** Records of the repo, by path (`collection/rkey`), many rows per statement. */
+  putRecords(records: ReadonlyArray<readonly [path: string, cid: string]>): void {
+    const params: unknown[] = [];
+    const put = (path: string, cid: string) => {
+      const slash = path.indexOf('/');
+      params.push(path.slice(0, slash), path.slice(slash + 1), cid);
+    };
+    let i = 0;
+    for (; i + ROWS_PER_STATEMENT <= records.length; i += ROWS_PER_STATEMENT) {
+      params.length = 0;
+      for (let j = i; j < i + ROWS_PER_STATEMENT; j++) put(records[j][0], records[j][1]);
+      this.#s.putRecords.run(params);
+    }
+    for (; i < records.length; i++) {
+      params.length = 0;
+      put(records[i][0], records[i][1]);
+      this.#s.putRecord.run(params);
+    }
   }
 
   putBlobRef(path: string, blobCid: string): void {
@@ -100,26 +143,17 @@ export class ImportStaging {
   }
 
   /**
-   * Every reached block once, in CID order (the order the repo's own table is keyed by, so the
-   * final copy appends instead of splitting pages), read by a single pass over the staging file.
+   * Queries over this file attached as `alias` to another connection: every block of the repo
+   * once, in CID order (read along the CID index, so no sort; the order the repo's own table is
+   * keyed by, so the copy appends instead of splitting pages), and every record (collection, rkey,
+   * CID) in key order.
    */
-  *reachedBlocks(): Generator<[string, Uint8Array], void, undefined> {
-    const rows = this.#db
-      .prepare('SELECT r.cid, (SELECT bytes FROM block b WHERE b.cid = r.cid LIMIT 1) FROM (SELECT DISTINCT cid FROM reached ORDER BY cid) r')
-      .raw()
-      .iterate() as IterableIterator<[string, Uint8Array]>;
-    yield* rows;
-  }
-
-  /** Every record (`collection/rkey`, CID) in path order. */
-  *records(pageSize = 1000): Generator<[string, string], void, undefined> {
-    let after = '';
-    for (;;) {
-      const rows = this.#s.recordPage.all(after, pageSize) as Array<[string, string]>;
-      yield* rows;
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1][0];
-    }
+  static copyQueries(alias: string): { blocks: string; records: string } {
+    return {
+      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid
+               WHERE EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid) ORDER BY b.cid`,
+      records: `SELECT collection, rkey, cid FROM ${alias}.record ORDER BY collection, rkey`,
+    };
   }
 
   /** Every blob reference (record path, blob CID). */
