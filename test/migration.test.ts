@@ -295,6 +295,30 @@ describe('an account moves in with the official client, and later out again', ()
     assert.deepEqual([s.activated, s.validDid, s.expectedBlobs, s.importedBlobs], [true, true, 4, 4]);
     assert.equal((await here.com.atproto.server.getSession()).data.status, 'deactivated');
   });
+
+  it('getSession where the account left carries its DID document as it is now, naming the PDS it moved to', async () => {
+    const endpointOf = (doc: unknown) => (doc as { service: Array<{ id: string; serviceEndpoint: string }> }).service.find((s) => s.id.endsWith('#atproto_pds'))?.serviceEndpoint;
+    const [first, second, third] = env.servers.map((s) => s.server.ctx.config.service.publicUrl);
+    // by hand: the official client would follow the document to the new PDS, as it should
+    const call = async (nsid: string, init: RequestInit) => (await fetch(`${env.servers[1].url}/xrpc/${nsid}`, init)).json() as Promise<Record<string, unknown>>;
+    const created = await call('com.atproto.server.createSession', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identifier: 'mover2.test', password: PASSWORD }),
+    });
+    assert.equal(endpointOf(created.didDoc), third);
+    const session = await call('com.atproto.server.getSession', { headers: { authorization: `Bearer ${created.accessJwt as string}` } });
+    assert.equal(session.status, 'deactivated');
+    assert.equal(endpointOf(session.didDoc), third);
+    assert.deepEqual((session.didDoc as { alsoKnownAs: string[] }).alsoKnownAs, ['at://mover3.test']);
+    // the first PDS too, two moves later; and the new home publishes itself
+    const leftFirst = (await old.com.atproto.server.getSession()).data;
+    assert.equal(endpointOf(leftFirst.didDoc), third);
+    assert.notEqual(third, first);
+    assert.notEqual(third, second);
+    const home = await loggedIn(env.servers[2].url, 'mover3.test', PASSWORD);
+    assert.equal(endpointOf((await home.com.atproto.server.getSession()).data.didDoc), third);
+  });
 });
 
 describe('createAccount for an existing DID refuses what does not prove the DID, and changes nothing', () => {

@@ -41,7 +41,7 @@ export default defineMethod({
           );
     const account = ctx.accounts.byDid(did)!;
     const pair = ctx.sessions.issue(did);
-    const view = sessionView(ctx, account, false);
+    const view = await sessionView(ctx, account, false);
     return { ...pair, did: view.did, handle: view.handle, ...(view.didDoc ? { didDoc: view.didDoc } : {}) };
   },
 });

@@ -24,6 +24,6 @@ export default defineMethod({
     assertAllowed(accountState(account), allowTakendown && !appPassword ? 'signInToLeave' : 'signIn');
     if (!appPassword) await checkSignInFactor(emailFlowDeps(ctx), account, authFactorToken);
     const pair = ctx.sessions.issue(account.did, appPassword);
-    return { ...pair, ...sessionView(ctx, account, true) };
+    return { ...pair, ...(await sessionView(ctx, account, true)) };
   },
 });

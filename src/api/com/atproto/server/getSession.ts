@@ -8,12 +8,12 @@ export default defineMethod({
   auth: 'access',
   accountAction: 'readOwnState',
   oauth: 'any',
-  handler({ ctx, auth }) {
+  async handler({ ctx, auth }) {
     const { did, privileged, oauth } = requireAccess(auth);
     const account = ctx.accounts.byDid(did);
     if (!account) throw new AccountError('AccountNotFound', 'Account not found');
     // An OAuth app sees the email only with `account:email` (or `transition:email`).
     const showEmail = oauth ? oauth.permissions.allowsAccount({ attr: 'email', action: 'read' }) : privileged;
-    return sessionView(ctx, account, showEmail);
+    return await sessionView(ctx, account, showEmail);
   },
 });
