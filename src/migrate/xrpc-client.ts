@@ -1,5 +1,8 @@
 // A small XRPC client for the migration command: it talks to two PDSes as the account's owner
 // (the old one and this one), so it is a client like any other and uses the platform fetch.
+// A migration can outlast an access token (two hours or less: a large repo with many blobs), so
+// the session is refreshed with its refresh token when the access token is about to expire, and
+// once more when a server answers ExpiredToken to a request that can be sent again.
 
 /** An XRPC call that failed: the status and the `{error, message}` the server answered with. */
 export class XrpcCallError extends Error {
@@ -17,6 +20,7 @@ export interface Session {
   did: string;
   handle: string;
   accessJwt: string;
+  refreshJwt?: string;
   email?: string;
   active?: boolean;
   status?: string;
@@ -24,10 +28,21 @@ export interface Session {
 
 type Params = Record<string, string | number | undefined>;
 
+type SendOptions = { method: string; params?: Params; headers?: Record<string, string>; body?: string | Uint8Array | ReadableStream<Uint8Array>; authorization?: string };
+
+/** An access token this close to its expiry is refreshed before it is sent. */
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
 export class XrpcClient {
   session: Session | undefined;
+  /** The refresh in flight: concurrent requests share it (a refresh token is used once). */
+  #refreshing: Promise<void> | undefined;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    /** This machine's clock, read against tokens' `exp` (a clock that is off is what the retry on ExpiredToken covers). */
+    readonly now: () => number = Date.now,
+  ) {}
 
   async query<T>(nsid: string, params: Params = {}): Promise<T> {
     const res = await this.#send(nsid, { method: 'GET', params });
@@ -65,10 +80,36 @@ export class XrpcClient {
     return this.session;
   }
 
-  async #send(
-    nsid: string,
-    opts: { method: string; params?: Params; headers?: Record<string, string>; body?: string | Uint8Array | ReadableStream<Uint8Array>; authorization?: string },
-  ): Promise<Response> {
+  /** Sends with the session's access token (refreshed as needed) unless the call brings its own. */
+  async #send(nsid: string, opts: SendOptions): Promise<Response> {
+    const ownSession = opts.authorization === undefined && this.session?.refreshJwt !== undefined;
+    if (ownSession && expiresWithin(this.session!.accessJwt, this.now() + REFRESH_MARGIN_MS)) await this.refreshSession();
+    try {
+      return await this.#sendOnce(nsid, opts);
+    } catch (err) {
+      // a stream body is spent: that call fails, and the command's next run resumes it
+      const again = ownSession && err instanceof XrpcCallError && err.error === 'ExpiredToken' && !(opts.body instanceof ReadableStream);
+      if (!again) throw err;
+      await this.refreshSession();
+      return await this.#sendOnce(nsid, opts);
+    }
+  }
+
+  /** New tokens for the session from its refresh token (com.atproto.server.refreshSession). */
+  refreshSession(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      const session = this.session;
+      if (session?.refreshJwt === undefined) throw new XrpcCallError('com.atproto.server.refreshSession', 0, 'NoSession', 'no session to refresh: sign in again');
+      const res = await this.#sendOnce('com.atproto.server.refreshSession', { method: 'POST', authorization: `Bearer ${session.refreshJwt}` });
+      const tokens = (await res.json()) as { accessJwt: string; refreshJwt: string };
+      this.session = { ...session, accessJwt: tokens.accessJwt, refreshJwt: tokens.refreshJwt };
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #sendOnce(nsid: string, opts: SendOptions): Promise<Response> {
     const url = new URL(`${this.url.replace(/\/+$/, '')}/xrpc/${nsid}`);
     for (const [key, value] of Object.entries(opts.params ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const authorization = opts.authorization ?? (this.session ? `Bearer ${this.session.accessJwt}` : undefined);
@@ -97,5 +138,15 @@ export class XrpcClient {
       throw new XrpcCallError(nsid, res.status, error, message);
     }
     return res;
+  }
+}
+
+/** Whether a JWT's `exp` falls before `time` (ms); false for a token that does not say. */
+function expiresWithin(jwt: string, time: number): boolean {
+  try {
+    const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof exp === 'number' && exp * 1000 < time;
+  } catch {
+    return false;
   }
 }
