@@ -78,7 +78,7 @@ export async function importRepo(
       did,
       {
         root: { cid, rev: commit.rev, data: cidToString(commit.data) },
-        staged: { file: staging.file, queries: ImportStaging.copyQueries },
+        staged: { file: staging.file, queries: (alias) => staging.copyQueries(alias) },
         blobRefs: () => staging.blobRefs(),
       },
       write,
@@ -187,7 +187,10 @@ async function verifyTree(staging: ImportStaging, root: Cid, commit: Commit, pro
       throw err;
     }
     onProgress?.(progress);
-    if (done) return staging.blobCount();
+    if (done) {
+      staging.listReached();
+      return staging.blobCount();
+    }
     await nextTurn();
   }
 }

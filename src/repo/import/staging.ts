@@ -40,11 +40,18 @@ export class ImportStaging {
     putBlocks: Statement;
     putRecord: Statement;
     putRecords: Statement;
+    putReached: Statement;
+    putReached1: Statement;
     putBlobRef: Statement;
     blobRefPage: Statement;
   };
   #getBlock: Statement | undefined;
-  #reach: Statement | undefined;
+  /** Rows staged in `block` (their rowids are 1..#staged: the table is only appended to). */
+  #staged = 0;
+  /** One bit per staged row, set when the walk reads it; 1/8 byte per block, whatever the block's size. */
+  #reached: Uint8Array | undefined;
+  #reachedCount = 0;
+  #reachedWritten: 'all' | 'listed' | undefined;
   #closed = false;
 
   constructor(dir: string) {
@@ -59,7 +66,8 @@ export class ImportStaging {
     db.pragma(`cache_size = -${STAGING_CACHE_KB}`);
     // Rows are appended in arrival order; the CID index is built once all blocks are in (a sort is
     // several times faster than keeping a b-tree of random keys up to date row by row). `reached`
-    // holds the rowids of the blocks the verifying walk read: the repo, each block once.
+    // holds the rowids of the blocks the verifying walk read (the repo, each block once) when the
+    // CAR held more than that (see listReached).
     db.exec(`
       CREATE TABLE block (cid TEXT NOT NULL, bytes BLOB NOT NULL);
       CREATE TABLE reached (id INTEGER PRIMARY KEY);
@@ -71,6 +79,8 @@ export class ImportStaging {
       putBlocks: db.prepare(`INSERT INTO block (cid, bytes) VALUES ${rowMarks(2)}`),
       putRecord: db.prepare('INSERT INTO record (collection, rkey, cid) VALUES (?, ?, ?)'),
       putRecords: db.prepare(`INSERT INTO record (collection, rkey, cid) VALUES ${rowMarks(3)}`),
+      putReached: db.prepare(`INSERT INTO reached (id) VALUES ${rowMarks(1)}`),
+      putReached1: db.prepare('INSERT INTO reached (id) VALUES (?)'),
       putBlobRef: db.prepare('INSERT OR IGNORE INTO blob_ref (path, cid) VALUES (?, ?)'),
       blobRefPage: db.prepare('SELECT path, cid FROM blob_ref WHERE (path, cid) > (?, ?) ORDER BY path, cid LIMIT ?').raw(),
     };
@@ -80,7 +90,7 @@ export class ImportStaging {
   indexBlocks(): void {
     this.#db.exec('CREATE INDEX block_cid ON block (cid)');
     this.#getBlock = this.#db.prepare('SELECT rowid, bytes FROM block WHERE cid = ? LIMIT 1').raw();
-    this.#reach = this.#db.prepare('INSERT OR IGNORE INTO reached (id) VALUES (?)');
+    this.#reached = new Uint8Array((this.#staged >> 3) + 1);
   }
 
   /** Runs `fn` in one transaction of the staging file (batches are much faster than single inserts). */
@@ -98,6 +108,7 @@ export class ImportStaging {
       this.#s.putBlocks.run(params);
     }
     for (; i < blocks.length; i++) this.#s.putBlock.run(blocks[i][0], blocks[i][1]);
+    this.#staged += blocks.length;
   }
 
   /**
@@ -106,11 +117,46 @@ export class ImportStaging {
    * only those are imported, each once, whatever else or however often the CAR held.
    */
   get(cid: string): Uint8Array | undefined {
-    if (this.#getBlock === undefined || this.#reach === undefined) throw new Error('staged blocks are not indexed yet');
+    const reached = this.#reached;
+    if (this.#getBlock === undefined || reached === undefined) throw new Error('staged blocks are not indexed yet');
     const row = this.#getBlock.get(cid) as [number, Uint8Array] | undefined;
     if (row === undefined) return undefined;
-    this.#reach.run(row[0]);
-    return row[1];
+    const [id, bytes] = row;
+    const bit = 1 << (id & 7);
+    if ((reached[id >> 3] & bit) === 0) {
+      reached[id >> 3] |= bit;
+      this.#reachedCount++;
+    }
+    return bytes;
+  }
+
+  /**
+   * Once the walk is over: writes down which staged rows are the repo's for the copy. When the CAR
+   * held exactly the repo (the usual case: every block read, none twice) there is nothing to
+   * write; otherwise their rowids go to \`reached\`, in order.
+   */
+  listReached(): void {
+    const reached = this.#reached;
+    if (reached === undefined) throw new Error('staged blocks are not indexed yet');
+    if (this.#reachedCount === this.#staged) {
+      this.#reachedWritten = 'all';
+      return;
+    }
+    const ids: number[] = [];
+    const flush = () => {
+      if (ids.length === ROWS_PER_STATEMENT) this.#s.putReached.run(ids);
+      else for (const id of ids) this.#s.putReached1.run(id);
+      ids.length = 0;
+    };
+    this.batch(() => {
+      for (let id = 1; id <= this.#staged; id++) {
+        if ((reached[id >> 3] & (1 << (id & 7))) === 0) continue;
+        ids.push(id);
+        if (ids.length === ROWS_PER_STATEMENT) flush();
+      }
+      flush();
+    });
+    this.#reachedWritten = 'listed';
   }
 
   /** Records of the repo, by path (`collection/rkey`), many rows per statement. */
@@ -148,10 +194,11 @@ export class ImportStaging {
    * keyed by, so the copy appends instead of splitting pages), and every record (collection, rkey,
    * CID) in key order.
    */
-  static copyQueries(alias: string): { blocks: string; records: string } {
+  copyQueries(alias: string): { blocks: string; records: string } {
+    if (this.#reachedWritten === undefined) throw new Error('listReached() first');
+    const onlyReached = this.#reachedWritten === 'all' ? '' : `WHERE EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid)`;
     return {
-      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid
-               WHERE EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid) ORDER BY b.cid`,
+      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid ${onlyReached} ORDER BY b.cid`,
       records: `SELECT collection, rkey, cid FROM ${alias}.record ORDER BY collection, rkey`,
     };
   }
