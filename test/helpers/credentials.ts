@@ -1,10 +1,12 @@
 // Accounts in each account state holding every kind of credential, for the generated auth matrix
 // (test/auth-matrix.test.ts). Every credential is issued while the account can still sign in,
 // then the account is put in its state, as happens to a real person's credentials.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { AtpAgent } from '@atproto/api';
 import { createServiceJwt } from '../../src/auth/service-jwt.ts';
 import { logIn, post, signUp, signUpArriving, type AccountsEnv } from './accounts-env.ts';
-import { DpopKey, ManualClient } from './oauth-manual.ts';
+import { athOf, DpopKey, ManualClient } from './oauth-manual.ts';
 
 export type AccountState = 'active' | 'deactivated' | 'takendown' | 'arriving';
 export const ACCOUNT_STATES: readonly AccountState[] = ['active', 'deactivated', 'takendown', 'arriving'];
@@ -121,6 +123,8 @@ export function expiredAccessJwt(env: AccountsEnv, did: string): string {
 
 export interface XrpcRequest {
   method: 'GET' | 'POST';
+  /** A subscription: sent as a WebSocket upgrade (101 when it is accepted, closed at once). */
+  upgrade?: boolean;
   query?: string;
   body?: string | Uint8Array;
   contentType?: string;
@@ -134,6 +138,7 @@ export interface XrpcAnswer {
 
 /** One XRPC request with a credential; an OAuth one gets its DPoP proof (and nonce retry). */
 export async function sendWith(env: AccountsEnv, nsid: string, request: XrpcRequest, credential: Credential): Promise<XrpcAnswer> {
+  if (request.upgrade) return upgradeWith(env, nsid, request, credential);
   if (credential.oauth) {
     const { client, access } = credential.oauth;
     const answer = await client.xrpc(request.method, nsid, access, request.body, { query: request.query, contentType: request.contentType });
@@ -145,4 +150,42 @@ export async function sendWith(env: AccountsEnv, nsid: string, request: XrpcRequ
   const res = await fetch(`${env.url}/xrpc/${nsid}${request.query ? `?${request.query}` : ''}`, { method: request.method, headers, body: request.body });
   const body = (await res.json().catch(() => ({}))) as { error?: string; message?: string };
   return { status: res.status, error: body.error, message: body.message };
+}
+
+/** A WebSocket upgrade with a credential: 101 (the socket is closed at once), or the refusal. */
+async function upgradeWith(env: AccountsEnv, nsid: string, request: XrpcRequest, credential: Credential): Promise<XrpcAnswer> {
+  const url = `${env.url}/xrpc/${nsid}`;
+  const attempt = async (): Promise<XrpcAnswer & { nonce?: string }> => {
+    const headers: Record<string, string> = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') };
+    if (credential.oauth) {
+      const { client, access } = credential.oauth;
+      headers.authorization = `DPoP ${access}`;
+      headers.dpop = await client.key.proof('GET', url, { nonce: client.nonce, ath: athOf(access) });
+    } else if (credential.authorization !== undefined) {
+      headers.authorization = credential.authorization;
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${url}${request.query ? `?${request.query}` : ''}`, { headers });
+      req.once('upgrade', (_res, socket) => {
+        socket.destroy();
+        resolve({ status: 101 });
+      });
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { error?: string; message?: string };
+          resolve({ status: res.statusCode!, error: body.error, message: body.message, nonce: res.headers['dpop-nonce'] as string | undefined });
+        });
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  };
+  let answer = await attempt();
+  if (credential.oauth && answer.status === 401 && answer.error === 'use_dpop_nonce' && answer.nonce) {
+    credential.oauth.client.nonce = answer.nonce;
+    answer = await attempt();
+  }
+  return { status: answer.status, error: answer.error, message: answer.message };
 }
