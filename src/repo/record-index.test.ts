@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Database, migrate, migrations } from '../db/index.ts';
+import { RecordIndex } from './record-index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'squall-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const DID = 'did:plc:recordindextest';
+const OTHER = 'did:plc:someoneelse';
+const COLLECTION = 'app.bsky.feed.post';
+
+/** A migrated database with three records of DID (and one of another repo), and every SQL text the index prepares. */
+function setUp(): { index: RecordIndex; db: Database; prepared: string[] } {
+  const db = new Database(join(dir, `${Math.random().toString(36).slice(2)}.sqlite`));
+  assert.equal(migrate(db, migrations).error, undefined);
+  const prepared: string[] = [];
+  const spy = new Proxy(db, {
+    get(target, key) {
+      if (key === 'prepare') return (sql: string) => (prepared.push(sql), target.prepare(sql));
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const index = new RecordIndex(spy);
+  const putBlock = db.prepare('INSERT INTO repo_block (did, cid, rev, bytes) VALUES (?, ?, ?, ?)');
+  for (const [did, rkey, rev] of [
+    [DID, '3k0000000000a', '3k0000000000a'],
+    [DID, '3k0000000000b', '3k0000000000b'],
+    [DID, '3k0000000000c', '3k0000000000c'],
+    [OTHER, '3k0000000000b', '3k0000000000b'],
+  ]) {
+    const cid = `bafy-${did}-${rkey}`;
+    putBlock.run(did, cid, rev, Buffer.from(`bytes of ${did} ${rkey}`));
+    index.put(did, COLLECTION, rkey, cid, rev, '2026-12-04T00:00:00.000Z');
+  }
+  return { index, db, prepared };
+}
+
+describe('RecordIndex joins', () => {
+  it('getWithBytes returns the record of that repo with its block, and nothing for a missing key', () => {
+    const { index } = setUp();
+    const row = index.getWithBytes(DID, COLLECTION, '3k0000000000b');
+    assert.equal(row?.cid, `bafy-${DID}-3k0000000000b`);
+    assert.equal(Buffer.from(row!.bytes).toString(), `bytes of ${DID} 3k0000000000b`);
+    assert.equal(index.getWithBytes(DID, COLLECTION, '3k0000000000z'), undefined);
+    assert.equal(index.getWithBytes(DID, 'app.bsky.feed.like', '3k0000000000b'), undefined);
+  });
+
+  it('list pages through one repo newest first, or oldest first with reverse, from the cursor', () => {
+    const { index } = setUp();
+    assert.deepEqual(index.list(DID, COLLECTION, { limit: 2 }).map((r) => r.rkey), ['3k0000000000c', '3k0000000000b']);
+    assert.deepEqual(index.list(DID, COLLECTION, { limit: 2, cursor: '3k0000000000b' }).map((r) => r.rkey), ['3k0000000000a']);
+    assert.deepEqual(index.list(DID, COLLECTION, { limit: 5, reverse: true }).map((r) => r.rkey), ['3k0000000000a', '3k0000000000b', '3k0000000000c']);
+    assert.deepEqual(index.list(DID, COLLECTION, { limit: 1, reverse: true, cursor: '3k0000000000a' }).map((r) => r.rkey), ['3k0000000000b']);
+  });
+
+  it('since returns the records written after a rev in the asked collections, oldest first', () => {
+    const { index } = setUp();
+    assert.deepEqual(index.since(DID, '3k0000000000a', [COLLECTION], 10).map((r) => r.rkey), ['3k0000000000b', '3k0000000000c']);
+    assert.deepEqual(index.since(DID, '3k0000000000a', [COLLECTION, 'app.bsky.feed.like'], 1).map((r) => r.rkey), ['3k0000000000b']);
+    assert.deepEqual(index.since(DID, '3k0000000000a', ['app.bsky.feed.like'], 10), []);
+  });
+
+  it('every join searches its tables by key instead of scanning them', () => {
+    const { index, db, prepared } = setUp();
+    index.getWithBytes(DID, COLLECTION, '3k0000000000b');
+    index.list(DID, COLLECTION, { limit: 2 });
+    index.list(DID, COLLECTION, { limit: 2, reverse: true });
+    index.since(DID, '3k0000000000a', [COLLECTION], 10);
+    const joins = prepared.filter((sql) => sql.includes('JOIN'));
+    assert.equal(joins.length, 4);
+    for (const sql of joins) {
+      const params = (sql.match(/\?/g) ?? []).map((_, i) => (i === 0 ? DID : 'x'));
+      const steps = (db.handle.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((s) => s.detail);
+      assert.deepEqual(
+        steps.filter((s) => !s.startsWith('SEARCH')),
+        [],
+        `${sql}\n${steps.join('\n')}`,
+      );
+      assert.ok(steps.some((s) => /SEARCH b USING PRIMARY KEY \(did=\? AND cid=\?\)/.test(s)), steps.join('\n'));
+    }
+  });
+});
