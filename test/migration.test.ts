@@ -13,7 +13,7 @@ import { pngOfSize } from '../src/blobs/test-fixture.ts';
 import { generateKeypair } from '../src/crypto/index.ts';
 import * as signingKeys from '../src/repo/signing-keys.ts';
 import { xrpcError } from './helpers/accounts-env.ts';
-import { loggedIn, startMigrationEnv, type MigrationEnv } from './helpers/migration-env.ts';
+import { loggedIn, recordsOf, startMigrationEnv, type MigrationEnv } from './helpers/migration-env.ts';
 import { testIdResolver } from './helpers/plc.ts';
 import { tid } from './helpers/repo-car.ts';
 
@@ -41,20 +41,6 @@ const PASSWORD = 'moving-password-1';
 const EMAIL = 'mover@example.com';
 const now = () => new Date().toISOString();
 
-/** Every record of the account as a client lists it: `collection/rkey` → CID. */
-async function recordsOf(agent: AtpAgent, did: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const { collections } = (await agent.com.atproto.repo.describeRepo({ repo: did })).data;
-  for (const collection of collections) {
-    let cursor: string | undefined;
-    do {
-      const page = (await agent.com.atproto.repo.listRecords({ repo: did, collection, limit: 100, cursor })).data;
-      for (const r of page.records) out.set(r.uri.split('/').slice(3).join('/'), r.cid);
-      cursor = page.records.length === 100 ? page.cursor : undefined;
-    } while (cursor);
-  }
-  return out;
-}
 
 async function status(agent: AtpAgent) {
   return (await agent.com.atproto.server.checkAccountStatus()).data;

@@ -48,3 +48,18 @@ export async function loggedIn(url: string, identifier: string, password: string
   await agent.login({ identifier, password });
   return agent;
 }
+
+/** Every record of the account as a client lists it: `collection/rkey` → CID. */
+export async function recordsOf(agent: AtpAgent, did: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const { collections } = (await agent.com.atproto.repo.describeRepo({ repo: did })).data;
+  for (const collection of collections) {
+    let cursor: string | undefined;
+    do {
+      const page = (await agent.com.atproto.repo.listRecords({ repo: did, collection, limit: 100, cursor })).data;
+      for (const r of page.records) out.set(r.uri.split('/').slice(3).join('/'), r.cid);
+      cursor = page.records.length === 100 ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return out;
+}
