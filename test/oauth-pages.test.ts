@@ -4,7 +4,7 @@
 // SQUALL_SCREENSHOTS=<dir>, the run also saves a screenshot of each page (light; docs/screenshots/oauth
 // holds the last set, made with SQUALL_SCREENSHOTS=$PWD/docs/screenshots/oauth).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -129,6 +129,17 @@ async function signInOnPage(page: Page, identifier?: string): Promise<void> {
   await page.waitForLoadState();
 }
 
+/** Signs Alice and Bob in on this browser (remembered), denying the apps each time. */
+async function rememberAliceAndBob(page: Page): Promise<void> {
+  for (const handle of ['pages-alice.test', 'pages-bob.test']) {
+    await page.goto(await devRequest());
+    if (await page.getByRole('heading', { name: 'Choose an account' }).isVisible()) await page.getByRole('link', { name: 'Use another account' }).click();
+    await signInOnPage(page, handle);
+    await page.getByRole('button', { name: 'Deny access' }).click();
+    await page.waitForURL((url) => url.searchParams.get('error') === 'access_denied');
+  }
+}
+
 /** axe-core's WCAG 2.1 A/AA rules on the page as rendered; returns the violations, readable. */
 async function axeViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol, which the pages' CSP (no scripts at all) does not cover.
@@ -144,8 +155,12 @@ interface PageCase {
   name: string;
   /** Brings a fresh page to the state to check; returns the controls it must offer by name. */
   open(page: Page): Promise<void>;
-  expect: Array<{ role: 'button' | 'textbox' | 'link' | 'heading' | 'checkbox'; name: string | RegExp } | { label: string }>;
+  expect: Array<Control>;
+  /** Controls it must not offer. */
+  absent?: Array<Control>;
 }
+
+type Control = { role: 'button' | 'textbox' | 'link' | 'heading' | 'checkbox'; name: string | RegExp } | { label: string };
 
 const CASES: PageCase[] = [
   {
@@ -171,7 +186,9 @@ const CASES: PageCase[] = [
       await signInOnPage(page, 'pages-carol.test');
       await page.getByRole('status').waitFor();
     },
-    expect: [{ label: 'Handle or email' }, { label: 'Password' }, { label: 'Code from your email' }, { role: 'button', name: 'Sign in' }],
+    // The password checked out: the code alone is asked for.
+    expect: [{ label: 'Code from your email' }, { role: 'button', name: 'Sign in' }, { role: 'button', name: 'Cancel' }, { role: 'heading', name: 'Enter the code from your email' }],
+    absent: [{ label: 'Password' }, { label: 'Handle or email' }],
   },
   {
     name: 'consent-development-app',
@@ -210,16 +227,18 @@ const CASES: PageCase[] = [
   {
     name: 'account-chooser',
     open: async (page) => {
-      for (const handle of ['pages-alice.test', 'pages-bob.test']) {
-        await page.goto(await devRequest());
-        if (await page.getByRole('heading', { name: 'Choose an account' }).isVisible()) await page.getByRole('link', { name: 'Use another account' }).click();
-        await signInOnPage(page, handle);
-        await page.getByRole('button', { name: 'Deny access' }).click();
-        await page.waitForURL((url) => url.searchParams.get('error') === 'access_denied');
-      }
+      await rememberAliceAndBob(page);
       await page.goto(await devRequest());
     },
     expect: [{ role: 'heading', name: 'Choose an account' }, { role: 'button', name: /@pages-alice\.test/ }, { role: 'button', name: /@pages-bob\.test/ }, { role: 'link', name: 'Use another account' }, { role: 'button', name: 'Cancel' }],
+  },
+  {
+    name: 'account-chooser-hinted',
+    open: async (page) => {
+      await rememberAliceAndBob(page);
+      await page.goto(await devRequest(undefined, { login_hint: 'pages-bob.test', prompt: 'select_account' }));
+    },
+    expect: [{ role: 'heading', name: 'Choose an account' }, { role: 'button', name: /@pages-alice\.test/ }, { role: 'button', name: /@pages-bob\.test.*Requested by the app/ }],
   },
   {
     name: 'error',
@@ -251,10 +270,9 @@ describe('the authorization pages in a browser', { skip }, () => {
           const context = await newContext(viewport, colorScheme);
           const page = await context.newPage();
           await pageCase.open(page);
-          for (const want of pageCase.expect) {
-            const locator = 'label' in want ? page.getByLabel(want.label, { exact: true }) : page.getByRole(want.role, { name: want.name, exact: typeof want.name === 'string' });
-            assert.equal(await locator.count(), 1, `${pageCase.name}: ${JSON.stringify(want)}`);
-          }
+          const locate = (want: Control) => ('label' in want ? page.getByLabel(want.label, { exact: true }) : page.getByRole(want.role, { name: want.name, exact: typeof want.name === 'string' }));
+          for (const want of pageCase.expect) assert.equal(await locate(want).count(), 1, `${pageCase.name}: ${JSON.stringify(want)}`);
+          for (const unwanted of pageCase.absent ?? []) assert.equal(await locate(unwanted).count(), 0, `${pageCase.name} does not offer ${JSON.stringify(unwanted)}`);
           assert.deepEqual(await axeViolations(page), [], `${pageCase.name} ${viewport} ${colorScheme}`);
           const overflow = await page.evaluate(() => {
             const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
@@ -270,4 +288,57 @@ describe('the authorization pages in a browser', { skip }, () => {
       });
     }
   }
+});
+
+/** The mail files in the outbox folder (the test server has no SMTP), by name. */
+function outboxMails(): Map<string, string> {
+  const outbox = join(server.server.ctx.config.storage.dataDir, 'outbox');
+  if (!existsSync(outbox)) return new Map();
+  return new Map(readdirSync(outbox).filter((name) => name.endsWith('.eml')).map((name) => [name, readFileSync(join(outbox, name), 'utf8')]));
+}
+
+/** The sign-in code in a mail to `address` that was not in the outbox in `before`. */
+async function newCodeMailedTo(address: string, before: ReadonlySet<string>): Promise<string | undefined> {
+  for (let i = 0; i < 50; i++) {
+    for (const [name, text] of outboxMails()) {
+      if (!before.has(name) && text.includes(address)) return /[A-Z2-7]{5}-[A-Z2-7]{5}/.exec(text)?.[0];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+describe('the sign-in steps in a browser', { skip }, () => {
+  it('prompt=select_account with a login_hint brings up the chooser with the hinted account first and focused, and Enter picks it', async () => {
+    const context = await newContext('desktop');
+    const page = await context.newPage();
+    await rememberAliceAndBob(page);
+    await page.goto(await devRequest(undefined, { login_hint: 'pages-bob.test', prompt: 'select_account' }));
+    assert.equal(await page.getByRole('heading', { name: 'Choose an account' }).count(), 1);
+    const accounts = page.locator('.accounts button');
+    assert.equal(await accounts.count(), 2);
+    assert.match(await accounts.first().innerText(), /@pages-bob\.test/);
+    assert.equal(await accounts.first().evaluate((el) => el === (el.ownerDocument as unknown as { activeElement: unknown }).activeElement), true, 'the hinted account has the focus');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Authorize' }).waitFor();
+    assert.equal(await page.getByText('Signed in as @pages-bob.test.').count(), 1);
+    await context.close();
+  });
+
+  it('asks an account with email as a second factor for the mailed code alone once its password checked out', async () => {
+    const context = await newContext('desktop');
+    const page = await context.newPage();
+    await page.goto(await devRequest());
+    const before = new Set(outboxMails().keys());
+    await signInOnPage(page, 'pages-carol.test');
+    await page.getByRole('status').waitFor();
+    assert.equal(await page.getByLabel('Password').count(), 0, 'the password is not asked again');
+    const code = await newCodeMailedTo('carol@example.com', before);
+    assert.ok(code, 'a code was mailed');
+    await page.getByLabel('Code from your email').fill(code);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Authorize' }).waitFor();
+    assert.equal(await page.getByText('Signed in as @pages-carol.test.').count(), 1);
+    await context.close();
+  });
 });

@@ -11,11 +11,12 @@ let plc: TestPlc;
 let server: TestServer;
 const PASSWORD = 'prompt-password-1';
 const ALICE = 'prompt-alice.test';
+const DAVE = 'prompt-dave.test';
 
 before(async () => {
   plc = await startTestPlc();
   server = await startTestServer({ PDS_DID_PLC_URL: plc.url, PDS_RATE_LIMITS_ENABLED: 'true' });
-  for (const name of ['alice', 'bob', 'carol']) {
+  for (const name of ['alice', 'bob', 'carol', 'dave']) {
     await new AtpAgent({ service: server.url }).createAccount({ handle: `prompt-${name}.test`, email: `${name}@example.com`, password: PASSWORD });
   }
 });
@@ -66,10 +67,54 @@ describe('login_hint and prompt', () => {
     assert.match(hinted.page.text, /Authorize/);
     assert.match(hinted.page.text, /name="decision" value="allow"/);
 
-    // select_account: not straight to consent; the hint names the account, so it is asked for.
+    // select_account: not straight to consent, but the chooser (the next test has the details).
     const choose = await open(browser, { login_hint: ALICE, prompt: 'select_account' });
-    assert.equal(heading(choose.page.text), 'Sign in');
-    assert.match(choose.page.text, / readonly/);
+    assert.equal(heading(choose.page.text), 'Choose an account');
+  });
+
+  it('prompt=select_account with a login_hint shows the chooser with the hinted account first, marked and focused; picking it leads to consent', async () => {
+    const browser = new PageSession(issuer());
+    for (const handle of [ALICE, DAVE]) {
+      const { requestUri, client, page } = await open(browser);
+      assert.equal((await signIn(browser, requestUri, client.clientId, page.text, handle)).status, 303);
+    }
+    const accountButtons = (html: string) => [...html.matchAll(/<button type="submit" name="did" value="([^"]+)"([^>]*)><span class="handle">@([^<]+)</g)].map((m) => ({ did: m[1], attributes: m[2], handle: m[3] }));
+    const plain = await open(browser);
+    const unhinted = accountButtons(plain.page.text);
+    assert.deepEqual(unhinted.map((b) => b.handle).sort(), [ALICE, DAVE].sort());
+    assert.ok(unhinted.every((b) => !b.attributes.includes('autofocus')), 'no account is suggested without a hint');
+    // Hint whichever account the plain chooser lists last, so its moving up is the hint's doing.
+    const hinted = unhinted[unhinted.length - 1];
+
+    const choose = await open(browser, { login_hint: hinted.handle, prompt: 'select_account' });
+    assert.equal(choose.page.status, 200);
+    assert.equal(heading(choose.page.text), 'Choose an account');
+    const buttons = accountButtons(choose.page.text);
+    assert.deepEqual(buttons.map((b) => b.handle), [hinted.handle, unhinted[0].handle]);
+    assert.match(buttons[0].attributes, /autofocus/);
+    assert.match(buttons[0].attributes, /aria-describedby="suggested"/);
+    assert.match(choose.page.text, /<span class="suggested" id="suggested">Requested by the app<\/span>/);
+    assert.doesNotMatch(buttons[1].attributes, /autofocus/);
+
+    const picked = await browser.post('/oauth/authorize/select', { request_uri: choose.requestUri, client_id: choose.client.clientId, csrf: csrfOf(choose.page.text), did: hinted.did });
+    assert.equal(picked.status, 303);
+    const consent = await browser.get(picked.location!);
+    assert.match(consent.text, new RegExp(`Signed in as <strong>@${hinted.handle.replace('.', '\\.')}</strong>`));
+    assert.match(consent.text, /name="decision" value="allow"/);
+  });
+
+  it('prompt=select_account with a login_hint no account on this device matches shows the chooser of the others, and "Use another account" signs in as the hinted one', async () => {
+    const browser = new PageSession(issuer());
+    const first = await open(browser);
+    assert.equal((await signIn(browser, first.requestUri, first.client.clientId, first.page.text, DAVE)).status, 303);
+    const choose = await open(browser, { login_hint: ALICE, prompt: 'select_account' });
+    assert.equal(heading(choose.page.text), 'Choose an account');
+    assert.match(choose.page.text, /@prompt-dave\.test/);
+    assert.doesNotMatch(choose.page.text, /Requested by the app/);
+    const other = /<a href="([^"]+)">Use another account<\/a>/.exec(choose.page.text)![1].replaceAll('&amp;', '&');
+    const form = await browser.get(other);
+    assert.equal(heading(form.text), 'Sign in');
+    assert.match(form.text, new RegExp(`id="identifier"[^>]*value="${ALICE.replace('.', '\\.')}"[^>]* readonly`));
   });
 
   it('refuses prompt=none from a public client at PAR, and an unknown prompt value', async () => {

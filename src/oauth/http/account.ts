@@ -3,12 +3,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidClientMetadataError } from '../errors.ts';
 import { errorBody } from '../pages/authorize-pages.ts';
-import { accountAppsBody, accountSignInBody, type AccountApps, type AuthorizedApp } from '../pages/account-page.ts';
+import { accountAppsBody, accountCodeBody, accountSignInBody, type AccountApps, type AuthorizedApp } from '../pages/account-page.ts';
 import type { ClientView } from '../pages/parts.ts';
 import { describeScopes } from '../scope/describe.ts';
 import type { SessionRecord } from '../store/types.ts';
 import { readParams } from './io.ts';
-import { clientView, isSameOriginPost, page, redirect, SignInError, type PagesContext } from './pages-context.ts';
+import { clientView, isSameOriginPost, page, redirect, type PagesContext } from './pages-context.ts';
+import { runSignIn } from './sign-in-steps.ts';
 
 const CSRF_PURPOSE = 'account';
 const NOTICES: Record<string, string> = { revoked: 'Access revoked: the app has been signed out.', 'signed-out': 'Signed out of this device.' };
@@ -35,15 +36,12 @@ export async function postAccount(pages: PagesContext, req: IncomingMessage, res
     return page(pages, res, 'Refused', errorBody('Request refused', 'This form has expired. Reload the page and try again.'), { status: 403 });
   }
   if (action === 'sign-in') {
-    const identifier = (form.identifier ?? '').trim();
-    try {
-      if (identifier === '' || !form.password) throw new SignInError('Enter your handle or email and your password.', 400);
-      const did = await pages.accounts.signIn(identifier, form.password, pages.clientIp(req), form.code);
-      await pages.devices.signedIn(device.id, did, form.remember === '1');
-    } catch (err) {
-      if (!(err instanceof SignInError)) throw err;
-      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: err.message, identifier, codeRequested: err.codeRequested, notice: err.notice }), { status: err.status });
+    const outcome = await runSignIn(pages, req, device.id, CSRF_PURPOSE, form);
+    if (outcome.kind === 'password') {
+      return page(pages, res, 'Authorized apps', accountSignInBody({ csrf: form.csrf, error: outcome.message, identifier: outcome.identifier }), { status: outcome.status });
     }
+    if (outcome.kind === 'code') return page(pages, res, 'Authorized apps', accountCodeBody({ csrf: form.csrf, ...outcome }), { status: outcome.status });
+    await pages.devices.signedIn(device.id, outcome.did, outcome.remember);
     return redirect(res, '/oauth/account');
   }
   // Only accounts signed in on this very device may be acted on.

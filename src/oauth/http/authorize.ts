@@ -4,12 +4,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OAuthClient } from '../client/client-metadata.ts';
 import { InvalidClientMetadataError, OAuthError } from '../errors.ts';
-import { chooserBody, consentBody, errorBody, signInBody, type RequestForm } from '../pages/authorize-pages.ts';
+import { chooserBody, consentBody, errorBody, signInBody, signInCodeBody, type RequestForm } from '../pages/authorize-pages.ts';
 import { buildRedirectUrl, RequestNotUsableError, type AuthorizationResult } from '../request/request-service.ts';
 import { describeScopes } from '../scope/describe.ts';
 import type { RequestRecord } from '../store/types.ts';
 import { readParams } from './io.ts';
-import { clientView, isSameOriginPost, page, redirect, SignInError, type PagesContext } from './pages-context.ts';
+import { clientView, isSameOriginPost, page, redirect, type PagesContext } from './pages-context.ts';
+import { runSignIn } from './sign-in-steps.ts';
 
 interface Step {
   request: RequestRecord;
@@ -60,16 +61,18 @@ export async function getAuthorize(pages: PagesContext, req: IncomingMessage, re
   if (params.prompt === 'none') {
     return finish(pages, res, step, { error: remembered.length === 0 ? 'login_required' : 'account_selection_required', error_description: 'The user must interact to sign in' });
   }
-  if (remembered.length > 0 && hintDid === undefined) {
-    const accounts = remembered.map((a) => pages.accounts.view(a.did)).filter((a) => a !== undefined);
-    return page(pages, res, 'Choose an account', chooserBody({ client: clientView(pages, step.client), form: step.form, accounts, otherAccountHref: selfHref(step.form, '&account=new') }), {
-      formTargets: [params.redirect_uri],
-    });
+  // The chooser: without a hint, or when the app asks for it (select_account), the hinted account
+  // then first and focused. A hint naming no remembered account goes to the sign-in form, filled in.
+  if (remembered.length > 0 && (hintDid === undefined || params.prompt === 'select_account')) {
+    const ordered = hintDid === undefined ? remembered : [...remembered.filter((a) => a.did === hintDid), ...remembered.filter((a) => a.did !== hintDid)];
+    const accounts = ordered.map((a) => pages.accounts.view(a.did)).filter((a) => a !== undefined);
+    const body = chooserBody({ client: clientView(pages, step.client), form: step.form, accounts, suggested: hintDid, otherAccountHref: selfHref(step.form, '&account=new') });
+    return page(pages, res, 'Choose an account', body, { formTargets: [params.redirect_uri] });
   }
   return showSignIn(pages, res, step, {});
 }
 
-function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: { error?: string; identifier?: string; status?: number; codeRequested?: boolean; notice?: boolean }): void {
+function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: { error?: string; identifier?: string; status?: number }): void {
   const hint = step.request.parameters.login_hint;
   const body = signInBody({
     client: clientView(pages, step.client),
@@ -77,8 +80,6 @@ function showSignIn(pages: PagesContext, res: ServerResponse, step: Step, opts: 
     identifier: opts.identifier ?? hint,
     error: opts.error,
     lockedIdentifier: hint !== undefined && pages.accounts.resolveHint(hint) !== undefined,
-    codeRequested: opts.codeRequested,
-    notice: opts.notice,
   });
   page(pages, res, 'Sign in', body, { status: opts.status, formTargets: [step.request.parameters.redirect_uri] });
 }
@@ -139,22 +140,20 @@ async function openPostedStep(pages: PagesContext, req: IncomingMessage, res: Se
 export async function postSignIn(pages: PagesContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const posted = await openPostedStep(pages, req, res);
   if (posted === undefined) return;
-  const { step, form } = posted;
-  const identifier = (form.identifier ?? '').trim();
-  let did: string;
-  try {
-    if (identifier === '' || !form.password) throw new SignInError('Enter your handle or email and your password.', 400);
-    did = await pages.accounts.signIn(identifier, form.password, pages.clientIp(req), form.code);
-  } catch (err) {
-    if (err instanceof SignInError) return showSignIn(pages, res, step, { error: err.message, identifier, status: err.status, codeRequested: err.codeRequested, notice: err.notice });
-    throw err;
+  const { step } = posted;
+  const outcome = await runSignIn(pages, req, step.deviceId, step.request.id, posted.form);
+  if (outcome.kind === 'password') return showSignIn(pages, res, step, { error: outcome.message, identifier: outcome.identifier, status: outcome.status });
+  if (outcome.kind === 'code') {
+    const body = signInCodeBody({ client: clientView(pages, step.client), form: step.form, ...outcome, restartHref: selfHref(step.form, '&account=new') });
+    return page(pages, res, 'Sign in', body, { status: outcome.status, formTargets: [step.request.parameters.redirect_uri] });
   }
+  const { did } = outcome;
   const hint = step.request.parameters.login_hint;
   const hintDid = hint === undefined ? undefined : pages.accounts.resolveHint(hint);
   if (hintDid !== undefined && hintDid !== did) {
     return showSignIn(pages, res, step, { error: `This app asked to sign in as ${hint}. Sign in with that account, or cancel and start again in the app.`, status: 400 });
   }
-  await pages.devices.signedIn(step.deviceId, did, form.remember === '1');
+  await pages.devices.signedIn(step.deviceId, did, outcome.remember);
   await pages.oauth.requests.setAccount(step.request, did);
   redirect(res, selfHref(step.form));
 }

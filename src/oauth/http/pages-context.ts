@@ -10,18 +10,29 @@ import { sendPage } from '../pages/layout.ts';
 import type { Html } from '../pages/html.ts';
 import type { ClientView } from '../pages/parts.ts';
 import type { DeviceSessions } from './devices.ts';
+import type { PendingSignIns } from './pending-sign-ins.ts';
 
+/** A password that checked out for an account that also owes the code mailed to it. */
+export interface FirstFactor {
+  readonly did: string;
+  /** Names the password that was checked (opaque): the code step fails if it has changed since. */
+  readonly stamp: string;
+}
 
-/** Signing in failed: the message is shown on the page as it is. */
+/** Signing in failed, or needs one more step: the message is shown on the page as it is. */
 export class SignInError extends Error {
   override name = 'SignInError';
   constructor(
     message: string,
     readonly status = 401,
-    /** The account signs in with a code mailed to it too: the page asks for it. */
-    readonly codeRequested = false,
-    /** Not a failure to show in red: what to do next (a code was mailed). */
-    readonly notice = false,
+    readonly next: {
+      /** Not a failure to show in red: what to do next (a code was mailed). */
+      notice?: boolean;
+      /** The password checked out; the account's emailed code is still owed (the page asks for it alone). */
+      firstFactor?: FirstFactor;
+      /** The code step cannot go on (the code expired, the password changed): ask for the password again. */
+      restart?: boolean;
+    } = {},
   ) {
     super(message);
   }
@@ -36,15 +47,20 @@ export interface AccountDirectory {
   /**
    * Checks a password sign-in and returns the account's DID. Throws SignInError (wrong
    * credentials, rate limit, app password, taken-down account, and for an account with email as
-   * a second factor a missing, wrong or expired `code`: without one, a code is mailed). This is
-   * the one place the pages authenticate a person.
+   * a second factor a missing, wrong or expired `code`: without one, a code is mailed; either way
+   * the error carries the checked first factor). With `completeSignIn`, the one place the pages
+   * authenticate a person.
    */
   signIn(identifier: string, password: string, ip: string, code?: string): Promise<string>;
+  /** The second step: the emailed code of an account whose password checked out (`first`). Throws SignInError. */
+  completeSignIn(first: FirstFactor, code: string, ip: string): Promise<string>;
 }
 
 export interface PagesContext {
   oauth: OAuthProvider;
   devices: DeviceSessions;
+  /** Passwords checked while the emailed code is still owed. */
+  pendingSignIns: PendingSignIns;
   accounts: AccountDirectory;
   serverName: string;
   clientIp: (req: IncomingMessage) => string;

@@ -1,15 +1,8 @@
 // Every OAuth route outside /xrpc/, in one table: metadata, the client-facing endpoints (JSON,
 // CORS), the authorization pages (HTML, same-origin only) and their stylesheet.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountState } from '../../accounts/account-store.ts';
-import { checkSignInFactor } from '../../accounts/email-flows.ts';
-import { AccountError } from '../../accounts/errors.ts';
-import { AccountFlowError } from '../../accounts/flow-errors.ts';
-import { emailFlowDeps } from '../../api/account-flows.ts';
-import { LOGIN_RATE_LIMITS, loginAccountKey } from '../../api/login-limits.ts';
 import type { AppContext } from '../../context.ts';
-import { clientKeyOf } from '../../net/ip-address.ts';
-import { enforceRateLimits, RateLimitExceededError, type RateLimiter } from '../../xrpc/index.ts';
+import type { RateLimiter } from '../../xrpc/index.ts';
 import { OAuthError } from '../errors.ts';
 import { errorBody } from '../pages/authorize-pages.ts';
 import { sendStylesheet, STYLESHEET_PATH } from '../pages/layout.ts';
@@ -19,7 +12,9 @@ import { getAuthorize, postConsent, postSelect, postSignIn } from './authorize.t
 import { DeviceSessions } from './devices.ts';
 import { handlePar, handleRevoke, handleToken } from './endpoints.ts';
 import { sendOAuthError, sendOAuthJson } from './io.ts';
-import { page, SignInError, type AccountDirectory, type PagesContext } from './pages-context.ts';
+import { accountDirectory } from './account-directory.ts';
+import { page, type PagesContext } from './pages-context.ts';
+import { PendingSignIns } from './pending-sign-ins.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
 
@@ -51,6 +46,7 @@ export function createOAuthRouter(ctx: AppContext, deps: { rateLimiter?: RateLim
   const pages: PagesContext = {
     oauth,
     devices: new DeviceSessions(oauth.store, oauth.csrfKey, oauth.issuer),
+    pendingSignIns: new PendingSignIns(),
     accounts: accountDirectory(ctx, deps.rateLimiter),
     serverName: ctx.config.service.hostname,
     clientIp: deps.clientIp,
@@ -110,54 +106,6 @@ export function createOAuthRouter(ctx: AppContext, deps: { rateLimiter?: RateLim
         if (!res.headersSent) sendOAuthError(res, new OAuthError('server_error', 'Internal server error', 500));
       });
       return true;
-    },
-  };
-}
-
-/** Accounts as the pages see them, over the account store and the password logins of createSession. */
-function accountDirectory(ctx: AppContext, limiter: RateLimiter | undefined): AccountDirectory {
-  return {
-    view(did) {
-      const account = ctx.accounts.byDid(did);
-      if (account === undefined || accountState(account) === 'takendown') return undefined;
-      return { did: account.did, handle: account.handle };
-    },
-    state: (did) => ctx.accounts.stateByDid(did),
-    resolveHint: (hint) => ctx.accounts.byIdentifier(hint)?.did,
-    async signIn(identifier, password, ip, code) {
-      if (limiter !== undefined) {
-        try {
-          enforceRateLimits(limiter, LOGIN_RATE_LIMITS, (spec) => (spec.key ? loginAccountKey(ctx.accounts, identifier) : clientKeyOf(ip)), () => {});
-        } catch (err) {
-          if (err instanceof RateLimitExceededError) throw new SignInError('Too many sign-in attempts. Wait a few minutes and try again.', 429);
-          throw err;
-        }
-      }
-      let login;
-      try {
-        login = await ctx.sessions.login(identifier, password);
-      } catch (err) {
-        if (err instanceof AccountError && err.code === 'InvalidPassword') throw new SignInError('Wrong handle, email or password.');
-        throw err;
-      }
-      if (login.appPassword !== undefined) throw new SignInError('That is an app password. Sign in to apps here with your account password.');
-      const state = accountState(login.account);
-      if (state === 'takendown') throw new SignInError('This account has been taken down.', 403);
-      if (state === 'deactivated') throw new SignInError('This account is deactivated. Reactivate it before signing in to apps.', 403);
-      if (state === 'arriving') throw new SignInError('This account is still moving here. Activate it before signing in to apps.', 403);
-      // Email as a second factor: as createSession, after the password and the state, so a wrong password mails nothing.
-      try {
-        await checkSignInFactor(emailFlowDeps(ctx), login.account, code?.trim() || undefined);
-      } catch (err) {
-        if (err instanceof AccountError && err.code === 'AuthFactorTokenRequired') {
-          throw new SignInError('We sent a sign-in code to your email address. Enter it below with your password.', 401, true, true);
-        }
-        if (err instanceof AccountFlowError && (err.code === 'InvalidToken' || err.code === 'ExpiredToken')) {
-          throw new SignInError('That code is wrong or has expired. Sign in again without a code to get a new one.', 401, true);
-        }
-        throw err;
-      }
-      return login.account.did;
     },
   };
 }

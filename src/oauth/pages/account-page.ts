@@ -2,7 +2,7 @@
 // each may do, and a button to take that access back.
 import type { PermissionLine } from '../scope/describe.ts';
 import { html, type Html } from './html.ts';
-import { clientBlock, emailCodeField, errorAlert, hiddenFields, noticeAlert, type ClientView } from './parts.ts';
+import { clientBlock, codeStepForm, errorAlert, hiddenFields, noticeAlert, type ClientView } from './parts.ts';
 
 export interface AuthorizedApp {
   client: ClientView;
@@ -20,21 +20,30 @@ export interface AccountApps {
 
 const day = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string; codeRequested?: boolean; notice?: boolean }): Html {
+export function accountSignInBody(opts: { csrf: string; error?: string; identifier?: string }): Html {
   return html`<div class="card">
 <h1>Your authorized apps</h1>
 <p class="lede">Sign in to see the apps that can use your account, and to remove them.</p>
-${opts.notice ? noticeAlert(opts.error) : errorAlert(opts.error)}
+${errorAlert(opts.error)}
 <form method="post" action="/oauth/account/sign-in">
 ${hiddenFields({ csrf: opts.csrf })}
 <label for="identifier">Handle or email</label>
 <input id="identifier" name="identifier" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${opts.identifier ?? ''}" autofocus>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-${opts.codeRequested ? emailCodeField() : ''}
 <label class="check"><input type="checkbox" name="remember" value="1" checked> Remember this account on this device</label>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 </form>
+</div>`;
+}
+
+/** The authorized-apps page's code step (email as a second factor): the mailed code alone. */
+export function accountCodeBody(opts: { csrf: string; pending: string; handle: string; message: string; notice: boolean }): Html {
+  return html`<div class="card">
+<h1>Enter the code from your email</h1>
+<p class="lede">to see the apps that can use your account</p>
+${codeStepForm({ action: '/oauth/account/sign-in', fields: { csrf: opts.csrf }, pending: opts.pending, handle: opts.handle, message: opts.message, notice: opts.notice })}
+<p class="after-actions"><a href="/oauth/account?sign-in=1">Sign in again</a></p>
 </div>`;
 }
 

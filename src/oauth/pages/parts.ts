@@ -52,8 +52,22 @@ function initialOf(name: string): string {
   return (letter ?? '?').toUpperCase();
 }
 
-/** The sign-in code mailed to an account with email as a second factor (the password is typed again with it). */
+/** The sign-in code mailed to an account with email as a second factor: the one field of the code step. */
 export function emailCodeField(): Html {
   return html`<label for="code">Code from your email</label>
-<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required placeholder="XXXXX-XXXXX">`;
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required placeholder="XXXXX-XXXXX" autofocus>`;
+}
+
+/** The code step's form: the pending sign-in it continues (see http/pending-sign-ins.ts) and the code. */
+export function codeStepForm(opts: { action: string; fields: Record<string, string>; pending: string; handle: string; message: string; notice: boolean; extraActions?: Html }): Html {
+  return html`<p class="who">Signing in as <strong>@${opts.handle}</strong></p>
+${opts.notice ? noticeAlert(opts.message) : errorAlert(opts.message)}
+<form method="post" action="${opts.action}">
+${hiddenFields({ ...opts.fields, pending: opts.pending })}
+${emailCodeField()}
+<div class="actions">
+<button class="primary" type="submit">Sign in</button>
+${opts.extraActions ?? ''}
+</div>
+</form>`;
 }

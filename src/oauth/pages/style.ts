@@ -56,6 +56,7 @@ input[type=text], input[type=password], input[type=email] {
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin-top: 1.5rem; }
 .actions form { margin: 0; }
+.after-actions { margin-top: 1rem; }
 button, .button {
   font: inherit; font-weight: 600; padding: 0.625rem 1.25rem; border-radius: 0.5rem; border: 1px solid var(--primary); cursor: pointer; text-decoration: none; display: inline-block; min-height: 2.75rem;
 }
@@ -83,6 +84,7 @@ a { color: var(--primary); }
 .accounts button { width: 100%; text-align: left; background: var(--card); color: var(--text); border-color: var(--border); }
 .accounts .handle { display: block; font-weight: 700; }
 .accounts .did { display: block; font-weight: 400; font-size: 0.8125rem; color: var(--muted); overflow-wrap: anywhere; }
+.accounts .suggested { display: inline-block; margin-top: 0.25rem; font-size: 0.8125rem; font-weight: 600; padding: 0.125rem 0.5rem; border-radius: 999px; background: var(--ok-bg); color: var(--ok); border: 1px solid var(--ok); }
 .who { color: var(--muted); font-size: 0.9375rem; }
 .apps { list-style: none; padding: 0; margin: 0; }
 .apps > li { border-top: 1px solid var(--border); padding: 1rem 0; }
