@@ -5,19 +5,25 @@
 // interleaved rounds (the machine is shared).
 //
 //   node --import tsx bench/oauth.ts [--connections 2] [--duration 3] [--warmup 1] [--reps 5] [--skip-reference]
+//                                    [--only createRecord,getSession,getRecord] [--cpu-prof <dir>]
+//
+// --cpu-prof writes a V8 CPU profile of the Squall server (only) into <dir> when it stops.
 //
 // The reference runs with REFPDS_DEV_MODE=true (its OAuth pages need its public URL to be
 // http://localhost:<port>); in that mode it also validates every XRPC answer against its lexicons,
 // which costs the session and the OAuth path the same, so compare differences, not totals.
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import http from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { JoseKey, requestLocalLock, type NodeSavedSession } from '@atproto/oauth-client-node';
-import { boolFlag, numberFlag, parseArgs, rejectUnknownFlags } from './lib/args.ts';
+import { boolFlag, numberFlag, parseArgs, rejectUnknownFlags, UsageError } from './lib/args.ts';
 import { startLocalPlc } from './lib/plc.ts';
+import { findFreePort } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { referencePlcUrl, startReferencePds } from './lib/refpds.ts';
 import { startSquall } from './lib/squall.ts';
-import { median } from './lib/stats.ts';
+import { median, percentile } from './lib/stats.ts';
 import { formatNumber, markdownTable } from './lib/table.ts';
 import type { Target } from './lib/target.ts';
 import { launchBrowser } from '../test/helpers/browser.ts';
@@ -25,13 +31,18 @@ import { oauthClient } from '../test/helpers/oauth.ts';
 import { DpopKey, ManualClient } from '../test/helpers/oauth-manual.ts';
 
 const args = parseArgs(process.argv.slice(2));
-rejectUnknownFlags(args, ['connections', 'duration', 'warmup', 'reps', 'quiet', 'skip-reference']);
+rejectUnknownFlags(args, ['connections', 'duration', 'warmup', 'reps', 'quiet', 'skip-reference', 'only', 'cpu-prof']);
 const connections = numberFlag(args, 'connections', 2, 1, 64);
 const durationMs = numberFlag(args, 'duration', 3, 0.5, 60) * 1000;
 const warmupMs = numberFlag(args, 'warmup', 1, 0, 30) * 1000;
 const reps = numberFlag(args, 'reps', 5, 1, 50);
 const quiet = boolFlag(args, 'quiet');
 const skipReference = boolFlag(args, 'skip-reference');
+const METHODS = ['createRecord', 'getSession', 'getRecord'] as const;
+const only = (args.flags.get('only') ?? METHODS.join(',')).split(',');
+for (const name of only) if (!(METHODS as readonly string[]).includes(name)) throw new UsageError(`--only takes a list of ${METHODS.join(', ')}; got "${name}"`);
+const cpuProfDir = args.flags.get('cpu-prof');
+if (cpuProfDir === 'true') throw new UsageError('--cpu-prof takes the directory to write the profile into');
 const PASSWORD = 'bench-password-1';
 const SCOPE = 'atproto transition:generic';
 
@@ -65,6 +76,8 @@ interface Subject {
   dpop: FastDpop;
   agent: http.Agent;
   rkey?: string;
+  /** Squall's metrics listener: writes per commit group explain createRecord's CPU per write. */
+  metricsUrl?: string;
 }
 
 interface Scenario {
@@ -75,19 +88,29 @@ interface Scenario {
   body?: (s: Subject) => string;
 }
 
-const SCENARIOS: Scenario[] = (['session', 'oauth'] as const).flatMap((kind): Scenario[] => [
-  { name: 'createRecord', kind, method: 'POST', path: () => '/xrpc/com.atproto.repo.createRecord', body: (s) => post(s.did) },
-  { name: 'getSession', kind, method: 'GET', path: () => '/xrpc/com.atproto.server.getSession' },
-  { name: 'getRecord', kind, method: 'GET', path: (s) => `/xrpc/com.atproto.repo.getRecord?repo=${s.did}&collection=app.bsky.feed.post&rkey=${s.rkey}` },
-]);
+// Each method's session and OAuth runs back to back (ABBA over the rounds), so the difference is
+// taken between neighbours: slow drifts (the load of the machine, a repo that grows) cancel.
+const SCENARIOS: Scenario[] = (
+  [
+    { name: 'createRecord', method: 'POST', path: () => '/xrpc/com.atproto.repo.createRecord', body: (s) => post(s.did) },
+    { name: 'getSession', method: 'GET', path: () => '/xrpc/com.atproto.server.getSession' },
+    { name: 'getRecord', method: 'GET', path: (s) => `/xrpc/com.atproto.repo.getRecord?repo=${s.did}&collection=app.bsky.feed.post&rkey=${s.rkey}` },
+  ] satisfies Omit<Scenario, 'kind'>[]
+)
+  .filter((scenario) => only.includes(scenario.name))
+  .flatMap((scenario) => (['session', 'oauth'] as const).map((kind): Scenario => ({ ...scenario, kind })));
 
 const plc = await startLocalPlc();
 const stops: Array<() => Promise<void>> = [() => plc.stop()];
 try {
   const subjects: Subject[] = [];
-  const squall = await startSquall({ plcUrl: plc.url });
+  const metricsPort = await findFreePort();
+  const squall = await startSquall({
+    plcUrl: plc.url,
+    env: { PDS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, ...(cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(cpuProfDir)}` } : {}) },
+  });
   stops.unshift(() => squall.stop());
-  subjects.push(await squallSubject(squall));
+  subjects.push({ ...(await squallSubject(squall)), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
   if (!skipReference) {
     const reference = await startReferencePds({ env: { REFPDS_DEV_MODE: 'true' } });
     stops.unshift(() => reference.stop());
@@ -98,32 +121,57 @@ try {
     s.rkey = String((JSON.parse(record.body) as { uri: string }).uri.split('/').pop());
   }
 
+  const loads: number[][] = [loadavg()];
   const cpu = new Map<string, number[]>();
   const rates = new Map<string, number[]>();
+  const groups = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, key: string, v: number) => (m.get(key) ?? m.set(key, []).get(key)!).push(v);
   for (let round = 0; round < reps; round++) {
-    // Interleaved, in a different order each round, so background load is spread over all of them.
+    // Interleaved, in the opposite order every other round, so background load is spread over all of them.
     const runs = subjects.flatMap((s) => SCENARIOS.map((scenario) => ({ s, scenario })));
     for (const { s, scenario } of round % 2 === 0 ? runs : runs.reverse()) {
       const key = `${s.target.label} ${scenario.name} ${scenario.kind}`;
       const result = await measure(s, scenario);
       push(cpu, key, result.cpuUsPerRequest);
       push(rates, key, result.rate);
+      if (result.writesPerGroup !== undefined) push(groups, key, result.writesPerGroup);
       if (!quiet) process.stderr.write(`round ${round + 1}/${reps} ${key}: ${result.cpuUsPerRequest.toFixed(0)} us/req, ${result.rate.toFixed(0)} req/s\n`);
     }
+    loads.push(loadavg());
   }
   const rows = subjects.flatMap((s) =>
-    ['createRecord', 'getSession', 'getRecord'].map((name) => {
+    only.map((name) => {
       const at = (kind: string, m: Map<string, number[]>) => median(m.get(`${s.target.label} ${name} ${kind}`) ?? []);
       const [session, oauth] = [at('session', cpu), at('oauth', cpu)];
-      const diff = session !== undefined && oauth !== undefined ? oauth - session : undefined;
-      return [s.target.label, name, formatNumber(session), formatNumber(oauth), formatNumber(diff), formatNumber(at('session', rates)), formatNumber(at('oauth', rates))];
+      // The median of each round's difference, not the difference of the medians.
+      const [sessions, oauths] = [cpu.get(`${s.target.label} ${name} session`) ?? [], cpu.get(`${s.target.label} ${name} oauth`) ?? []];
+      const diffs = oauths.map((o, i) => o - sessions[i]).sort((a, b) => a - b);
+      const diff = median(diffs);
+      const spread = diffs.length >= 4 ? `${formatNumber(percentile(diffs, 25))} to ${formatNumber(percentile(diffs, 75))}` : '';
+      const perGroup = (kind: string) => formatNumber(at(kind, groups), 2);
+      return [
+        s.target.label,
+        name,
+        formatNumber(session),
+        formatNumber(oauth),
+        formatNumber(diff),
+        spread,
+        formatNumber(at('session', rates)),
+        formatNumber(at('oauth', rates)),
+        groups.has(`${s.target.label} ${name} session`) ? `${perGroup('session')} / ${perGroup('oauth')}` : '',
+      ];
     }),
   );
+  const load = loads.map((l) => l[0]);
   process.stdout.write(
     `${subjects.map((s) => s.target.description).join('; ')}\n` +
-      `${connections} connections, ${reps} interleaved rounds of ${durationMs / 1000} s (medians)\n\n` +
-      `${markdownTable(['server', 'method', 'session: server CPU µs/req', 'OAuth DPoP: server CPU µs/req', 'OAuth − session µs', 'session req/s', 'OAuth req/s'], rows, [2, 3, 4, 5, 6])}\n`,
+      `${connections} connection${connections === 1 ? '' : 's'}, ${reps} interleaved rounds of ${durationMs / 1000} s (medians); ` +
+      `load average (1 min) ${formatNumber(Math.min(...load), 1)}-${formatNumber(Math.max(...load), 1)} on ${availableParallelism()} cores\n\n` +
+      `${markdownTable(
+        ['server', 'method', 'session: server CPU µs/req', 'OAuth DPoP: server CPU µs/req', 'OAuth − session µs (median of rounds)', 'its quartiles over rounds', 'session req/s', 'OAuth req/s', 'writes per commit group (session / OAuth)'],
+        rows,
+        [2, 3, 4, 6, 7],
+      )}\n`,
   );
 } finally {
   for (const stop of stops) await stop().catch(() => undefined);
@@ -209,7 +257,7 @@ async function referenceSubject(target: Target): Promise<Subject> {
   return { target, publicUrl, did: account.did, sessionJwt: account.accessJwt, oauthToken: session.tokenSet.access_token, dpop, agent: new http.Agent({ keepAlive: true, maxSockets: connections }) };
 }
 
-async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerRequest: number; rate: number }> {
+async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerRequest: number; rate: number; writesPerGroup?: number }> {
   const path = scenario.path(s);
   const ath = createHash('sha256').update(s.oauthToken).digest('base64url');
   const auth = (): Record<string, string> =>
@@ -236,12 +284,26 @@ async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerReques
     return done;
   };
   await run(warmupMs);
+  const countGroups = scenario.method === 'POST' && s.metricsUrl !== undefined;
+  const groupsBefore = countGroups ? await commitGroups(s.metricsUrl!) : undefined;
   const before = sampleProcess(s.target.pid)!;
   const started = performance.now();
   const done = await run(durationMs);
   const elapsed = performance.now() - started;
   const after = sampleProcess(s.target.pid)!;
-  return { cpuUsPerRequest: (after.cpuUs - before.cpuUs) / done, rate: (done * 1000) / elapsed };
+  const groupsAfter = countGroups ? await commitGroups(s.metricsUrl!) : undefined;
+  const writesPerGroup = groupsBefore && groupsAfter ? (groupsAfter.writes - groupsBefore.writes) / (groupsAfter.groups - groupsBefore.groups) : undefined;
+  return { cpuUsPerRequest: (after.cpuUs - before.cpuUs) / done, rate: (done * 1000) / elapsed, writesPerGroup };
+}
+
+/** Squall's group-commit totals (`squall_commit_group_writes`: _sum writes in _count groups). */
+async function commitGroups(url: string): Promise<{ writes: number; groups: number }> {
+  const text = await (await fetch(url)).text();
+  const value = (suffix: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`squall_commit_group_writes_${suffix}`));
+    return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { writes: value('sum'), groups: value('count') };
 }
 
 function post(did: string): string {
