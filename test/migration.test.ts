@@ -285,6 +285,10 @@ describe('an account moves in with the official client, and later out again', ()
   it('getSession where the account left carries its DID document as it is now, naming the PDS it moved to', async () => {
     const endpointOf = (doc: unknown) => (doc as { service: Array<{ id: string; serviceEndpoint: string }> }).service.find((s) => s.id.endsWith('#atproto_pds'))?.serviceEndpoint;
     const [first, second, third] = env.servers.map((s) => s.server.ctx.config.service.publicUrl);
+    // Each PDS's resolver forces at most one refresh a second per DID (minRefreshIntervalMs), and
+    // the moves just before may have had them fetch the document within the last second: past that
+    // second, every session answer below resolves it afresh.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     // by hand: the official client would follow the document to the new PDS, as it should
     const call = async (nsid: string, init: RequestInit) => (await fetch(`${env.servers[1].url}/xrpc/${nsid}`, init)).json() as Promise<Record<string, unknown>>;
     const created = await call('com.atproto.server.createSession', {
