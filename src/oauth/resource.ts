@@ -9,6 +9,9 @@ import { GrantedPermissions } from './scope/permissions.ts';
 import type { SessionStore } from './store/types.ts';
 import { AccessTokenError, type AccessTokens } from './token/access-token.ts';
 
+/** Slash-separated segments of unreserved characters, none empty or starting with a dot (no `.` or `..` to resolve, nothing to escape). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+
 export interface OAuthCredentials {
   readonly did: string;
   readonly clientId: string;
@@ -30,8 +33,12 @@ export interface ResourceVerifierDeps {
 export class ResourceVerifier {
   readonly #now: () => number;
 
+  /** Whether the public origin is written as the URL parser writes origins. */
+  readonly #plainOrigin: boolean;
+
   constructor(private readonly deps: ResourceVerifierDeps) {
     this.#now = deps.now ?? Date.now;
+    this.#plainOrigin = normalizeHtu(`${deps.publicOrigin}/`) === `${deps.publicOrigin}/`;
   }
 
   /** Throws OAuthError (`invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, all 401). */
@@ -64,6 +71,8 @@ export class ResourceVerifier {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const raw = `${this.deps.publicOrigin}${path.startsWith('/') ? path : `/${path}`}`;
+    // A plain path (every XRPC one) on a normalized origin is already what the URL parser would make of it.
+    if (this.#plainOrigin && PLAIN_PATH.test(path)) return raw;
     return normalizeHtu(raw) ?? raw;
   }
 }

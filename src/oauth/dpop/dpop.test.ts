@@ -50,6 +50,28 @@ describe('DPoP proofs', () => {
     await refused(verifier.verify(await proof({ jti: undefined }), expect), 'invalid_dpop_proof', /jti/);
   });
 
+  it('checks the signature of every proof, also when its header (the same key) was seen in a verified proof before', async () => {
+    const { verifier, proof } = await setup();
+    const expect = { htm: 'POST', htu: HTU };
+    assert.ok(await verifier.verify(await proof(), expect));
+    // The same header (same jwk), a payload it never signed: the signature of the next proof pasted on.
+    const [header, payload] = (await proof()).split('.');
+    const otherSignature = (await proof()).split('.')[2];
+    await refused(verifier.verify(`${header}.${payload}.${otherSignature}`, expect), 'invalid_dpop_proof', /signature does not verify/);
+    // A header first seen with a bad signature, then with a good one: accepted only then.
+    const fresh = await setup();
+    const [h2, p2, s2] = (await fresh.proof()).split('.');
+    await refused(fresh.verifier.verify(`${h2}.${p2}.${Buffer.alloc(64, 1).toString('base64url')}`, expect), 'invalid_dpop_proof', /signature/);
+    assert.ok(await fresh.verifier.verify(`${h2}.${p2}.${s2}`, expect));
+  });
+
+  it('takes an htu written differently but naming the same URL, and refuses another path', async () => {
+    const { verifier, proof } = await setup();
+    const expect = { htm: 'POST', htu: HTU };
+    assert.ok(await verifier.verify(await proof({ htu: 'HTTPS://PDS.example.com:443/xrpc/com.atproto.repo.createRecord' }), expect));
+    await refused(verifier.verify(await proof({ htu: 'https://pds.example.com/xrpc/com.atproto.repo.deleteRecord' }), expect), 'invalid_dpop_proof', /htu/);
+  });
+
   it('ignores the query and fragment of htu, as RFC 9449 says', async () => {
     const { verifier, proof } = await setup();
     assert.ok(await verifier.verify(await proof({ htu: `${HTU}?x=1#y` }), { htm: 'POST', htu: HTU }));

@@ -5,8 +5,8 @@
 // token when one is presented (`ath`), and never seen before (`jti`).
 import { createHash } from 'node:crypto';
 import { JoseError } from '../jose/errors.ts';
-import { importPublicJwk } from '../jose/jwk.ts';
-import { parseCompactJws, SUPPORTED_JWS_ALGS, verifyJwsSignature } from '../jose/jws.ts';
+import { importPublicJwk, type ImportedKey } from '../jose/jwk.ts';
+import { decodeJsonPart, splitCompactJws, SUPPORTED_JWS_ALGS, verifyJwsSignature, type ParsedJws } from '../jose/jws.ts';
 import type { ReplayStore } from '../replay.ts';
 import type { DpopNonces } from './nonces.ts';
 
@@ -41,38 +41,58 @@ const MAX_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
 // `iat` may be this far off the server's clock either way; freshness comes from the nonce.
 const IAT_SKEW_S = 300;
+// One entry per DPoP key in use (a header is about 250 bytes of text, its decoded form and key
+// about 1 KB): 4,096 entries, a few MB at most, like the verified access tokens' cache.
+const HEADER_CACHE_SIZE = 4096;
+
+interface KnownHeader {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly key: ImportedKey;
+}
 
 export class DpopVerifier {
+  /** Proof headers seen in a verified proof, by their exact base64url text (bounded, oldest out first). */
+  readonly #headers = new Map<string, KnownHeader>();
+
   constructor(
     private readonly nonces: DpopNonces,
     private readonly replay: ReplayStore,
     private readonly now: () => number = Date.now,
   ) {}
 
+  #remember(headerPart: string, known: KnownHeader): void {
+    if (this.#headers.size >= HEADER_CACHE_SIZE) this.#headers.delete(this.#headers.keys().next().value!);
+    this.#headers.set(headerPart, known);
+  }
+
   /** Verifies the request's proof, or returns undefined when it carries none. */
   async verify(header: string | string[] | undefined, expect: DpopExpectation): Promise<DpopProof | undefined> {
     if (header === undefined) return undefined;
     if (Array.isArray(header)) throw new DpopError('invalid_dpop_proof', 'send exactly one DPoP header');
-    let jws;
+    let jws: ParsedJws;
+    let key: ImportedKey;
     try {
-      jws = parseCompactJws(header, MAX_PROOF_LENGTH);
-    } catch (err) {
-      throw new DpopError('invalid_dpop_proof', `DPoP proof: ${(err as Error).message}`);
-    }
-    if (jws.header.typ !== 'dpop+jwt') throw new DpopError('invalid_dpop_proof', 'DPoP proof: the "typ" header must be "dpop+jwt"');
-    let jkt: string;
-    try {
-      const key = importPublicJwk(jws.header.jwk);
+      const split = splitCompactJws(header, MAX_PROOF_LENGTH);
+      // A client sends the same header (its key, alg, typ) with every proof: decoded and imported
+      // once, then found by its exact text. Only headers whose proof verified are remembered.
+      const known = this.#headers.get(split.headerPart);
+      const decoded = known ?? { header: decodeJsonPart(split.headerPart, 'header'), key: undefined };
+      if (decoded.header.typ !== 'dpop+jwt') throw new DpopError('invalid_dpop_proof', 'DPoP proof: the "typ" header must be "dpop+jwt"');
+      key = known?.key ?? importPublicJwk(decoded.header.jwk);
+      jws = { header: decoded.header, payload: decodeJsonPart(split.payloadPart, 'payload'), signingInput: split.signingInput, signature: split.signature };
+      // The signature, every time: each proof is new.
       verifyJwsSignature(jws, key, DPOP_ALGS);
-      jkt = key.thumbprint;
+      if (known === undefined) this.#remember(split.headerPart, { header: decoded.header, key });
     } catch (err) {
       if (err instanceof JoseError) throw new DpopError('invalid_dpop_proof', `DPoP proof: ${err.message}`);
       throw err;
     }
+    const jkt = key.thumbprint;
     const { jti, htm, htu, iat, nonce, ath } = jws.payload;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new DpopError('invalid_dpop_proof', 'DPoP proof: "jti" must be a short string');
     if (htm !== expect.htm) throw new DpopError('invalid_dpop_proof', `DPoP proof: "htm" must be ${expect.htm}`);
-    if (typeof htu !== 'string' || normalizeHtu(htu) !== expect.htu) throw new DpopError('invalid_dpop_proof', `DPoP proof: "htu" must be ${expect.htu}`);
+    // expect.htu is normalized: the same text needs no parsing.
+    if (typeof htu !== 'string' || (htu !== expect.htu && normalizeHtu(htu) !== expect.htu)) throw new DpopError('invalid_dpop_proof', `DPoP proof: "htu" must be ${expect.htu}`);
     const nowS = this.now() / 1000;
     if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(nowS - iat) > IAT_SKEW_S) {
       throw new DpopError('invalid_dpop_proof', 'DPoP proof: "iat" is missing or too far from the server clock');

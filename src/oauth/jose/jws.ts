@@ -42,17 +42,30 @@ export interface ParsedJws {
   readonly signature: Buffer;
 }
 
-/** Splits and decodes a compact JWS whose header and payload are JSON objects. Verifies nothing. */
-export function parseCompactJws(token: string, maxLength: number): ParsedJws {
+/** The three parts of a compact JWS, still encoded (but the signature). Verifies nothing. */
+export interface SplitJws {
+  readonly headerPart: string;
+  readonly payloadPart: string;
+  readonly signingInput: string;
+  readonly signature: Buffer;
+}
+
+export function splitCompactJws(token: string, maxLength: number): SplitJws {
   if (typeof token !== 'string' || token.length > maxLength) throw new JoseError('the jwt is missing or too long');
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) throw new JoseError('the jwt is not a compact JWS');
-  const header = decodeJsonPart(token.slice(0, first), 'header');
-  const payload = decodeJsonPart(token.slice(first + 1, second), 'payload');
   const signature = Buffer.from(token.slice(second + 1), 'base64url');
   if (signature.length === 0) throw new JoseError('the jwt has no signature');
-  return { header, payload, signingInput: token.slice(0, second), signature };
+  return { headerPart: token.slice(0, first), payloadPart: token.slice(first + 1, second), signingInput: token.slice(0, second), signature };
+}
+
+/** Splits and decodes a compact JWS whose header and payload are JSON objects. Verifies nothing. */
+export function parseCompactJws(token: string, maxLength: number): ParsedJws {
+  const split = splitCompactJws(token, maxLength);
+  const header = decodeJsonPart(split.headerPart, 'header');
+  const payload = decodeJsonPart(split.payloadPart, 'payload');
+  return { header, payload, signingInput: split.signingInput, signature: split.signature };
 }
 
 /**
@@ -99,7 +112,8 @@ function verifySignature(spec: AlgSpec, key: KeyObject, signingInput: string, si
   }
 }
 
-function decodeJsonPart(part: string, name: string): Record<string, unknown> {
+/** A base64url JSON object (a JWS header or payload); `name` is for the error message. */
+export function decodeJsonPart(part: string, name: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
