@@ -1,8 +1,9 @@
 // What an OAuth access token costs the server, against a session JWT (issue 14): authenticated
 // createRecord and getSession, and getRecord (a public read, sent with the credentials as apps do),
 // each with `Authorization: Bearer <session JWT>` and with `Authorization: DPoP <token>` plus a fresh
-// DPoP proof. Squall and the reference PDS side by side; server CPU per request from /proc, in
-// interleaved rounds (the machine is shared).
+// DPoP proof (the session run signs one too and drops it, so the client's work is the same).
+// Squall and the reference PDS side by side; server CPU per request from /proc (with its user-space
+// share), in paired, interleaved rounds (the machine is shared). docs/benchmarks.md explains it.
 //
 //   node --import tsx bench/oauth.ts [--connections 2] [--duration 3] [--warmup 1] [--reps 5] [--skip-reference]
 //                                    [--only createRecord,getSession,getRecord] [--cpu-prof <dir>]
@@ -123,6 +124,7 @@ try {
 
   const loads: number[][] = [loadavg()];
   const cpu = new Map<string, number[]>();
+  const userCpu = new Map<string, number[]>();
   const rates = new Map<string, number[]>();
   const groups = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, key: string, v: number) => (m.get(key) ?? m.set(key, []).get(key)!).push(v);
@@ -133,6 +135,7 @@ try {
       const key = `${s.target.label} ${scenario.name} ${scenario.kind}`;
       const result = await measure(s, scenario);
       push(cpu, key, result.cpuUsPerRequest);
+      push(userCpu, key, result.userUsPerRequest);
       push(rates, key, result.rate);
       if (result.writesPerGroup !== undefined) push(groups, key, result.writesPerGroup);
       if (!quiet) process.stderr.write(`round ${round + 1}/${reps} ${key}: ${result.cpuUsPerRequest.toFixed(0)} us/req, ${result.rate.toFixed(0)} req/s\n`);
@@ -144,8 +147,11 @@ try {
       const at = (kind: string, m: Map<string, number[]>) => median(m.get(`${s.target.label} ${name} ${kind}`) ?? []);
       const [session, oauth] = [at('session', cpu), at('oauth', cpu)];
       // The median of each round's difference, not the difference of the medians.
-      const [sessions, oauths] = [cpu.get(`${s.target.label} ${name} session`) ?? [], cpu.get(`${s.target.label} ${name} oauth`) ?? []];
-      const diffs = oauths.map((o, i) => o - sessions[i]).sort((a, b) => a - b);
+      const roundDiffs = (m: Map<string, number[]>) => {
+        const [sessions, oauths] = [m.get(`${s.target.label} ${name} session`) ?? [], m.get(`${s.target.label} ${name} oauth`) ?? []];
+        return oauths.map((o, i) => o - sessions[i]).sort((a, b) => a - b);
+      };
+      const diffs = roundDiffs(cpu);
       const diff = median(diffs);
       const spread = diffs.length >= 4 ? `${formatNumber(percentile(diffs, 25))} to ${formatNumber(percentile(diffs, 75))}` : '';
       const perGroup = (kind: string) => formatNumber(at(kind, groups), 2);
@@ -156,6 +162,7 @@ try {
         formatNumber(oauth),
         formatNumber(diff),
         spread,
+        formatNumber(median(roundDiffs(userCpu))),
         formatNumber(at('session', rates)),
         formatNumber(at('oauth', rates)),
         groups.has(`${s.target.label} ${name} session`) ? `${perGroup('session')} / ${perGroup('oauth')}` : '',
@@ -168,9 +175,9 @@ try {
       `${connections} connection${connections === 1 ? '' : 's'}, ${reps} interleaved rounds of ${durationMs / 1000} s (medians); ` +
       `load average (1 min) ${formatNumber(Math.min(...load), 1)}-${formatNumber(Math.max(...load), 1)} on ${availableParallelism()} cores\n\n` +
       `${markdownTable(
-        ['server', 'method', 'session: server CPU µs/req', 'OAuth DPoP: server CPU µs/req', 'OAuth − session µs (median of rounds)', 'its quartiles over rounds', 'session req/s', 'OAuth req/s', 'writes per commit group (session / OAuth)'],
+        ['server', 'method', 'session: server CPU µs/req', 'OAuth DPoP: server CPU µs/req', 'OAuth − session µs (median of rounds)', 'its quartiles over rounds', 'of which user space µs', 'session req/s', 'OAuth req/s', 'writes per commit group (session / OAuth)'],
         rows,
-        [2, 3, 4, 6, 7],
+        [2, 3, 4, 6, 7, 8],
       )}\n`,
   );
 } finally {
@@ -257,13 +264,16 @@ async function referenceSubject(target: Target): Promise<Subject> {
   return { target, publicUrl, did: account.did, sessionJwt: account.accessJwt, oauthToken: session.tokenSet.access_token, dpop, agent: new http.Agent({ keepAlive: true, maxSockets: connections }) };
 }
 
-async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerRequest: number; rate: number; writesPerGroup?: number }> {
+async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerRequest: number; userUsPerRequest: number; rate: number; writesPerGroup?: number }> {
   const path = scenario.path(s);
   const ath = createHash('sha256').update(s.oauthToken).digest('base64url');
-  const auth = (): Record<string, string> =>
-    scenario.kind === 'session'
-      ? { authorization: `Bearer ${s.sessionJwt}` }
-      : { authorization: `DPoP ${s.oauthToken}`, dpop: s.dpop.proof(scenario.method, `${s.publicUrl}${path.split('?')[0]}`, ath) };
+  // Both runs sign a proof per request, the session run's thrown away: the load generator shares
+  // the cores with the server, and its signing (and what that does to the caches) must be the same
+  // in both, or the OAuth run's server figure carries some of it.
+  const auth = (): Record<string, string> => {
+    const proof = s.dpop.proof(scenario.method, `${s.publicUrl}${path.split('?')[0]}`, ath);
+    return scenario.kind === 'session' ? { authorization: `Bearer ${s.sessionJwt}` } : { authorization: `DPoP ${s.oauthToken}`, dpop: proof };
+  };
   const run = async (ms: number) => {
     let done = 0;
     const until = performance.now() + ms;
@@ -293,7 +303,7 @@ async function measure(s: Subject, scenario: Scenario): Promise<{ cpuUsPerReques
   const after = sampleProcess(s.target.pid)!;
   const groupsAfter = countGroups ? await commitGroups(s.metricsUrl!) : undefined;
   const writesPerGroup = groupsBefore && groupsAfter ? (groupsAfter.writes - groupsBefore.writes) / (groupsAfter.groups - groupsBefore.groups) : undefined;
-  return { cpuUsPerRequest: (after.cpuUs - before.cpuUs) / done, rate: (done * 1000) / elapsed, writesPerGroup };
+  return { cpuUsPerRequest: (after.cpuUs - before.cpuUs) / done, userUsPerRequest: (after.userCpuUs - before.userCpuUs) / done, rate: (done * 1000) / elapsed, writesPerGroup };
 }
 
 /** Squall's group-commit totals (`squall_commit_group_writes`: _sum writes in _count groups). */

@@ -6,6 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 export interface ProcessSample {
   /** utime + stime of every thread of the process, in microseconds. */
   cpuUs: number;
+  /** utime alone (user space: the process's own code), in microseconds. */
+  userCpuUs: number;
   /** Resident set size now, in bytes. */
   rssBytes: number;
   /** Peak resident set size over the process's life (VmHWM), in bytes. */
@@ -35,6 +37,12 @@ export function clockTicksPerSecond(): number {
  * parentheses and may itself hold spaces or parentheses, so fields are counted from the last ')'.
  */
 export function parseStatCpuTicks(stat: string): number {
+  const { utime, stime } = parseStatUserSystemTicks(stat);
+  return utime + stime;
+}
+
+/** utime (user space) and stime (kernel, on the process's behalf) in clock ticks, as parseStatCpuTicks reads them. */
+export function parseStatUserSystemTicks(stat: string): { utime: number; stime: number } {
   const close = stat.lastIndexOf(')');
   if (close === -1) throw new Error('not a /proc/<pid>/stat line: no command name');
   // After ") " come field 3 (state) onwards; utime and stime are fields 14 and 15.
@@ -42,7 +50,7 @@ export function parseStatCpuTicks(stat: string): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('not a /proc/<pid>/stat line: no utime/stime');
-  return utime + stime;
+  return { utime, stime };
 }
 
 /** A `VmXXX:   1234 kB` line of /proc/<pid>/status, in bytes (0 when absent, as for kernel threads). */
@@ -76,6 +84,7 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   return {
     ...(io ? { readCalls: parseIoCount(io, 'syscr'), writeCalls: parseIoCount(io, 'syscw') } : {}),
     cpuUs: (parseStatCpuTicks(stat) * 1e6) / clockTicksPerSecond(),
+    userCpuUs: (parseStatUserSystemTicks(stat).utime * 1e6) / clockTicksPerSecond(),
     rssBytes: parseStatusKb(status, 'VmRSS'),
     peakRssBytes: parseStatusKb(status, 'VmHWM'),
   };
