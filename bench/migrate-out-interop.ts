@@ -5,7 +5,7 @@
 // record with the same CID and every blob, the DID document names it, the account is active there
 // and deactivated here, and Squall's getSession names the official PDS in the DID document.
 //
-//   node --import tsx bench/migrate-out-interop.ts [--records 150] [--reference-variant node20]
+//   node --import tsx bench/migrate-out-interop.ts [--records 150]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,8 @@ import { recordsOf } from '../test/helpers/migration-env.ts';
 import { startSmtpServer } from '../test/helpers/smtp.ts';
 import { numberFlag, parseArgs, rejectUnknownFlags, UsageError } from './lib/args.ts';
 import { repoRoot } from './lib/paths.ts';
-import { startReferencePds } from './lib/refpds.ts';
+import { startLocalPlc } from './lib/plc.ts';
+import { startReferencePdsWithEnv } from './lib/refpds.ts';
 import { startSquall } from './lib/squall.ts';
 
 const PASSWORD = 'interop-password-1';
@@ -54,19 +55,23 @@ function migrateOut(args: string[], answers: { password: string; code: () => Pro
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  rejectUnknownFlags(args, ['records', 'reference-variant']);
+  rejectUnknownFlags(args, ['records']);
   const count = numberFlag(args, 'records', 150, 1, 100_000);
   const smtp = await startSmtpServer();
   const stateDir = mkdtempSync(join(tmpdir(), 'squall-interop-state-'));
-  // everything here is on loopback, which the official PDS refuses to fetch from unless told
-  const reference = await startReferencePds({ variant: args.flags.get('reference-variant'), env: { PDS_DISABLE_SSRF_PROTECTION: 'true' } });
+  // Everything here is on loopback, which the official PDS refuses to fetch from unless told. Its
+  // resolvers also refuse an IP-literal host whatever it is told, so its PLC directory (a local one,
+  // shared with Squall) is named by `localhost`, not 127.0.0.1.
+  const localPlc = await startLocalPlc();
+  const plcUrl = localPlc.url.replace('//127.0.0.1:', '//localhost:');
+  const reference = await startReferencePdsWithEnv({ plcUrl, env: { PDS_DISABLE_SSRF_PROTECTION: 'true' } });
   const checks: Array<[string, boolean, string]> = [];
   const check = (what: string, ok: boolean, detail = '') => {
     checks.push([what, ok, detail]);
     process.stderr.write(`${ok ? '✓' : '✗'} ${what}${detail ? `: ${detail}` : ''}\n`);
   };
   try {
-    const squall = await startSquall({ plcUrl: reference.plcUrl, env: { PDS_EMAIL_SMTP_URL: smtp.url, PDS_EMAIL_FROM_ADDRESS: 'noreply@squall.test' } });
+    const squall = await startSquall({ plcUrl: plcUrl, env: { PDS_EMAIL_SMTP_URL: smtp.url, PDS_EMAIL_FROM_ADDRESS: 'noreply@squall.test' } });
     try {
       process.stderr.write(`reference: ${reference.description} at ${reference.url}\nSquall: ${squall.description} at ${squall.url}\n`);
       // the account, on Squall: posts, edits and deletes, two images, a profile with an avatar
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
       const handle = `arrived.${(await new AtpAgent({ service: reference.url }).com.atproto.server.describeServer()).data.availableUserDomains[0].replace(/^\./, '')}`;
       const started = performance.now();
       const out = await migrateOut(
-        ['--account', did, '--to', reference.url, '--handle', handle, '--url', squall.url, '--plc-url', reference.plcUrl!, '--state-dir', stateDir, '--allow-private-network'],
+        ['--account', did, '--to', reference.url, '--handle', handle, '--url', squall.url, '--plc-url', plcUrl, '--state-dir', stateDir, '--allow-private-network'],
         { password: PASSWORD, code: () => smtp.waitForToken(EMAIL, { timeoutMs: 60_000 }) },
       );
       const seconds = (performance.now() - started) / 1000;
@@ -109,7 +114,7 @@ async function main(): Promise<void> {
       await there.login({ identifier: handle, password: PASSWORD });
       const status = (await there.com.atproto.server.checkAccountStatus()).data;
       check('active on the official PDS, DID valid, every blob there', status.activated && status.validDid && status.expectedBlobs === 3 && status.importedBlobs === 3, JSON.stringify(status));
-      const doc = (await (await fetch(`${reference.plcUrl}/${did}`)).json()) as { service?: Array<{ id: string; serviceEndpoint: string }> };
+      const doc = (await (await fetch(`${plcUrl}/${did}`)).json()) as { service?: Array<{ id: string; serviceEndpoint: string }> };
       const endpoint = doc.service?.find((s) => s.id.endsWith('#atproto_pds'))?.serviceEndpoint;
       check('the DID document names the official PDS', endpoint !== undefined && endpoint !== squall.url, String(endpoint));
       const session = (await here.com.atproto.server.getSession()).data;
@@ -122,6 +127,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await reference.stop();
+    await localPlc.stop();
     await smtp.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
