@@ -31,7 +31,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'http', file: 'http.ts', what: 'describeServer and _health: Squall against the reference PDS (issue 3)' },
   { name: 'proxy', file: 'proxy.ts', what: 'a proxied app.bsky.actor.getProfile through Squall, through the reference and direct (issue 13)', onlyWhenNamed: true },
   { name: 'import', file: 'import.ts', what: 'importRepo of 10,000 and 100,000 records: Squall against the reference (issue 15; several minutes)', onlyWhenNamed: true },
-  { name: 'migrate-out-interop', file: 'migrate-out-interop.ts', what: 'interop check: migrate-out from Squall into the reference PDS, verified (issue 15)', onlyWhenNamed: true },
+  { name: 'migrate-interop', file: 'migrate-interop.ts', what: 'interop check: migrate-out into and migrate-in from the reference PDS, verified (issue 15)', onlyWhenNamed: true },
   { name: 'oauth', file: 'oauth.ts', what: 'CPU per request: an OAuth DPoP token against a session JWT (issue 14)', onlyWhenNamed: true },
   { name: 'load', file: 'load-compare.ts', what: 'the shared load.mjs workloads, Squall against the reference (several minutes)', onlyWhenNamed: true },
   { name: 'write-cost', file: 'write-cost.ts', what: 'server CPU per op, RSS and write calls of the write and read paths; --reference adds the reference PDS', onlyWhenNamed: true },
