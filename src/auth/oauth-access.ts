@@ -4,9 +4,10 @@
 import type { AccountStore } from '../accounts/account-store.ts';
 import { OAuthError } from '../oauth/errors.ts';
 import { DPOP_ALGS } from '../oauth/dpop/proof.ts';
+import { ReplayQuotaError, ReplayStoreFullError } from '../oauth/replay.ts';
 import type { ResourceVerifier } from '../oauth/resource.ts';
 import type { AccessTokens } from '../oauth/token/access-token.ts';
-import { XrpcError, type RequestInfo } from '../xrpc/index.ts';
+import { NotEnoughResourcesError, RateLimitExceededError, XrpcError, type RequestInfo } from '../xrpc/index.ts';
 import type { AccessAuth, AuthState } from './types.ts';
 
 export interface OAuthAccessDeps {
@@ -25,6 +26,10 @@ export function createOAuthAccessVerifier(deps: OAuthAccessDeps) {
         credentials = await deps.resource.verify(info.req, token);
       } catch (err) {
         if (err instanceof OAuthError) throw dpopChallenge(err.code, err.message);
+        // The memory of used DPoP proofs is bounded: a client that fills its share waits, and a full
+        // store turns everyone away for a moment rather than forget a proof (which would allow a replay).
+        if (err instanceof ReplayQuotaError) throw new RateLimitExceededError('Too many requests with this DPoP key; slow down', { 'Retry-After': '60' });
+        if (err instanceof ReplayStoreFullError) throw new NotEnoughResourcesError('Too many requests in flight; try again shortly');
         throw err;
       }
       const state = deps.accounts.stateByDid(credentials.did);

@@ -53,7 +53,7 @@ export class ClientAuthenticator {
     const key = await this.#verifyWithClientKeys(client, jws);
     this.#checkClaims(client, jws.payload);
     const jti = jws.payload.jti as string;
-    if (!(await this.replay.unique('client-assertion', `${client.clientId} ${jti}`, (MAX_ASSERTION_AGE_S + 2 * CLOCK_SKEW_S) * 1000))) {
+    if (!(await this.replay.unique('client-assertion', `${client.clientId} ${jti}`, (MAX_ASSERTION_AGE_S + 2 * CLOCK_SKEW_S) * 1000, client.clientId))) {
       throw new OAuthError('invalid_client', 'client_assertion was already used ("jti" replayed)', 401);
     }
     return { method: 'private_key_jwt', alg: client.authAlg!, kid: key.kid, jkt: key.key.thumbprint };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as jose from 'jose';
-import { MemoryReplayStore, ReplayStoreFullError } from '../replay.ts';
+import { MemoryReplayStore, ReplayQuotaError, ReplayStoreFullError } from '../replay.ts';
 import { DpopNonces } from './nonces.ts';
 import { DpopError, DpopVerifier, normalizeHtu } from './proof.ts';
 
@@ -148,5 +148,40 @@ describe('the replay store', () => {
     assert.equal(store.unique('a', '1', 1000), false, 'what it holds is still refused');
     now = 1001;
     assert.equal(store.unique('a', '3', 1000), true, 'room again once entries expire');
+  });
+
+  it('gives one owner at most a tenth of a namespace, so the others still get in', () => {
+    let now = 0;
+    const store = new MemoryReplayStore(20, () => now);
+    assert.equal(store.maxEntriesPerOwner, 2);
+    assert.equal(store.unique('a', '1', 1000, 'flood'), true);
+    assert.equal(store.unique('a', '2', 1000, 'flood'), true);
+    assert.throws(() => store.unique('a', '3', 1000, 'flood'), ReplayQuotaError);
+    assert.equal(store.unique('a', '1', 1000, 'flood'), false, 'a replay is still a replay, not a quota refusal');
+    assert.equal(store.unique('a', '4', 1000, 'other'), true);
+    assert.equal(store.unique('b', '3', 1000, 'flood'), true, 'shares are per namespace');
+    now = 1001;
+    assert.equal(store.unique('a', '3', 1000, 'flood'), true, 'the share frees as its values expire');
+  });
+});
+
+describe('DPoP proofs under a flood', () => {
+  it('turns away the key that used up its share of the replay memory, and nobody else', async () => {
+    const now = () => Date.now();
+    const nonces = new DpopNonces(secret, 60_000, now);
+    const verifier = new DpopVerifier(nonces, new MemoryReplayStore(30, now), now);
+    const client = async () => {
+      const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true });
+      const jwk = await jose.exportJWK(publicKey);
+      return () =>
+        new jose.SignJWT({ htm: 'POST', htu: HTU, jti: crypto.randomUUID(), iat: Math.floor(now() / 1000), nonce: nonces.current() })
+          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+          .sign(privateKey);
+    };
+    const [flood, quiet] = [await client(), await client()];
+    const expect = { htm: 'POST', htu: HTU };
+    for (let i = 0; i < 3; i++) assert.ok(await verifier.verify(await flood(), expect));
+    await assert.rejects(verifier.verify(await flood(), expect), ReplayQuotaError);
+    assert.ok(await verifier.verify(await quiet(), expect));
   });
 });

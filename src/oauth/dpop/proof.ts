@@ -107,7 +107,7 @@ export class DpopVerifier {
     if (typeof nonce !== 'string' || this.nonces.stepOf(nonce) === undefined) {
       throw new DpopError('use_dpop_nonce', nonce === undefined ? 'Authorization server requires nonce in DPoP proof' : 'DPoP nonce is stale or unknown: use the one just sent');
     }
-    if (!(await this.replay.unique('dpop', `${jkt.slice(0, 22)}:${jti}`, 3 * this.nonces.stepMs))) {
+    if (!(await this.replay.unique('dpop', `${jkt.slice(0, 22)}:${jti}`, 3 * this.nonces.stepMs, jkt))) {
       throw new DpopError('invalid_dpop_proof', 'DPoP proof was already used ("jti" replayed)');
     }
     return { jkt, jti };

@@ -6,7 +6,7 @@ import type { RateLimiter } from '../../xrpc/index.ts';
 import { OAuthError } from '../errors.ts';
 import { errorBody } from '../pages/authorize-pages.ts';
 import { sendStylesheet, STYLESHEET_PATH } from '../pages/layout.ts';
-import { ReplayStoreFullError } from '../replay.ts';
+import { ReplayQuotaError, ReplayStoreFullError } from '../replay.ts';
 import { getAccountPage, postAccount } from './account.ts';
 import { getAuthorize, postConsent, postSelect, postSignIn } from './authorize.ts';
 import { DeviceSessions } from './devices.ts';
@@ -58,6 +58,7 @@ export function createOAuthRouter(ctx: AppContext, deps: { rateLimiter?: RateLim
     } catch (err) {
       if (err instanceof OAuthError) return sendOAuthError(res, err);
       if (err instanceof ReplayStoreFullError) return sendOAuthError(res, new OAuthError('temporarily_unavailable', 'Too many requests in flight; try again shortly', 503));
+      if (err instanceof ReplayQuotaError) return sendOAuthError(res, new OAuthError('temporarily_unavailable', 'Too many requests from this client; slow down and try again shortly', 429));
       log.error({ err }, 'unexpected error in an OAuth endpoint');
       sendOAuthError(res, new OAuthError('server_error', 'Internal server error', 500));
     }

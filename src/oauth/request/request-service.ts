@@ -38,7 +38,7 @@ export class RequestService {
     const parameters = validateAuthorizationParameters(input, client);
     if (input.dpop_jkt !== undefined && input.dpop_jkt !== dpopJkt) throw new OAuthError('invalid_request', 'dpop_jkt does not match the DPoP proof\'s key');
     await this.deps.checkPermissionSets(parameters.scope);
-    if (!(await this.deps.replay.unique('pkce', parameters.code_challenge, CHALLENGE_MEMORY_MS))) {
+    if (!(await this.deps.replay.unique('pkce', parameters.code_challenge, CHALLENGE_MEMORY_MS, dpopJkt))) {
       throw new OAuthError('invalid_request', 'This code_challenge was already used: generate a new PKCE verifier for every request');
     }
     const now = new Date(this.#now());
