@@ -213,6 +213,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     expandPermissions: (scope) => permissionSets.expand(scope),
     checkPermissionSets: (scope) => permissionSets.check(scope),
     permissionSetTitles: (nsid) => permissionSets.titles(nsid),
+    replayShares: config.rateLimits.enabled,
   });
 
   let closed = false;

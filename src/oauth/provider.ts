@@ -34,6 +34,11 @@ export interface OAuthProviderOptions {
   expandPermissions?: PermissionExpander;
   checkPermissionSets?: (scope: string) => Promise<void>;
   permissionSetTitles?: PermissionSetTitles;
+  /**
+   * Whether one DPoP key (or client) may hold at most a tenth of the memory of used one-time values
+   * (429 past it). Off only when the operator turned rate limits off. Default true.
+   */
+  replayShares?: boolean;
   now?: () => number;
 }
 
@@ -58,7 +63,7 @@ export class OAuthProvider {
     const now = options.now ?? Date.now;
     this.issuer = options.issuer;
     this.store = new SqliteOAuthStore(options.db);
-    this.replay = new MemoryReplayStore(200_000, now);
+    this.replay = new MemoryReplayStore(200_000, now, options.replayShares === false ? Infinity : undefined);
     this.nonces = new DpopNonces(deriveKey(options.secret, 'dpop-nonce'), undefined, now);
     this.dpop = new DpopVerifier(this.nonces, this.replay, now);
     this.clients = new ClientRegistry({ fetch: options.fetch, rules: { allowPort: options.devMode }, trusted: new Set(options.trustedClients) });

@@ -39,14 +39,16 @@ interface Namespace {
 
 export class MemoryReplayStore implements ReplayStore {
   readonly #namespaces = new Map<string, Namespace>();
-  readonly maxEntriesPerOwner: number;
 
+  /**
+   * `maxEntriesPerOwner` defaults to a tenth of the namespace; Infinity turns the shares off (the
+   * operator turned rate limits off, e.g. to benchmark one client flat out).
+   */
   constructor(
     readonly maxEntriesPerNamespace = 200_000,
     readonly now: () => number = Date.now,
-  ) {
-    this.maxEntriesPerOwner = Math.max(1, Math.floor(maxEntriesPerNamespace / 10));
-  }
+    readonly maxEntriesPerOwner = Math.max(1, Math.floor(maxEntriesPerNamespace / 10)),
+  ) {}
 
   unique(namespace: string, value: string, ttlMs: number, owner?: string): boolean {
     let ns = this.#namespaces.get(namespace);

@@ -163,6 +163,12 @@ describe('the replay store', () => {
     now = 1001;
     assert.equal(store.unique('a', '3', 1000, 'flood'), true, 'the share frees as its values expire');
   });
+
+  it('has no shares when they are turned off, only the namespace bound', () => {
+    const store = new MemoryReplayStore(3, () => 0, Infinity);
+    for (const v of ['1', '2', '3']) assert.equal(store.unique('a', v, 1000, 'one'), true);
+    assert.throws(() => store.unique('a', '4', 1000, 'one'), ReplayStoreFullError);
+  });
 });
 
 describe('DPoP proofs under a flood', () => {
