@@ -54,10 +54,11 @@ export class Database {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('cache_size = -32000');
-    // temp_store stays FILE (the default): the statement journal of a statement inside a savepoint
-    // holds every page it changes that existed before; an import replacing a large repo changes
-    // hundreds of MB of them, which under temp_store = MEMORY stayed in the process's memory.
-    // Journals under 64 KiB stay in memory either way.
+    // Statement journals and other temporary data in memory: with temp files, each createRecord
+    // made twice the write calls (47 -> 91 per op) and cost ~9% more CPU (bench/write-cost.ts).
+    // A bulk copy (withAttached, an import replacing a large repo) switches to files for its
+    // duration: its statement journal holds every pre-existing page it changes, hundreds of MB.
+    this.#db.pragma('temp_store = MEMORY');
   }
 
   /** A cached prepared statement: preparing once per SQL text, not per call. */
@@ -191,22 +192,28 @@ export class Database {
    * and detaching happen outside any transaction; attachments are made one at a time (SQLite
    * allows few at once), so a second caller waits for the first to detach.
    *
-   * Meanwhile both page caches are small: the attached file is read once, in order, and the
+   * Meanwhile temporary data goes to files (see the constructor) and both page caches are small:
+   * the attached file is read once, in order, and the
    * copied pages are written once; with the usual caches the copy grew the process by their
    * size (measured: +25 MB for an import of 100,000 records, +7 MB with these; no slower).
    */
   withAttached<T>(file: string, alias: string, fn: () => Promise<T>): Promise<T> {
     if (!/^[a-z_][a-z0-9_]*$/.test(alias)) throw new Error(`not a database alias: ${alias}`);
     const run = async () => {
-      this.#db.prepare(`ATTACH DATABASE ? AS ${alias}`).run(file);
-      this.#db.pragma(`${alias}.cache_size = -${ATTACHED_CACHE_KB}`);
-      const cacheSize = this.#db.pragma('cache_size', { simple: true }) as number;
-      this.#db.pragma(`cache_size = -${BULK_COPY_CACHE_KB}`);
+      this.#db.pragma('temp_store = FILE');
       try {
-        return await fn();
+        this.#db.prepare(`ATTACH DATABASE ? AS ${alias}`).run(file);
+        this.#db.pragma(`${alias}.cache_size = -${ATTACHED_CACHE_KB}`);
+        const cacheSize = this.#db.pragma('cache_size', { simple: true }) as number;
+        this.#db.pragma(`cache_size = -${BULK_COPY_CACHE_KB}`);
+        try {
+          return await fn();
+        } finally {
+          this.#db.pragma(`cache_size = ${cacheSize}`);
+          this.#db.prepare(`DETACH DATABASE ${alias}`).run();
+        }
       } finally {
-        this.#db.pragma(`cache_size = ${cacheSize}`);
-        this.#db.prepare(`DETACH DATABASE ${alias}`).run();
+        this.#db.pragma('temp_store = MEMORY');
       }
     };
     const result = this.#attached.then(run, run);
