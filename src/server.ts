@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { http } from './net/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { buildRegistry, mapDomainError } from './api/index.ts';
@@ -115,7 +116,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   // No total request timeout: a large repo import or blob upload may take as long as it needs.
   // Headers must arrive within 70 s; bodies are bounded by the XRPC controller instead (a JSON body
   // within 5 minutes, a streamed one with no 60-second stall; see xrpc/body.ts).
-  const server: HttpServer = createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000, requestTimeout: 0 }, onRequest);
+  const server: HttpServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000, requestTimeout: 0 }, onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');

@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { chmod, stat, writeFile } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker as WorkerType } from 'node:worker_threads';
 
 /** The size a compact copy of the database will have, roughly: its used pages. */
 export function estimateSnapshotBytes(dbFile: string): number {
@@ -26,6 +27,8 @@ export async function snapshotDatabase(dbFile: string, target: string, onBytes?:
   await writeFile(target, '', { mode: 0o600, flag: 'wx' });
   await chmod(target, 0o600);
   const script = new URL(import.meta.url.endsWith('.ts') ? './snapshot-worker.ts' : './snapshot-worker.js', import.meta.url);
+  // node:worker_threads (~2 MB resident) is loaded by the first snapshot, not by every server at boot.
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof WorkerType };
   const worker = new Worker(script, { workerData: { source: dbFile, target } });
   const timer = onBytes
     ? setInterval(() => {

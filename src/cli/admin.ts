@@ -1,6 +1,4 @@
 import { dispatch, type CliCommand } from './command.ts';
-import { adminCommands } from './admin/index.ts';
-import { ADMIN_OPTIONS, createAdminClient } from './admin/client.ts';
 
 const FOOTER = `Every command talks to a running Squall over XRPC:
   --url URL               the server (default: PDS_PUBLIC_URL, else http://127.0.0.1:$PDS_PORT or :2583)
@@ -12,7 +10,10 @@ export const admin: CliCommand = {
   synopsis: '<command>',
   summary: 'admin tasks against a running Squall (`squall admin --help` lists them)',
   rawArgs: true,
-  run({ args, io }) {
+  async run({ args, io }) {
+    // Loaded here, not at the top: `squall serve` would otherwise hold every admin tool in memory
+    // (the doctor's TLS checks, backup, restore, migration).
+    const [{ adminCommands }, { ADMIN_OPTIONS, createAdminClient }] = await Promise.all([import('./admin/index.ts'), import('./admin/client.ts')]);
     return dispatch(adminCommands, args, {
       io,
       sharedOptions: ADMIN_OPTIONS,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { EmailDeliveryError } from './errors.ts';
+import { nodemailer } from './nodemailer.ts';
 import type { Mailer, MailerLog } from './mailer.ts';
 import { assertSendable, assertValidFromAddress, toMailOptions, type EmailMessage } from './message.ts';
 
@@ -23,7 +23,7 @@ export interface OutboxMailerOptions {
 export class OutboxMailer implements Mailer {
   readonly outboxDir: string;
   readonly fromAddress: string;
-  readonly #composer: Transporter;
+  #composer: Transporter | undefined;
   readonly #log: MailerLog;
 
   constructor(options: OutboxMailerOptions, log: MailerLog) {
@@ -31,11 +31,11 @@ export class OutboxMailer implements Mailer {
     this.outboxDir = options.outboxDir;
     this.fromAddress = options.fromAddress;
     this.#log = log;
-    this.#composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   }
 
   async send(message: EmailMessage): Promise<void> {
     assertSendable(message);
+    this.#composer ??= (await nodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
     const info = await this.#composer.sendMail(toMailOptions(message, this.fromAddress));
     const file = await this.#write(info.message as Buffer);
     this.#log.info({ file, subject: message.subject }, 'email written to the outbox folder');

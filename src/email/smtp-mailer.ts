@@ -1,9 +1,9 @@
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { EmailDeliveryError } from './errors.ts';
+import { nodemailer } from './nodemailer.ts';
 import type { Mailer, MailerLog } from './mailer.ts';
 import { assertSendable, assertValidFromAddress, toMailOptions, type EmailMessage } from './message.ts';
-import { parseSmtpUrl, scrubSecrets } from './smtp-url.ts';
+import { parseSmtpUrl, scrubSecrets, type SmtpSettings } from './smtp-url.ts';
 
 export interface SmtpMailerOptions {
   /** PDS_EMAIL_SMTP_URL, e.g. `smtp://user:pass@host:587` or `smtps://user:pass@host:465`. */
@@ -21,7 +21,8 @@ export class SmtpMailer implements Mailer {
   /** The server as `smtp://user@host:port`, without the password. */
   readonly safeUrl: string;
   readonly fromAddress: string;
-  readonly #transport: Transporter;
+  readonly #options: SmtpSettings['transport'];
+  #transport: Promise<Transporter> | undefined;
   readonly #secrets: string[];
   readonly #log: MailerLog;
 
@@ -32,14 +33,14 @@ export class SmtpMailer implements Mailer {
     this.fromAddress = options.fromAddress;
     this.#secrets = settings.secrets;
     this.#log = log;
-    this.#transport = nodemailer.createTransport({ ...settings.transport, logger: false, debug: false });
+    this.#options = settings.transport;
   }
 
   async send(message: EmailMessage): Promise<void> {
     assertSendable(message);
     let info: { messageId?: string; response?: string };
     try {
-      info = await this.#transport.sendMail(toMailOptions(message, this.fromAddress));
+      info = await (await this.#connect()).sendMail(toMailOptions(message, this.fromAddress));
     } catch (err) {
       throw this.#deliveryError(err, 'SMTP delivery failed');
     }
@@ -52,14 +53,19 @@ export class SmtpMailer implements Mailer {
   /** Connects and logs in without sending anything, to warn an operator at boot. */
   async verify(): Promise<void> {
     try {
-      await this.#transport.verify();
+      await (await this.#connect()).verify();
     } catch (err) {
       throw this.#deliveryError(err, 'SMTP server check failed');
     }
   }
 
   async close(): Promise<void> {
-    this.#transport.close();
+    (await this.#transport?.catch(() => undefined))?.close();
+  }
+
+  /** The transport, made on first use (nodemailer is loaded then). */
+  #connect(): Promise<Transporter> {
+    return (this.#transport ??= nodemailer().then((n) => n.createTransport({ ...this.#options, logger: false, debug: false })));
   }
 
   /** Rebuilds the error from its fields so nothing unscrubbed (the cause, a command) rides along. */

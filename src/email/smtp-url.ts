@@ -1,5 +1,5 @@
 import type { SMTPTransportOptions } from 'nodemailer';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import { parseConnectionUrl } from './nodemailer.ts';
 import { InvalidEmailConfigError } from './errors.ts';
 
 /**

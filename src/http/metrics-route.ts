@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../net/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import { createAdminVerifier } from '../auth/admin.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -41,7 +42,7 @@ export function createMetricsRoute(metrics: Metrics, adminPassword: string | und
 
 /** The separate metrics listener: GET /metrics and nothing else. */
 export async function startMetricsListener(route: MetricsRoute, host: string, port: number): Promise<{ server: Server; url: string }> {
-  const server = createServer({ requestTimeout: 30_000 }, (req, res) => {
+  const server = http.createServer({ requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/metrics') return route(req, res);
     sendError(res, new XrpcError(404, 'NotFound', 'Not Found'));

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { Counter, Gauge, Registry } from 'prom-client';
+import type * as Prom from 'prom-client';
+import { Counter, Gauge, Registry } from './prom.ts';
 import type { Database } from '../db/index.ts';
 import type { CommitObserver } from '../repo/group-commit.ts';
 import { LabelledHistogram, type HistogramChild } from './histogram.ts';
@@ -28,7 +29,7 @@ export class Metrics {
   /** The write path's hooks, for GroupCommitter.observe. */
   readonly commits: CommitObserver;
   readonly #routes: Counter<'route' | 'status'>;
-  readonly #routeChildren = new Map<string, Map<number, Counter.Internal>>();
+  readonly #routeChildren = new Map<string, Map<number, Prom.Counter.Internal>>();
   readonly #consumersCut: Counter;
   readonly #upstream: LabelledHistogram;
   readonly #upstreamChildren = new Map<string, HistogramChild>();

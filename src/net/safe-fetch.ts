@@ -8,11 +8,12 @@
 // address it resolves to classified, and the socket pinned to the address that was checked (the
 // resolver is not asked twice, so a DNS answer cannot change between the check and the connect).
 // Redirects are followed by hand through the same checks. Time and size are bounded.
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction, Socket } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { AgentPool, requestFn } from './agent-pool.ts';
 import { ForbiddenAddressError, SafeFetchError } from './errors.ts';
 import { classifyIp, type AddressClass } from './ip-address.ts';
 
@@ -90,8 +91,8 @@ const ORIGIN_BOUND_HEADERS = ['authorization', 'cookie', 'proxy-authorization', 
 // different address policies must never share a pool.
 const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000, scheduling: 'lifo' as const };
 const agents = {
-  strict: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
-  permissive: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
+  strict: new AgentPool(agentOptions),
+  permissive: new AgentPool(agentOptions),
 };
 
 const systemResolver: HostResolver = async (hostname) => {
@@ -291,14 +292,14 @@ class Exchange {
     const sendHeaders = { ...headers };
     if (body !== undefined) sendHeaders['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (secure ? https : http).request({
+      const req = requestFn(secure)({
         protocol: url.protocol,
         hostname,
         port: url.port === '' ? undefined : Number(url.port),
         path: url.pathname + url.search,
         method,
         headers: sendHeaders,
-        agent: pool === undefined ? false : secure ? pool.https : pool.http,
+        agent: pool === undefined ? false : pool.for(secure),
         lookup: pinned,
         family: target.family,
       });

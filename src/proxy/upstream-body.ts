@@ -2,7 +2,13 @@
 // local records into): decoded from its content encoding and capped, before and after decoding.
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+import type Zlib from 'node:zlib';
+
+// node:zlib (~2 MB resident) is loaded when the first encoded answer arrives, not at boot.
+const require = createRequire(import.meta.url);
+let zlibModule: typeof Zlib | undefined;
+const zlib = () => (zlibModule ??= require('node:zlib') as typeof Zlib);
 
 /** The content codings a PDS can read, in the order it prefers them. */
 export const READABLE_ENCODINGS = 'gzip, br, deflate, identity';
@@ -18,13 +24,13 @@ function decoderFor(encoding: string | undefined): Transform | undefined | null 
       return undefined;
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      return zlib().createGunzip();
     case 'deflate':
-      return zlib.createInflate();
+      return zlib().createInflate();
     case 'br':
-      return zlib.createBrotliDecompress();
+      return zlib().createBrotliDecompress();
     case 'zstd':
-      return zlib.createZstdDecompress();
+      return zlib().createZstdDecompress();
     default:
       return null;
   }

@@ -5,9 +5,10 @@
 // made to an address checked by the same rules as the guarded fetch (src/net/public-lookup.ts):
 // the host is resolved, every address it resolves to must be public, and the socket connects to
 // the address that was checked (the resolver answer is the one used, so it cannot change in between).
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { AgentPool, requestFn } from '../net/agent-pool.ts';
 import { ForbiddenAddressError } from '../net/errors.ts';
 import { classifyIp } from '../net/ip-address.ts';
 import { publicOnlyLookup } from '../net/public-lookup.ts';
@@ -44,19 +45,17 @@ export interface UpstreamOptions {
   maxSockets?: number;
 }
 
-type Pool = { http: http.Agent; https: https.Agent };
-
 export class Upstreams {
-  readonly #trusted: Pool;
-  readonly #guarded: Pool;
+  readonly #trusted: AgentPool;
+  readonly #guarded: AgentPool;
   readonly #options: UpstreamOptions;
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
     const base = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
-    this.#trusted = { http: new http.Agent(base), https: new https.Agent(base) };
+    this.#trusted = new AgentPool(base);
     const lookup = options.disableSsrfProtection ? undefined : publicOnlyLookup;
-    this.#guarded = { http: new http.Agent({ ...base, lookup }), https: new https.Agent({ ...base, lookup }) };
+    this.#guarded = new AgentPool({ ...base, lookup });
   }
 
   /**
@@ -78,14 +77,14 @@ export class Upstreams {
     return new Promise<IncomingMessage>((resolve, reject) => {
       let req: http.ClientRequest;
       try {
-        req = (secure ? https : http).request({
+        req = requestFn(secure)({
           protocol: url.protocol,
           hostname,
           port: url.port === '' ? undefined : Number(url.port),
           path: url.pathname + url.search,
           method: call.method,
           headers: call.headers,
-          agent: secure ? pool.https : pool.http,
+          agent: pool.for(secure),
         });
       } catch (err) {
         return reject(new UpstreamRequestError('unreachable', 'the request could not be sent upstream', { cause: err }));
@@ -119,10 +118,8 @@ export class Upstreams {
   }
 
   close(): void {
-    for (const pool of [this.#trusted, this.#guarded]) {
-      pool.http.destroy();
-      pool.https.destroy();
-    }
+    this.#trusted.destroy();
+    this.#guarded.destroy();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { encodeCbor } from '../ipld/cbor.ts';
 import { clientKeyOf } from '../net/ip-address.ts';
 import type { ControllerLogger } from './controller.ts';
@@ -44,7 +44,12 @@ export function encodeErrorFrame(error: string, message?: string): Buffer {
  * the handler's async generator into the socket as frames.
  */
 export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Auth>, options: SubscriptionOptions<Ctx>) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  // ws (with node:https and node:tls, which it loads for its client side) is loaded at the first
+  // subscription, not at boot: an idle server that nobody subscribes to does not hold it.
+  let wss: WebSocketServer | undefined;
+  let loading: Promise<WebSocketServer> | undefined;
+  const websocketServer = () =>
+    (loading ??= import('ws').then(({ WebSocketServer }) => (wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 }))));
   const live = new Set<WebSocket>();
   // Connections counted from the moment an upgrade is accepted until its socket closes, so
   // upgrades in their handshake count too. An entry lives only while its client has one open.
@@ -100,7 +105,14 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
       rejectUpgrade(socket, toXrpcError(err));
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    let server: WebSocketServer;
+    try {
+      server = await websocketServer();
+    } catch (err) {
+      rejectUpgrade(socket, toXrpcError(err));
+      return;
+    }
+    server.handleUpgrade(req, socket, head, (ws) => {
       const controller = new AbortController();
       ws.once('close', () => controller.abort());
       void stream(ws, () => entry.subscription!({ ...info, ctx: options.ctx, auth, signal: controller.signal }));
@@ -155,7 +167,7 @@ export function createSubscriptionUpgrader<Ctx, Auth>(registry: Registry<Ctx, Au
   function close() {
     clearInterval(heartbeat);
     for (const ws of live) ws.close(1001, 'server shutting down');
-    wss.close();
+    wss?.close();
   }
 
   return { upgrade, close, connections: () => live.size };

@@ -6,6 +6,8 @@ export interface SquallProcessOptions {
   plcUrl: string;
   adminPassword: string;
   env?: Record<string, string>;
+  /** Node.js arguments before the entry point (preloads). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -13,7 +15,7 @@ export interface SquallProcessOptions {
  * SIGKILL and start it again on the same data. Resolves once `_health` answers.
  */
 export async function startSquallProcess(opts: SquallProcessOptions): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     env: {
       ...process.env,
       PDS_HOSTNAME: 'localhost',

@@ -3,7 +3,8 @@
 // public directory's statuses (404 not registered, 410 tombstoned, 400 refused operation).
 // `answerPlcRequest` knows no sockets: the HTTP server below and Squall's own in-process client
 // (plc-in-process.ts) both go through it, so the PDS uses exactly what it serves.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../../net/node-http.ts';
 import { DidDeactivatedError, DidNotFoundError, InvalidDidError, PlcOperationError } from '../errors.ts';
 import type { LocalPlcDirectory } from './plc-directory.ts';
 
@@ -78,7 +79,7 @@ async function exportAnswer(directory: LocalPlcDirectory, params: URLSearchParam
 
 /** Serves the directory on its own HTTP server (the official clients want it at the root of an origin). */
 export function createPlcHttpServer(directory: LocalPlcDirectory, onError: (err: unknown) => void): Server {
-  return createServer({ requestTimeout: 30_000, headersTimeout: 20_000 }, (req, res) => {
+  return http.createServer({ requestTimeout: 30_000, headersTimeout: 20_000 }, (req, res) => {
     handle(directory, req, res).catch((err: unknown) => {
       onError(err);
       if (!res.headersSent) send(res, message(500, 'internal error'));
