@@ -3,7 +3,7 @@
 // executed per op, counted by valgrind, which do not move with the machine's load.
 //
 //   node --import tsx bench/write-cost.ts [--trees DIR,DIR...] [--rounds 3] [--workload create]
-//        [--ops 2000] [--warmup 400] [--concurrency 8] [--log-level info] [--runtime tsx|built]
+//        [--ops 2000] [--warmup 400] [--concurrency 8] [--log-level info] [--runtime start|built|tsx]
 //        [--callgrind [--keep-callgrind]] [--env KEY=VALUE,...] ['--node-args=--cpu-prof --cpu-prof-dir=/tmp/prof'] [--reference]
 //
 // Each round starts every tree's server afresh (fresh data directory, same settings), in turn, the
@@ -25,7 +25,7 @@ import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { nodeFlags, npmStartArgs, squallEnv } from './lib/squall.ts';
+import { ensureBuilt, nodeFlags, npmStartArgs, squallEnv } from './lib/squall.ts';
 
 const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
@@ -37,7 +37,7 @@ interface Options {
   warmup: number;
   concurrency: number;
   logLevel: string | undefined;
-  runtime: 'tsx' | 'built';
+  runtime: 'start' | 'built' | 'tsx';
   callgrind: boolean;
   /** Leave the callgrind dumps on disk (for callgrind_annotate) instead of deleting them. */
   keepCallgrind: boolean;
@@ -171,7 +171,11 @@ async function startTree(tree: string, plcUrl: string, o: Options): Promise<Serv
   const env = squallEnv({ port, dataDir, plcUrl, logLevel: o.logLevel, extra: o.env });
   // `npm start`'s node arguments as the tree's package.json has them; --runtime built swaps its loader and entry for the compiled build.
   const startArgs = npmStartArgs(tree);
-  const entry = [...o.nodeArgs, ...(o.runtime === 'built' ? [...nodeFlags(startArgs), 'dist/cli/main.js', 'serve'] : startArgs)];
+  if (o.runtime !== 'tsx') ensureBuilt(tree);
+  const entry = [
+    ...o.nodeArgs,
+    ...(o.runtime === 'start' ? startArgs : [...nodeFlags(startArgs), ...(o.runtime === 'built' ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts']), 'serve']),
+  ];
   const cgDir = o.callgrind ? mkdtempSync(join(tmpdir(), 'squall-callgrind-')) : undefined;
   const [cmd, args] = cgDir
     ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, '--dump-instr=no', process.execPath, ...entry]]
@@ -258,6 +262,12 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** start: `npm start`'s command (the compiled build, built first); built: dist/cli/main.js directly; tsx: the source through tsx. */
+function runtimeFlag(value: string | undefined): Options['runtime'] {
+  if (value === undefined || value === 'start' || value === 'built' || value === 'tsx') return value ?? 'start';
+  throw new UsageError(`--runtime takes start, built or tsx; got "${value}"`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const workload = (args.flags.get('workload') ?? 'create') as Workload;
@@ -271,7 +281,7 @@ async function main(): Promise<void> {
     warmup: numberFlag(args, 'warmup', callgrind ? 300 : 400, 0),
     concurrency: numberFlag(args, 'concurrency', 8, 1, 256),
     logLevel: args.flags.get('log-level'),
-    runtime: args.flags.get('runtime') === 'built' ? 'built' : 'tsx',
+    runtime: runtimeFlag(args.flags.get('runtime')),
     nodeArgs: (args.flags.get('node-args') ?? '').split(' ').filter(Boolean),
     env: Object.fromEntries((args.flags.get('env') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string])),
   };

@@ -9,6 +9,6 @@ test('nodeFlags keeps the Node.js flags before the entry point and drops the --i
 
 test('npmStartArgs reads the node arguments of the start script in package.json, entry point included', () => {
   const args = npmStartArgs();
-  assert.ok(args.includes('src/cli/main.ts'), args.join(' '));
+  assert.ok(args.includes('bin/squall.mjs'), args.join(' '));
   assert.equal(args.at(-1), 'serve');
 });

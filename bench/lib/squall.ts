@@ -18,7 +18,21 @@ export interface SquallOptions {
   startTimeoutMs?: number;
 }
 
+const built = new Set<string>();
+
+/**
+ * `npm start` runs dist/ when it is there and not older than src/, else the TypeScript source
+ * (bin/squall.mjs). `npm install` builds it; a benchmark builds it again (once per checkout and
+ * process, a few seconds), so that it measures the compiled start and never a stale build.
+ */
+export function ensureBuilt(root = repoRoot): void {
+  if (built.has(root)) return;
+  execFileSync(process.execPath, ['scripts/prepare.mjs', '--build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  built.add(root);
+}
+
 export async function startSquall(options: SquallOptions = {}): Promise<Target> {
+  ensureBuilt();
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
   const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, extra: options.env });
