@@ -7,7 +7,7 @@ import type * as Nodemailer from 'nodemailer';
 const require = createRequire(import.meta.url);
 
 /** Its CommonJS build, required: its ES build imports node:http, which loads undici (see net/node-http.ts). */
-export async function nodemailer(): Promise<typeof Nodemailer> {
+export function nodemailer(): typeof Nodemailer {
   return require('nodemailer') as typeof Nodemailer;
 }
 

@@ -35,7 +35,7 @@ export class OutboxMailer implements Mailer {
 
   async send(message: EmailMessage): Promise<void> {
     assertSendable(message);
-    this.#composer ??= (await nodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+    this.#composer ??= nodemailer().createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
     const info = await this.#composer.sendMail(toMailOptions(message, this.fromAddress));
     const file = await this.#write(info.message as Buffer);
     this.#log.info({ file, subject: message.subject }, 'email written to the outbox folder');

@@ -22,7 +22,7 @@ export class SmtpMailer implements Mailer {
   readonly safeUrl: string;
   readonly fromAddress: string;
   readonly #options: SmtpSettings['transport'];
-  #transport: Promise<Transporter> | undefined;
+  #transport: Transporter | undefined;
   readonly #secrets: string[];
   readonly #log: MailerLog;
 
@@ -40,7 +40,7 @@ export class SmtpMailer implements Mailer {
     assertSendable(message);
     let info: { messageId?: string; response?: string };
     try {
-      info = await (await this.#connect()).sendMail(toMailOptions(message, this.fromAddress));
+      info = await this.#connect().sendMail(toMailOptions(message, this.fromAddress));
     } catch (err) {
       throw this.#deliveryError(err, 'SMTP delivery failed');
     }
@@ -53,19 +53,19 @@ export class SmtpMailer implements Mailer {
   /** Connects and logs in without sending anything, to warn an operator at boot. */
   async verify(): Promise<void> {
     try {
-      await (await this.#connect()).verify();
+      await this.#connect().verify();
     } catch (err) {
       throw this.#deliveryError(err, 'SMTP server check failed');
     }
   }
 
   async close(): Promise<void> {
-    (await this.#transport?.catch(() => undefined))?.close();
+    this.#transport?.close();
   }
 
   /** The transport, made on first use (nodemailer is loaded then). */
-  #connect(): Promise<Transporter> {
-    return (this.#transport ??= nodemailer().then((n) => n.createTransport({ ...this.#options, logger: false, debug: false })));
+  #connect(): Transporter {
+    return (this.#transport ??= nodemailer().createTransport({ ...this.#options, logger: false, debug: false }));
   }
 
   /** Rebuilds the error from its fields so nothing unscrubbed (the cause, a command) rides along. */
