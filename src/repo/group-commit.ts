@@ -2,6 +2,8 @@ import type { Database } from '../db/index.ts';
 
 interface Pending {
   apply: () => unknown;
+  /** Called as soon as the group's transaction has ended: with true once it committed the write (not yet fsynced), with false if the write or the transaction failed. */
+  settled: ((committed: boolean) => void) | undefined;
   /** performance.now() when the write was queued. */
   queuedAt: number;
   resolve: (value: unknown) => void;
@@ -67,12 +69,17 @@ export class GroupCommitter {
     };
   }
 
-  /** Queues `apply` (synchronous database work) for the next group; resolves with its result. */
-  run<T>(apply: () => T): Promise<T> {
+  /**
+   * Queues `apply` (synchronous database work) for the next group; resolves with its result once
+   * it is durable. `settled`, if given, hears earlier, synchronously as the group's transaction
+   * ends, whether it committed this write: what the write changed is then visible to the next
+   * reader (the repo write path lets the next commit of the same repo start from it).
+   */
+  run<T>(apply: () => T, settled?: (committed: boolean) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const now = performance.now();
       if (this.#queue.length === 0) this.#firstQueuedAt = now;
-      this.#queue.push({ apply, queuedAt: now, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ apply, settled, queuedAt: now, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#maybeFlush());
@@ -117,10 +124,12 @@ export class GroupCommitter {
       watermark = this.watermark?.();
     } catch (error) {
       // The COMMIT itself failed (disk full, I/O error): nothing of this group is durable.
+      for (const item of batch) item.settled?.(false);
       for (const item of batch) item.reject(error);
       this.#afterSync();
       return;
     }
+    batch.forEach((item, i) => item.settled?.(outcomes[i].ok));
     this.#stats.transactions++;
     this.#stats.writes += batch.length;
     observer?.group(batch.length);

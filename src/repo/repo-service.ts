@@ -1,83 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/index.ts';
-import { toBytes } from '../ipld/cbor.ts';
-import { carBytesSync } from '../ipld/car.ts';
 import { decodeCbor } from '../ipld/cbor.ts';
-import { cidToString, parseCid, toLink } from '../ipld/cid.ts';
+import { cidToString, parseCid } from '../ipld/cid.ts';
 import { dataToJson } from '../ipld/data-model.ts';
 import { NodeCache } from '../ipld/mst/index.ts';
 import type { Keypair } from '../crypto/index.ts';
-import type { BlobField } from '../lexicon/index.ts';
-import type { Firehose } from '../sync/firehose.ts';
-import type { SequencerLog } from '../sync/sequencer-log.ts';
 import { decodeCommit, signCommit, verifyCommitSignature } from './commit.ts';
 import { RecordExistsError, RecordNotFoundError } from './errors.ts';
 import { nextTidAfter } from './tid.ts';
-import type { GroupCommitter } from './group-commit.ts';
 import type { PreparedWrite } from './prepare-write.ts';
-import type { RecordIndex } from './record-index.ts';
-import type { RepoLocks } from './repo-lock.ts';
-import type { SigningKeys } from './signing-keys.ts';
+import { PendingCommits } from './pending-commits.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
+import { commitEvent } from './commit-event.ts';
 import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
+import type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, WriteOptions, WriteOutcome } from './repo-types.ts';
 import { RepoWriteError } from './write-errors.ts';
 
-export interface RepoRoot {
-  cid: string;
-  rev: string;
-}
-
-/** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
-export interface RecordBlobHooks {
-  /** Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now unreferenced. */
-  applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[]): string[];
-  /** After the commit is durable. */
-  deleteUnreferenced(did: string, cids: string[]): Promise<void>;
-  /** Inside an import's transaction: the account's references become exactly these; returns blobs now unreferenced. */
-  replaceImportedRefs?(did: string, refs: Iterable<[path: string, cid: string]>): string[];
-}
-
-/** The verified contents of a repo that replaces another wholesale (an import). */
-export interface ReplacementRepo {
-  root: { cid: string; rev: string; data: string };
-  /**
-   * The repo staged in a SQLite file, which the database attaches and copies from itself.
-   * `queries(alias)` give, over the file attached as `alias`: every block of the repo (commit,
-   * MST nodes, records) once, as rows (cid, bytes), in CID order; every record as rows
-   * (collection, rkey, cid).
-   */
-  staged: { file: string; queries: (alias: string) => { blocks: string; records: string } };
-  /** Every blob reference of the records. */
-  blobRefs(): Iterable<[path: string, blobCid: string]>;
-}
-
-export interface WriteOptions {
-  swapCommit?: string;
-  /** putRecord: an update of a missing record creates it. */
-  upsert?: boolean;
-  /** deleteRecord without swapRecord: deleting a missing record is a no-op, not an error. */
-  ignoreMissingDelete?: boolean;
-}
-
-export interface WriteOutcome {
-  commit: { cid: string; rev: string } | undefined;
-  results: Array<{ uri: string; cid?: string }>;
-}
-
-export interface RepoServiceDeps {
-  db: Database;
-  records: RecordIndex;
-  sequencer: SequencerLog;
-  committer: GroupCommitter;
-  locks: RepoLocks;
-  keys: SigningKeys;
-  firehose: Firehose;
-  blobs?: RecordBlobHooks;
-  /** Called after every durable commit (e.g. to ask relays to crawl). */
-  afterCommit?: () => void;
-}
+export type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, WriteOptions, WriteOutcome } from './repo-types.ts';
 
 const NODE_CACHE_REPOS = 256;
+/** A write whose base failed is retried from the database; the retry cannot meet a failed base. */
+const MAX_ATTEMPTS = 3;
+
+/** A queued commit found the repo's root moved from the head it was made over (its base failed). */
+class StaleHeadError extends Error {
+  override name = 'StaleHeadError';
+  constructor(did: string) {
+    super(`the head of ${did} moved while a commit over it was queued`);
+  }
+}
 
 /**
  * The durable write path. A write takes the repo's lock, computes the signed commit (a pure
@@ -88,6 +38,8 @@ const NODE_CACHE_REPOS = 256;
 export class RepoService {
   readonly #deps: RepoServiceDeps;
   readonly #caches = new Map<string, NodeCache>();
+  readonly #pending = new PendingCommits();
+  #restarts = 0;
 
   constructor(deps: RepoServiceDeps) {
     this.#deps = deps;
@@ -110,6 +62,11 @@ export class RepoService {
     return head;
   }
 
+  /** Writes that started over from the database because a queued commit they were made over failed. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
   hasRepo(did: string): boolean {
     return this.rootOrUndefined(did) !== undefined;
   }
@@ -125,6 +82,7 @@ export class RepoService {
    */
   async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}, opts: { announce?: boolean } = {}): Promise<RepoRoot> {
     return this.#deps.locks.run(did, async () => {
+      await this.#pending.settled(did);
       const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [] });
       await this.#deps.committer.run(() => {
         alsoInTx();
@@ -135,59 +93,33 @@ export class RepoService {
     });
   }
 
+  /**
+   * Applies `writes` as one commit. The repo's lock covers only working the commit out and queueing
+   * it: the next write of the repo starts while this one waits for its group's fsync. A write
+   * made only of creates (createRecord, applyWrites of creates) may start from a commit still in
+   * the queue (see PendingCommits); any other write first waits for the queue to settle, since it
+   * reads the record index. Answers once the commit is durable.
+   */
   async applyWrites(did: string, writes: PreparedWrite[], opts: WriteOptions = {}): Promise<WriteOutcome> {
-    const { deps } = { deps: this.#deps };
-    return deps.locks.run(did, async () => {
-      const root = this.#head(did);
-      if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
-        throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
-      }
-      const effective: PreparedWrite[] = [];
-      for (const write of writes) {
-        const current = deps.records.get(did, write.collection, write.rkey);
-        if (write.swapRecord !== undefined && (current?.cid ?? null) !== write.swapRecord) {
-          throw new RepoWriteError('InvalidSwap', `Record was at ${current?.cid ?? 'null'}`);
-        }
-        if (write.action === 'update' && !current && opts.upsert) {
-          effective.push({ ...write, action: 'create' });
-        } else if (write.action === 'delete' && !current && opts.ignoreMissingDelete) {
-          continue;
-        } else {
-          effective.push(write);
-        }
-      }
-      if (effective.length === 0) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
-      const keypair = deps.keys.get(did);
-      if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
-      // From here the write will reach the committer: let the current group wait for it.
-      const arrived = deps.committer.announce();
-      let result: WriteBatchResult;
+    const chainable = opts.swapCommit === undefined && writes.every((w) => w.action === 'create' && (w.swapRecord === undefined || w.swapRecord === null));
+    for (let attempt = 1; ; attempt++) {
+      // a retry starts from the database: whatever it had started from failed
+      const queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1));
+      if (queued === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
+      let unreferenced: string[];
       try {
-        result = await applyWriteBatch({
-          did,
-          // The async path: a key whose signing is slow (secp256k1 on OpenSSL) signs on the
-          // thread pool, so the event loop serves other writers meanwhile; libsecp256k1 signs in place.
-          keypair: { sign: (msg) => keypair.sign(msg) },
-          prev: { cid: root.cid, rev: root.rev, data: root.data },
-          blocks: this.blockStore(did),
-          writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
-          cache: this.#cacheFor(did),
-          recordRefs: (cid) => (deps.db.prepare('SELECT count(*) AS n FROM record WHERE did = ? AND cid = ?').get(did, cid) as { n: number }).n,
-        });
+        unreferenced = await queued.durable;
       } catch (err) {
-        arrived();
-        if (err instanceof RecordExistsError) throw new RepoWriteError('RecordExists', `Record already exists: ${err.path}`);
-        if (err instanceof RecordNotFoundError) throw new RepoWriteError('RecordNotFound', `Could not find record: ${err.path}`);
+        if (err instanceof StaleHeadError && attempt < MAX_ATTEMPTS) {
+          this.#restarts++;
+          continue;
+        }
         throw err;
       }
-      const committed = deps.committer.run(() => this.#applyInTx(result, effective));
-      arrived();
-      const unreferenced = await committed;
+      const { deps, result } = { deps: this.#deps, result: queued.result };
       deps.firehose.notify();
       deps.afterCommit?.();
-      if (unreferenced.length > 0 && deps.blobs) {
-        await deps.blobs.deleteUnreferenced(did, unreferenced);
-      }
+      if (unreferenced.length > 0 && deps.blobs) await deps.blobs.deleteUnreferenced(did, unreferenced);
       const uris = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
       return {
         commit: { cid: cidToString(result.cid), rev: result.rev },
@@ -196,7 +128,80 @@ export class RepoService {
           return { uri: `at://${did}/${path}`, cid: uris.get(path) };
         }),
       };
+    }
+  }
+
+  /** Under the repo's lock: works out the commit and queues it. Undefined when nothing is to be written. */
+  async #queueWrites(
+    did: string,
+    writes: PreparedWrite[],
+    opts: WriteOptions,
+    chain: boolean,
+  ): Promise<{ result: WriteBatchResult; durable: Promise<string[]> } | undefined> {
+    const deps = this.#deps;
+    const pending = this.#pending;
+    let root = chain ? pending.head(did) : undefined;
+    if (root === undefined) {
+      await pending.settled(did);
+      root = this.#head(did);
+    }
+    if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
+      throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
+    }
+    const effective: PreparedWrite[] = [];
+    for (const write of writes) {
+      // a create that a queued commit makes is there already, as far as this write is concerned
+      const queuedCid = chain ? pending.created(did, `${write.collection}/${write.rkey}`) : undefined;
+      const current = queuedCid !== undefined ? { cid: queuedCid } : deps.records.get(did, write.collection, write.rkey);
+      if (write.swapRecord !== undefined && (current?.cid ?? null) !== write.swapRecord) {
+        throw new RepoWriteError('InvalidSwap', `Record was at ${current?.cid ?? 'null'}`);
+      }
+      if (write.action === 'update' && !current && opts.upsert) {
+        effective.push({ ...write, action: 'create' });
+      } else if (write.action === 'delete' && !current && opts.ignoreMissingDelete) {
+        continue;
+      } else {
+        effective.push(write);
+      }
+    }
+    if (effective.length === 0) return undefined;
+    const keypair = deps.keys.get(did);
+    if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
+    // From here the write will reach the committer: let the current group wait for it.
+    const arrived = deps.committer.announce();
+    let result: WriteBatchResult;
+    try {
+      result = await applyWriteBatch({
+        did,
+        // The async path: a key whose signing is slow (secp256k1 on OpenSSL) signs on the
+        // thread pool, so the event loop serves other writers meanwhile; libsecp256k1 signs in place.
+        keypair: { sign: (msg) => keypair.sign(msg) },
+        prev: { cid: root.cid, rev: root.rev, data: root.data },
+        blocks: pending.overlay(did, this.blockStore(did)),
+        writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
+        cache: this.#cacheFor(did),
+        recordRefs: (cid) => (deps.db.prepare('SELECT count(*) AS n FROM record WHERE did = ? AND cid = ?').get(did, cid) as { n: number }).n,
+      });
+    } catch (err) {
+      arrived();
+      if (err instanceof RecordExistsError) throw new RepoWriteError('RecordExists', `Record already exists: ${err.path}`);
+      if (err instanceof RecordNotFoundError) throw new RepoWriteError('RecordNotFound', `Could not find record: ${err.path}`);
+      throw err;
+    }
+    const base = root.cid;
+    const settled = pending.add(did, {
+      head: { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) },
+      blocks: result.newBlocks,
+      created: new Map(result.ops.filter((op) => op.action === 'create').map((op) => [op.path, cidToString(op.cid!)])),
     });
+    const durable = deps.committer.run(() => {
+      // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
+      const now = deps.db.prepare('SELECT cid AS head FROM repo_root WHERE did = ?').get(did) as { head: string } | undefined;
+      if (now?.head !== base) throw new StaleHeadError(did);
+      return this.#applyInTx(result, effective);
+    }, settled);
+    arrived();
+    return { result, durable };
   }
 
   /** Synchronous, inside the group transaction: everything a commit changes, or nothing. */
@@ -242,6 +247,7 @@ export class RepoService {
   ): Promise<{ blocks: number; head: RepoRoot }> {
     const { db, records, blobs, locks, committer, keys, firehose } = this.#deps;
     const stored = await locks.run(did, async () => {
+      await this.#pending.settled(did);
       let resigned: { root: RepoRoot & { data: string }; bytes: Uint8Array } | undefined;
       if (opts.resign) {
         const keypair = keys.get(did);
@@ -292,6 +298,7 @@ export class RepoService {
   async resignHead<T>(did: string, alsoInTx: (head: RepoRoot) => T, opts: { force?: boolean } = {}): Promise<T> {
     const { keys, locks, committer, firehose } = this.#deps;
     const result = await locks.run(did, async () => {
+      await this.#pending.settled(did);
       const head = this.#head(did);
       const keypair = keys.get(did);
       if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
@@ -360,12 +367,13 @@ export class RepoService {
 
   /** Deletes a repo under its lock, in one durable transaction with `alsoInTx`. */
   async deleteRepo(did: string, alsoInTx: () => void = () => {}): Promise<void> {
-    await this.#deps.locks.run(did, () =>
-      this.#deps.committer.run(() => {
+    await this.#deps.locks.run(did, async () => {
+      await this.#pending.settled(did);
+      await this.#deps.committer.run(() => {
         this.deleteRepoInTx(did);
         alsoInTx();
-      }),
-    );
+      });
+    });
     this.#deps.firehose.notify();
   }
 
@@ -385,29 +393,4 @@ export class RepoService {
     this.#caches.set(did, cache);
     return cache;
   }
-}
-
-/** The `#commit` firehose event of a commit (seq and time are added by the sequencer). */
-export function commitEvent(result: WriteBatchResult): Record<string, unknown> {
-  const car = carBytesSync(
-    result.cid,
-    [...result.firehoseBlocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })),
-  );
-  return {
-    repo: result.did,
-    commit: toLink(result.cid),
-    rev: result.rev,
-    since: result.since,
-    blocks: toBytes(car),
-    ops: result.ops.map((op) => ({
-      action: op.action,
-      path: op.path,
-      cid: op.cid ? toLink(op.cid) : null,
-      ...(op.prev ? { prev: toLink(op.prev) } : {}),
-    })),
-    ...(result.prevData ? { prevData: toLink(result.prevData) } : {}),
-    blobs: [],
-    rebase: false,
-    tooBig: false,
-  };
 }

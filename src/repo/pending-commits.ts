@@ -1,0 +1,100 @@
+import type { BlockSource } from '../ipld/mst/index.ts';
+
+export interface RepoHead {
+  cid: string;
+  rev: string;
+  /** The MST root. */
+  data: string;
+}
+
+/** One commit handed to the group committer and not yet settled (committed or failed). */
+interface Queued {
+  head: RepoHead;
+  /** The blocks it adds: a commit started from its head reads its new MST nodes here. */
+  blocks: ReadonlyMap<string, Uint8Array>;
+  /** Record paths it creates, with their CIDs. */
+  created: ReadonlyMap<string, string>;
+}
+
+interface Chain {
+  /** Oldest first; the committer settles them in this order. */
+  queued: Queued[];
+  /** A queued commit failed: the heads after it will never be the repo's, so nothing may start from them. */
+  broken: boolean;
+  settled: Promise<void>;
+  resolve: () => void;
+}
+
+/**
+ * The commits of each repo that the group committer has queued but not yet applied. A create
+ * need not wait for the commit before it to reach the database: it may start from that commit's
+ * head (its tree, its rev), so several commits of one repo can join one transaction and the next
+ * write's signing and hashing overlap the previous group's fsync. Whatever starts from a queued
+ * head is checked again inside the transaction (the repo's root must still be the head it
+ * started from; see RepoService), so a predecessor that fails only sends its successors back to
+ * start over from the database.
+ *
+ * Bounded by the writes in flight: each queued commit is dropped as soon as it settles.
+ */
+export class PendingCommits {
+  readonly #chains = new Map<string, Chain>();
+
+  /** The head a new commit of `did` may start from, or undefined: read the database (after `settled`). */
+  head(did: string): RepoHead | undefined {
+    const chain = this.#chains.get(did);
+    if (chain === undefined || chain.broken) return undefined;
+    return chain.queued[chain.queued.length - 1].head;
+  }
+
+  /** Resolves once every queued commit of `did` has settled; undefined when none is in flight. */
+  settled(did: string): Promise<void> | undefined {
+    return this.#chains.get(did)?.settled;
+  }
+
+  /** The CID of the record a queued commit creates at `path`, if one does. */
+  created(did: string, path: string): string | undefined {
+    const chain = this.#chains.get(did);
+    if (chain === undefined) return undefined;
+    for (let i = chain.queued.length - 1; i >= 0; i--) {
+      const cid = chain.queued[i].created.get(path);
+      if (cid !== undefined) return cid;
+    }
+    return undefined;
+  }
+
+  /** `store` seen through the blocks of the repo's queued commits (newest first). */
+  overlay(did: string, store: BlockSource): BlockSource {
+    const chain = this.#chains.get(did);
+    if (chain === undefined) return store;
+    return {
+      get(cid: string) {
+        for (let i = chain.queued.length - 1; i >= 0; i--) {
+          const bytes = chain.queued[i].blocks.get(cid);
+          if (bytes !== undefined) return bytes;
+        }
+        return store.get(cid);
+      },
+    };
+  }
+
+  /** Registers a commit just queued; returns what the committer calls when it settles. */
+  add(did: string, queued: Queued): (committed: boolean) => void {
+    let chain = this.#chains.get(did);
+    if (chain === undefined) {
+      let resolve!: () => void;
+      const settled = new Promise<void>((r) => (resolve = r));
+      chain = { queued: [], broken: false, settled, resolve };
+      this.#chains.set(did, chain);
+    }
+    chain.queued.push(queued);
+    const current = chain;
+    return (committed) => {
+      current.queued.shift();
+      if (!committed) current.broken = true;
+      if (current.queued.length === 0) {
+        this.#chains.delete(did);
+        current.resolve();
+      }
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import type { Database } from '../db/index.ts';
+import type { BlobField } from '../lexicon/index.ts';
+import type { Firehose } from '../sync/firehose.ts';
+import type { SequencerLog } from '../sync/sequencer-log.ts';
+import type { GroupCommitter } from './group-commit.ts';
+import type { RecordIndex } from './record-index.ts';
+import type { RepoLocks } from './repo-lock.ts';
+import type { SigningKeys } from './signing-keys.ts';
+
+export interface RepoRoot {
+  cid: string;
+  rev: string;
+}
+
+/** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
+export interface RecordBlobHooks {
+  /** Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now unreferenced. */
+  applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[]): string[];
+  /** After the commit is durable. */
+  deleteUnreferenced(did: string, cids: string[]): Promise<void>;
+  /** Inside an import's transaction: the account's references become exactly these; returns blobs now unreferenced. */
+  replaceImportedRefs?(did: string, refs: Iterable<[path: string, cid: string]>): string[];
+}
+
+/** The verified contents of a repo that replaces another wholesale (an import). */
+export interface ReplacementRepo {
+  root: { cid: string; rev: string; data: string };
+  /**
+   * The repo staged in a SQLite file, which the database attaches and copies from itself.
+   * `queries(alias)` give, over the file attached as `alias`: every block of the repo (commit,
+   * MST nodes, records) once, as rows (cid, bytes), in CID order; every record as rows
+   * (collection, rkey, cid).
+   */
+  staged: { file: string; queries: (alias: string) => { blocks: string; records: string } };
+  /** Every blob reference of the records. */
+  blobRefs(): Iterable<[path: string, blobCid: string]>;
+}
+
+export interface WriteOptions {
+  swapCommit?: string;
+  /** putRecord: an update of a missing record creates it. */
+  upsert?: boolean;
+  /** deleteRecord without swapRecord: deleting a missing record is a no-op, not an error. */
+  ignoreMissingDelete?: boolean;
+}
+
+export interface WriteOutcome {
+  commit: { cid: string; rev: string } | undefined;
+  results: Array<{ uri: string; cid?: string }>;
+}
+
+export interface RepoServiceDeps {
+  db: Database;
+  records: RecordIndex;
+  sequencer: SequencerLog;
+  committer: GroupCommitter;
+  locks: RepoLocks;
+  keys: SigningKeys;
+  firehose: Firehose;
+  blobs?: RecordBlobHooks;
+  /** Called after every durable commit (e.g. to ask relays to crawl). */
+  afterCommit?: () => void;
+}

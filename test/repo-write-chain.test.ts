@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AtpAgent } from '@atproto/api';
+import { IdResolver } from '@atproto/identity';
+import { readCarWithRoot, verifyRepo } from '@atproto/repo';
+import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
+import { decodeCbor } from '../src/ipld/cbor.ts';
+import { prepareRecord } from '../src/repo/prepare-write.ts';
+import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+// Concurrent writes to one repo: a create may start from a commit still queued for the group
+// commit (src/repo/pending-commits.ts). These tests check the chain the writes make, with the
+// official libraries as verifiers, and what happens when a queued commit fails under its successors.
+
+let plc: TestPlc;
+let server: TestServer;
+let idResolver: IdResolver;
+
+before(async () => {
+  plc = await startTestPlc();
+  server = await startTestServer({ PDS_DID_PLC_URL: plc.url });
+  idResolver = testIdResolver(plc.url);
+});
+after(async () => {
+  await server.close();
+  await plc.close();
+});
+
+async function newAgent(name: string): Promise<AtpAgent> {
+  const agent = new AtpAgent({ service: server.url });
+  await agent.createAccount({ handle: `${name}.test`, email: `${name}@example.com`, password: `${name}-password-1` });
+  return agent;
+}
+
+async function until(check: () => boolean, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface CommitEvent {
+  rev: string;
+  since: string | null;
+  commit: { $link: string };
+  prevData?: { $link: string };
+}
+
+/** The repo's `#commit` events as the sequencer stored them, in order. */
+function commitEvents(did: string): CommitEvent[] {
+  const rows = server.server.ctx.db
+    .prepare("SELECT event FROM repo_seq WHERE did = ? AND event_type = 'commit' ORDER BY seq")
+    .all(did) as Array<{ event: Uint8Array }>;
+  return rows.map((row) => decodeCbor(row.event) as CommitEvent);
+}
+
+/** Exports the repo and verifies it with @atproto/repo; returns its record paths. */
+async function verifiedPaths(did: string): Promise<string[]> {
+  const res = await fetch(`${server.url}/xrpc/com.atproto.sync.getRepo?did=${did}`);
+  assert.equal(res.status, 200);
+  const { root, blocks } = await readCarWithRoot(new Uint8Array(await res.arrayBuffer()));
+  const verified = await verifyRepo(blocks, root, did, (await idResolver.did.resolveAtprotoKey(did)) as string);
+  return verified.creates.map((w) => `${w.collection}/${w.rkey}`).sort();
+}
+
+/** Each commit starts from the one before: its since is that rev, its prevData that commit's tree. */
+async function assertUnbrokenChain(did: string): Promise<void> {
+  const events = commitEvents(did);
+  for (let i = 1; i < events.length; i++) {
+    assert.equal(events[i].since, events[i - 1].rev, `event ${i} follows event ${i - 1}`);
+    assert.ok(events[i].rev > events[i - 1].rev, `revs increase at event ${i}`);
+  }
+  const head = await fetch(`${server.url}/xrpc/com.atproto.sync.getLatestCommit?did=${did}`).then((r) => r.json() as Promise<{ cid: string; rev: string }>);
+  assert.equal(events[events.length - 1].commit.$link, head.cid);
+  assert.equal(events[events.length - 1].rev, head.rev);
+}
+
+const post = (text: string) => ({ $type: 'app.bsky.feed.post', text, createdAt: new Date().toISOString() });
+
+describe('concurrent writes to one repository', () => {
+  it('acknowledges every create, in a chain of commits a verifying relay client follows, with several commits in one transaction', async () => {
+    const agent = await newAgent('chain1');
+    const did = agent.session!.did;
+    const events: Event[] = [];
+    const errors: Error[] = [];
+    const firehose = new Firehose({
+      idResolver,
+      service: server.url.replace('http', 'ws'),
+      runner: new MemoryRunner({ startCursor: server.server.ctx.sequencer.latestSeq() }),
+      filterCollections: ['app.bsky.feed.post'],
+      handleEvent: (evt) => void events.push(evt),
+      onError: (err) => void errors.push(err),
+    });
+    firehose.start();
+    const before = server.server.ctx.committer.stats;
+
+    const created = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post(`chained ${i}`) })),
+    );
+    const stats = server.server.ctx.committer.stats;
+    assert.equal(new Set(created.map((c) => c.data.uri)).size, 40);
+    assert.equal(new Set(created.map((c) => c.data.commit!.rev)).size, 40, 'one commit per createRecord');
+    assert.ok(stats.transactions - before.transactions < stats.writes - before.writes, 'some transaction held several commits');
+
+    await until(() => events.filter((e) => e.event === 'create' && e.did === did).length >= 40);
+    await firehose.destroy();
+    assert.deepEqual(errors.map((e) => e.message), []);
+    await assertUnbrokenChain(did);
+    assert.deepEqual(await verifiedPaths(did), created.map((c) => c.data.uri.split('/').slice(3).join('/')).sort());
+    const latest = await agent.com.atproto.sync.getLatestCommit({ did });
+    assert.equal(latest.data.rev, created.map((c) => c.data.commit!.rev).sort().pop());
+  });
+
+  it('starts the creates queued over a commit that fails again from the repository as it is, and loses none of them', async () => {
+    const agent = await newAgent('chain2');
+    const did = agent.session!.did;
+    const { repo, lexicons } = server.server.ctx;
+    const restartsBefore = repo.restarts;
+    // its blob was never uploaded: the commit fails inside the transaction, after the creates
+    // behind it were worked out over it (the calls below take the repo's lock in this order)
+    const missingBlob = 'bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy';
+    const failing = repo.applyWrites(did, [
+      prepareRecord(lexicons, {
+        collection: 'app.bsky.feed.post',
+        swapRecord: null,
+        record: {
+          ...post('has an image that is not there'),
+          embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { $type: 'blob', ref: { $link: missingBlob }, mimeType: 'image/png', size: 1000 } }] },
+        },
+      }, 'create'),
+    ]);
+    const behind = Array.from({ length: 12 }, (_, i) =>
+      repo.applyWrites(did, [prepareRecord(lexicons, { collection: 'app.bsky.feed.post', swapRecord: null, record: post(`behind the failing one ${i}`) }, 'create')]),
+    );
+    await assert.rejects(failing, /Could not find blob/);
+    const ok = await Promise.all(behind);
+    assert.ok(repo.restarts > restartsBefore, 'a create queued over the failing commit started over');
+    await assertUnbrokenChain(did);
+    assert.deepEqual(await verifiedPaths(did), ok.map((r) => r.results[0].uri.split('/').slice(3).join('/')).sort());
+  });
+
+  it('answers InvalidSwap to a create of a record key that a queued commit creates', async () => {
+    const agent = await newAgent('chain3');
+    const did = agent.session!.did;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, () => agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaaa2', record: post('same key') })),
+    );
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+    for (const o of outcomes) if (o.status === 'rejected') assert.equal((o.reason as { error: string }).error, 'InvalidSwap');
+    assert.deepEqual(await verifiedPaths(did), ['app.bsky.feed.post/3kaaaaaaaaaa2']);
+  });
+
+  it('lets an update or delete wait for the queued creates it follows', async () => {
+    const agent = await newAgent('chain4');
+    const did = agent.session!.did;
+    const { repo, lexicons } = server.server.ctx;
+    const create = (rkey: string | undefined, text: string) =>
+      repo.applyWrites(did, [prepareRecord(lexicons, { collection: 'app.bsky.feed.post', rkey, swapRecord: null, record: post(text) }, 'create')]);
+    // in this order on the repo's lock: the update and the delete read the record index, so they
+    // must see the creates queued before them
+    const results = await Promise.all([
+      create('3kaaaaaaaaaa2', 'to be edited'),
+      create(undefined, 'beside'),
+      repo.applyWrites(did, [prepareRecord(lexicons, { collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaaa2', record: post('edited') }, 'update')]),
+      create('3kaaaaaaaaab2', 'short-lived'),
+      repo.applyWrites(did, [{ action: 'delete', collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaab2' }], { ignoreMissingDelete: true }),
+    ]);
+    assert.ok(results.every((r) => r.commit !== undefined), 'the delete found the record the create before it made');
+    await assertUnbrokenChain(did);
+    const paths = await verifiedPaths(did);
+    assert.equal(paths.length, 2);
+    assert.ok(!paths.includes('app.bsky.feed.post/3kaaaaaaaaab2'));
+    const got = await agent.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaaa2' });
+    assert.equal((got.data.value as { text: string }).text, 'edited');
+  });
+});
