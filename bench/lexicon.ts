@@ -9,8 +9,8 @@ import { formatValidators } from '../src/syntax/index.ts';
 
 const dir = fileURLToPath(new URL('../lexicons', import.meta.url));
 let t = performance.now();
-const set = LexiconSet.fromDirectory(dir);
-console.log(`LexiconSet.fromDirectory: ${set.size} documents in ${(performance.now() - t).toFixed(0)} ms`);
+const set = LexiconSet.fromDirectory(dir).loadAll();
+console.log(`LexiconSet.fromDirectory + loadAll: ${set.size} documents in ${(performance.now() - t).toFixed(0)} ms`);
 
 const plain = { $type: 'app.bsky.feed.post', text: 'Hello from Squall, a small PDS.', createdAt: '2024-05-01T12:34:56.789Z', langs: ['en'] };
 const rich = {

@@ -16,6 +16,14 @@ after(async () => {
   await plc.close();
 });
 
+describe('the Lexicon documents a started server has read', () => {
+  it('are only those its method table needs: no app.bsky.feed.*, chat.* or tools.* document until a record needs one', () => {
+    const loaded = server.server.ctx.lexicons.loadedIds();
+    assert.ok(loaded.includes('com.atproto.repo.createRecord') && loaded.includes('app.bsky.actor.putPreferences'), 'the registered methods are read');
+    assert.deepEqual(loaded.filter((id) => /^(app\.bsky\.feed|chat|tools)\./.test(id)), []);
+  });
+});
+
 describe('accounts and records with the official client', () => {
   it('creates an account, posts, reads the post back and lists it', async () => {
     const agent = new AtpAgent({ service: server.url });
@@ -28,6 +36,7 @@ describe('accounts and records with the official client', () => {
     assert.equal(plcDoc.service[0].serviceEndpoint, server.server.ctx.config.service.publicUrl);
 
     const post = await agent.post({ text: 'hello from squall', createdAt: new Date().toISOString() });
+    assert.ok(server.server.ctx.lexicons.loadedIds().includes('app.bsky.feed.post'), 'the first post read its Lexicon');
     assert.match(post.uri, new RegExp(`^at://${created.data.did}/app.bsky.feed.post/`));
     const rkey = post.uri.split('/').pop()!;
     const got = await agent.com.atproto.repo.getRecord({ repo: 'alice.test', collection: 'app.bsky.feed.post', rkey });

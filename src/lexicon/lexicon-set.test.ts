@@ -29,6 +29,12 @@ describe('the vendored lexicons/ folder', () => {
   it('has no dangling refs, refs to tokens or non-object union variants', () => {
     assert.deepEqual(lexicons.problems(), []);
   });
+
+  it('reads every document without a problem (a server reads each one only when first needed)', () => {
+    const fresh = LexiconSet.fromDirectory(LEXICONS);
+    assert.doesNotThrow(() => fresh.loadAll());
+    assert.equal(fresh.loadedIds().length, fresh.size);
+  });
 });
 
 describe('getMethod', () => {
@@ -192,20 +198,51 @@ describe('loading', () => {
 
   const minimal = (id: string) => ({ lexicon: 1, id, defs: { main: { type: 'token' } } });
 
-  it('walks nested folders of a directory', () => {
+  it('lists the documents of nested folders by the NSID their path names, without reading them', () => {
     const dir = join(tmp, 'nested');
     mkdirSync(join(dir, 'com', 'example'), { recursive: true });
     writeFileSync(join(dir, 'com', 'example', 'a.json'), JSON.stringify(minimal('com.example.a')));
-    writeFileSync(join(dir, 'b.json'), JSON.stringify(minimal('com.example.b')));
+    writeFileSync(join(dir, 'com', 'example', 'b.json'), JSON.stringify(minimal('com.example.b')));
     writeFileSync(join(dir, 'README.md'), 'not a lexicon');
-    assert.deepEqual(LexiconSet.fromDirectory(dir).ids().sort(), ['com.example.a', 'com.example.b']);
+    const set = LexiconSet.fromDirectory(dir);
+    assert.deepEqual(set.ids().sort(), ['com.example.a', 'com.example.b']);
+    assert.deepEqual(set.loadedIds(), []);
+    assert.equal(set.getDoc('com.example.a')?.id, 'com.example.a');
+    assert.deepEqual(set.loadedIds(), ['com.example.a']);
   });
 
-  it('refuses a directory holding a file that is not JSON, naming the file', () => {
+  it('refuses, in loadAll, a file that is not JSON, naming the file', () => {
     const dir = join(tmp, 'broken');
     mkdirSync(dir);
     writeFileSync(join(dir, 'bad.json'), '{');
-    assert.throws(() => LexiconSet.fromDirectory(dir), (err: unknown) => err instanceof LexiconLoadError && err.problems[0].includes('bad.json'));
+    const set = LexiconSet.fromDirectory(dir);
+    assert.throws(() => set.loadAll(), (err: unknown) => err instanceof LexiconLoadError && err.problems[0].includes('bad.json'));
+  });
+
+  it('refuses, in loadAll, an invalid document and one whose id is not the NSID its path names, listing each', () => {
+    const dir = join(tmp, 'misplaced');
+    mkdirSync(join(dir, 'com', 'example'), { recursive: true });
+    writeFileSync(join(dir, 'com', 'example', 'a.json'), JSON.stringify(minimal('com.example.other')));
+    writeFileSync(join(dir, 'com', 'example', 'c.json'), JSON.stringify({ lexicon: 1, id: 'com.example.c', defs: { x: { type: 'unknown' } } }));
+    try {
+      LexiconSet.fromDirectory(dir).loadAll();
+      assert.fail('expected a LexiconLoadError');
+    } catch (err) {
+      assert.ok(err instanceof LexiconLoadError);
+      assert.deepEqual(err.problems, [
+        `${join(dir, 'com', 'example', 'a.json')}: holds com.example.other, but its path names com.example.a`,
+        'com.example.c: defs/x: type unknown can not be a named definition',
+      ]);
+    }
+  });
+
+  it('throws the load error when a bad document is first needed, and problems() throws it too', () => {
+    const dir = join(tmp, 'bad-record');
+    mkdirSync(join(dir, 'com', 'example'), { recursive: true });
+    writeFileSync(join(dir, 'com', 'example', 'r.json'), JSON.stringify({ lexicon: 1, id: 'com.example.r', defs: { main: { type: 'record', key: 'nope', record: { type: 'object' } } } }));
+    const set = LexiconSet.fromDirectory(dir);
+    assert.throws(() => set.validateRecord('com.example.r', { $type: 'com.example.r' }), LexiconLoadError);
+    assert.throws(() => set.problems(), LexiconLoadError);
   });
 
   it('refuses invalid and duplicate documents, listing each one', () => {

@@ -1,9 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { type LexiconDoc, Lexicons } from '@atproto/lexicon';
 import { describeBlobs, checkBlobConstraints } from './blobs.ts';
 import { DefIndex, type LocatedDef } from './def-index.ts';
 import { carryDefaults } from './defaults.ts';
+import { type DocSource, DirectorySource, MemorySource } from './doc-source.ts';
 import { validateLexiconDoc } from './doc.ts';
 import { InvalidDataError, LexiconLoadError, formatPath } from './errors.ts';
 import { type CheckFailure, type Checker, CheckCompiler } from './extra-checks.ts';
@@ -24,12 +23,13 @@ import { resolveRef, walkDoc } from './walk.ts';
 interface RecordEntry {
   keyType: RecordKeyType;
   root: LocatedDef;
-  check: Checker | null;
+  /** Compiled when the first record of the type is validated; null when nothing needs checking. */
+  check?: Checker | null;
 }
 
 interface BodyEntry {
   root: LocatedDef;
-  check: Checker | null;
+  check?: Checker | null;
 }
 
 interface MethodEntry {
@@ -46,38 +46,36 @@ const fail = (message: string): Failure => ({ success: false, message });
 const libraryFailure = (err: { message: string }): Failure => fail(err.message.replaceAll('lex:', ''));
 
 /**
- * The Lexicon documents a server knows, loaded once at start. Validates records and XRPC
- * bodies with @atproto/lexicon, converting from this project's data model first, and adds
- * what that library gets wrong: string formats, `unknown` fields and blob `accept`/`maxSize`.
+ * The Lexicon documents a server knows. Validates records and XRPC bodies with
+ * @atproto/lexicon, converting from this project's data model first, and adds what that
+ * library gets wrong: string formats, `unknown` fields and blob `accept`/`maxSize`.
+ *
+ * Documents are read on first use: a method's own document when the method is looked up, and
+ * a record type's or a body's whole tree of referenced documents the first time one is
+ * validated, so validation sees exactly what it would with every document loaded. A bad
+ * document shows when it is first needed (as a thrown LexiconLoadError); `loadAll` and
+ * `problems` read them all, for tests and checks.
  */
 export class LexiconSet {
+  readonly #source: DocSource;
+  /** The documents read so far; bounded by the source. */
   readonly #docs = new Map<string, LexiconDocument>();
   readonly #index = new DefIndex();
+  readonly #compiler = new CheckCompiler(this.#index);
   readonly #lex = new Lexicons();
+  /** Documents handed to #lex. */
+  readonly #inLibrary = new Set<string>();
+  /** Documents whose every transitive reference is in #lex too. */
+  readonly #ready = new Set<string>();
   readonly #records = new Map<string, RecordEntry>();
   readonly #methods = new Map<string, MethodEntry>();
 
-  private constructor(docs: LexiconDocument[]) {
-    for (const doc of docs) {
-      this.#docs.set(doc.id, doc);
-      this.#index.add(doc);
-      this.#lex.add(libraryCopy(doc));
-    }
-    const compiler = new CheckCompiler(this.#index);
-    for (const doc of docs) {
-      const main = doc.defs.main;
-      if (main?.type === 'record') {
-        const uri = `${doc.id}#main`;
-        const key = (main as LexRecordDef).key as RecordKeyType; // validateLexiconDoc requires a known key type
-        this.#records.set(doc.id, { keyType: key, root: this.#index.resolve(uri, doc.id)!, check: compiler.named(uri) });
-      } else if (main?.type === 'query' || main?.type === 'procedure' || main?.type === 'subscription') {
-        this.#methods.set(doc.id, buildMethod(doc.id, main as LexMethodDef, compiler));
-      }
-    }
+  private constructor(source: DocSource) {
+    this.#source = source;
   }
 
   /**
-   * Loads documents, checking each; throws LexiconLoadError listing every bad or duplicate one.
+   * Checks documents and keeps them; throws LexiconLoadError listing every bad or duplicate one.
    * The set keeps the documents (getMethod hands out parts of them): do not modify them later.
    */
   static fromDocs(docs: Iterable<unknown>): LexiconSet {
@@ -97,42 +95,58 @@ export class LexiconSet {
       }
     }
     if (problems.length > 0) throw new LexiconLoadError(problems);
-    return new LexiconSet(valid);
-  }
-
-  /** Loads every `*.json` file under `dir`, recursively. */
-  static fromDirectory(dir: string): LexiconSet {
-    const docs: unknown[] = [];
-    const problems: string[] = [];
-    for (const file of listJsonFiles(dir)) {
-      try {
-        docs.push(JSON.parse(readFileSync(file, 'utf8')));
-      } catch (err) {
-        problems.push(`${file}: ${(err as Error).message}`);
-      }
-    }
-    if (problems.length > 0) throw new LexiconLoadError(problems);
-    return LexiconSet.fromDocs(docs);
-  }
-
-  get size(): number {
-    return this.#docs.size;
-  }
-
-  ids(): string[] {
-    return [...this.#docs.keys()];
-  }
-
-  getDoc(id: string): LexiconDocument | undefined {
-    return this.#docs.get(id);
+    return new LexiconSet(new MemorySource(valid));
   }
 
   /**
-   * Cross-document problems: refs to definitions no loaded document has, refs to tokens and
-   * union variants that are not objects or records. Loading tolerates them (a partial set is
-   * still useful); a value that reaches one fails validation with a clear message.
+   * The `*.json` documents under `dir`, laid out by NSID (`com/atproto/repo/getRecord.json`).
+   * Only lists the files: each is read and checked when first needed (see loadAll).
+   */
+  static fromDirectory(dir: string): LexiconSet {
+    return new LexiconSet(new DirectorySource(dir));
+  }
+
+  /** How many documents the set has, read or not. */
+  get size(): number {
+    return this.#source.size;
+  }
+
+  ids(): string[] {
+    return this.#source.ids();
+  }
+
+  /** The documents read so far (the others have cost nothing yet). */
+  loadedIds(): string[] {
+    return [...this.#docs.keys()];
+  }
+
+  /** Reads every document now; throws LexiconLoadError listing every bad one. */
+  loadAll(): this {
+    const problems = [...this.#source.clashes];
+    for (const id of this.#source.ids()) {
+      try {
+        this.#doc(id);
+      } catch (err) {
+        if (!(err instanceof LexiconLoadError)) throw err;
+        problems.push(...err.problems);
+      }
+    }
+    if (problems.length > 0) throw new LexiconLoadError(problems);
+    return this;
+  }
+
+  getDoc(id: string): LexiconDocument | undefined {
+    return this.#doc(id);
+  }
+
+  /**
+   * Cross-document problems: refs to definitions no document has, refs to tokens and union
+   * variants that are not objects or records. Loading tolerates them (a partial set is still
+   * useful); a value that reaches one fails validation with a clear message. Reads every
+   * document first (loadAll), so a bad one throws.
    */
   problems(): string[] {
+    this.loadAll();
     const out: string[] = [];
     for (const doc of this.#docs.values()) {
       walkDoc(doc, (def, path) => {
@@ -152,15 +166,15 @@ export class LexiconSet {
   }
 
   getMethod(nsid: string): MethodSchema | undefined {
-    return this.#methods.get(nsid)?.schema;
+    return this.#method(nsid)?.schema;
   }
 
   hasRecord(collection: string): boolean {
-    return this.#records.has(collection);
+    return this.#record(collection) !== undefined;
   }
 
   recordKeyType(collection: string): RecordKeyType | undefined {
-    return this.#records.get(collection)?.keyType;
+    return this.#record(collection)?.keyType;
   }
 
   /**
@@ -169,7 +183,7 @@ export class LexiconSet {
    * every blob ref in it with its field's constraints.
    */
   validateRecord(collection: string, value: unknown): RecordValidationResult {
-    const entry = this.#records.get(collection);
+    const entry = this.#record(collection);
     if (!entry) return fail(`no Lexicon schema for record type ${collection}`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('Record must be an object');
     const type = (value as { $type?: unknown }).$type;
@@ -181,12 +195,14 @@ export class LexiconSet {
     } catch (err) {
       return dataFailure('Record', err);
     }
+    this.#prepare(collection);
     try {
       const res = this.#lex.validate(collection, lex);
       if (!res.success) return libraryFailure(res.error);
     } catch (err) {
       return fail(`Record can not be validated: ${(err as Error).message}`);
     }
+    if (entry.check === undefined) entry.check = this.#compiler.named(`${collection}#main`);
     const f = entry.check?.(value);
     if (f) return checkFailure('Record', f);
     const blobs = describeBlobs(this.#index, entry.root, value, found);
@@ -196,7 +212,7 @@ export class LexiconSet {
 
   /** Validates a procedure's JSON input; on success `value` carries the schema's defaults. */
   validateInput(nsid: string, value: unknown): ValidationResult {
-    const entry = this.#methods.get(nsid);
+    const entry = this.#method(nsid);
     if (!entry || entry.schema.kind !== 'procedure') return fail(`no Lexicon procedure ${nsid}`);
     if (!entry.input) return { success: true, value };
     return this.#validateBody('Input', nsid, entry.input, value, false);
@@ -204,7 +220,7 @@ export class LexiconSet {
 
   /** Validates a method's JSON output. Legacy blob refs are tolerated: old records hold them. */
   validateOutput(nsid: string, value: unknown): ValidationResult {
-    const entry = this.#methods.get(nsid);
+    const entry = this.#method(nsid);
     if (!entry || entry.schema.kind === 'subscription') return fail(`no Lexicon query or procedure ${nsid}`);
     if (!entry.output) return { success: true, value };
     return this.#validateBody('Output', nsid, entry.output, value, true);
@@ -218,7 +234,9 @@ export class LexiconSet {
   blobFieldsOf(collection: string, value: unknown): BlobField[] {
     const found: FoundBlob[] = [];
     toLex(value, { blobs: found, legacyBlobs: true });
-    return describeBlobs(this.#index, this.#records.get(collection)?.root, value, found);
+    const entry = this.#record(collection);
+    if (entry) this.#prepare(collection);
+    return describeBlobs(this.#index, entry?.root, value, found);
   }
 
   #validateBody(root: 'Input' | 'Output', nsid: string, body: BodyEntry, value: unknown, legacyBlobs: boolean): ValidationResult {
@@ -229,18 +247,85 @@ export class LexiconSet {
     } catch (err) {
       return dataFailure(root, err);
     }
+    this.#prepare(nsid);
     let result: unknown;
     try {
       result = root === 'Input' ? this.#lex.assertValidXrpcInput(nsid, lex) : this.#lex.assertValidXrpcOutput(nsid, lex);
     } catch (err) {
       return libraryFailure(err as Error);
     }
+    if (body.check === undefined) body.check = this.#compiler.field(body.root.def, nsid);
     const f = body.check?.(value);
     if (f) return checkFailure(root, f);
     const bad = firstBlobViolation(root, describeBlobs(this.#index, body.root, value, found));
     if (bad) return fail(bad);
     return { success: true, value: carryDefaults(result, lex, value) };
   }
+
+  #record(collection: string): RecordEntry | undefined {
+    return this.#records.get(collection) ?? (this.#doc(collection) && this.#records.get(collection));
+  }
+
+  #method(nsid: string): MethodEntry | undefined {
+    return this.#methods.get(nsid) ?? (this.#doc(nsid) && this.#methods.get(nsid));
+  }
+
+  /** A document, read and indexed on first use; undefined for an NSID the source does not have. */
+  #doc(nsid: string): LexiconDocument | undefined {
+    const known = this.#docs.get(nsid);
+    if (known !== undefined || !this.#source.has(nsid)) return known;
+    const doc = this.#source.read(nsid);
+    this.#docs.set(nsid, doc);
+    this.#index.add(doc);
+    const main = doc.defs.main;
+    if (main?.type === 'record') {
+      const keyType = (main as LexRecordDef).key as RecordKeyType; // validateLexiconDoc requires a known key type
+      this.#records.set(nsid, { keyType, root: this.#index.resolve(`${nsid}#main`, nsid)! });
+    } else if (main?.type === 'query' || main?.type === 'procedure' || main?.type === 'subscription') {
+      this.#methods.set(nsid, buildMethod(nsid, main as LexMethodDef));
+    }
+    return doc;
+  }
+
+  /**
+   * Reads a document and every document it refers to, transitively, and hands each to
+   * @atproto/lexicon, so validating against it (and compiling its checks) sees every definition
+   * it can reach. A ref to a document the source lacks stays dangling, as `problems` reports.
+   */
+  #prepare(nsid: string): void {
+    if (this.#ready.has(nsid)) return;
+    const reached = new Set<string>();
+    const todo = [nsid];
+    while (todo.length > 0) {
+      const id = todo.pop()!;
+      if (reached.has(id) || this.#ready.has(id)) continue;
+      const doc = this.#doc(id);
+      if (!doc) continue;
+      reached.add(id);
+      if (!this.#inLibrary.has(id)) {
+        this.#lex.add(libraryCopy(doc));
+        this.#inLibrary.add(id);
+      }
+      todo.push(...referencedDocs(doc));
+    }
+    // Only now: a document that fails to load on the way leaves the others to try again.
+    for (const id of reached) this.#ready.add(id);
+  }
+}
+
+/** The other documents a document's refs and union variants point into. */
+function referencedDocs(doc: LexiconDocument): Set<string> {
+  const out = new Set<string>();
+  const add = (ref: string) => {
+    const target = resolveRef(ref, doc.id);
+    const id = target.slice(0, target.indexOf('#'));
+    if (id !== doc.id) out.add(id);
+  };
+  walkDoc(doc, (def) => {
+    if (def.type === 'ref') add(def.ref as string);
+    else if (def.type === 'union') for (const ref of def.refs as string[]) add(ref);
+  });
+  return out;
 }
 
 /** The copy handed to @atproto/lexicon: it rewrites refs in place, and string formats are ours. */
@@ -252,14 +337,14 @@ function libraryCopy(doc: LexiconDocument): LexiconDoc {
   return copy as unknown as LexiconDoc;
 }
 
-function buildMethod(nsid: string, def: LexMethodDef, compiler: CheckCompiler): MethodEntry {
+function buildMethod(nsid: string, def: LexMethodDef): MethodEntry {
   const schema: MethodSchema = { kind: def.type, errors: (def.errors ?? []).map((e) => e.name) };
   if (def.parameters) schema.params = def.parameters;
   if (def.input) schema.input = def.input;
   if (def.output) schema.output = def.output;
   if (def.message) schema.message = def.message;
   const body = (s: LexDef | undefined): BodyEntry | undefined =>
-    s ? { root: { def: s, docId: nsid }, check: compiler.field(s, nsid) } : undefined;
+    s ? { root: { def: s, docId: nsid } } : undefined;
   return { schema, input: body(def.input?.schema), output: body(def.output?.schema) };
 }
 
@@ -278,14 +363,4 @@ function firstBlobViolation(root: string, blobs: BlobField[]): string | undefine
     if (problem) return `${root}/${blob.path} ${problem}`;
   }
   return undefined;
-}
-
-function listJsonFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listJsonFiles(full));
-    else if (entry.isFile() && entry.name.endsWith('.json')) out.push(full);
-  }
-  return out.sort();
 }
