@@ -45,6 +45,9 @@ import { Firehose } from './sync/firehose.ts';
 import { SequencerLog } from './sync/sequencer-log.ts';
 
 /** The Lexicon documents the server knows, vendored in the repo. */
+/** Record types nearly every account writes (see LexiconSet.prepareRecords). */
+const COMMON_RECORD_TYPES = ['app.bsky.feed.post', 'app.bsky.feed.like', 'app.bsky.feed.repost', 'app.bsky.graph.follow', 'app.bsky.actor.profile'];
+
 export const LEXICON_DIR = fileURLToPath(new URL('../lexicons', import.meta.url));
 
 /** What handlers get. Domain modules get only their own dependencies, never the whole context. */
@@ -130,7 +133,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   const k256 = secp256k1Backend();
   if (k256.kind === 'libsecp256k1') log.info({ secp256k1: k256.kind }, 'ES256K signatures: libsecp256k1 (native)');
   else log.warn({ secp256k1: k256.kind, reason: k256.reason }, 'ES256K signatures: node:crypto (OpenSSL), about 10x the CPU per signature of libsecp256k1');
-  const lexicons = LexiconSet.fromDirectory(LEXICON_DIR);
+  // Documents are read on first use; the record types most writes are of are made ready now, so
+  // the first post after a restart does not pay for reading and compiling ~20 documents.
+  const lexicons = LexiconSet.fromDirectory(LEXICON_DIR).prepareRecords(COMMON_RECORD_TYPES);
   const accounts = new AccountStore(db);
   // The app-password lookup key is derived from the JWT secret (no new secret to configure). A new
   // JWT secret makes every stored digest stale: those app passwords take the slow path once each.

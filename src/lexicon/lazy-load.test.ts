@@ -86,3 +86,14 @@ describe('a LexiconSet read from a directory', () => {
     assert.deepEqual(fresh.loadedIds(), ['app.bsky.actor.profile']);
   });
 });
+
+describe('a set with record types prepared ahead', () => {
+  it('has read their documents and everything they refer to before any write, and validates as the eager set does', () => {
+    const set = LexiconSet.fromDirectory(DIR).prepareRecords([POST, 'app.bsky.feed.like', 'no.such.record']);
+    const loaded = new Set(set.loadedIds());
+    for (const id of [POST, 'app.bsky.feed.like', 'app.bsky.embed.images', 'app.bsky.richtext.facet', 'com.atproto.repo.strongRef']) assert.ok(loaded.has(id), id);
+    assert.ok(!loaded.has('app.bsky.graph.block'));
+    for (const [, value] of posts) assert.deepEqual(set.validateRecord(POST, value), eager.validateRecord(POST, value));
+    assert.deepEqual(new Set(set.loadedIds()), loaded, 'validating a prepared type reads nothing more');
+  });
+});

@@ -135,6 +135,20 @@ export class LexiconSet {
     return this;
   }
 
+  /**
+   * Gets record types ready now (their documents and every one they refer to read, their checks
+   * compiled) instead of at their first write: for the few types nearly every account writes.
+   */
+  prepareRecords(collections: readonly string[]): this {
+    for (const collection of collections) {
+      const entry = this.#record(collection);
+      if (!entry) continue;
+      this.#prepare(collection);
+      if (entry.check === undefined) entry.check = this.#compiler.named(`${collection}#main`);
+    }
+    return this;
+  }
+
   getDoc(id: string): LexiconDocument | undefined {
     return this.#doc(id);
   }
