@@ -89,6 +89,8 @@ export const methods: readonly AppMethod[] = [
 /** The method table, built once at start: validators and coercers are compiled here. */
 export function buildRegistry(ctx: AppContext): Registry<AppContext, AuthState> {
   const table = applyAccountPolicy(methods.map(toMethodDef), buildVerifiers(ctx));
+  // their input schemas too, so no method's first call reads and compiles them
+  ctx.lexicons.prepareInputs(table.methods.map((m) => m.nsid));
   return new Registry<AppContext, AuthState>({
     schemas: ctx.lexicons,
     formats: formatValidators,

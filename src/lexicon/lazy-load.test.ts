@@ -97,3 +97,18 @@ describe('a set with record types prepared ahead', () => {
     assert.deepEqual(new Set(set.loadedIds()), loaded, 'validating a prepared type reads nothing more');
   });
 });
+
+describe('a set with method inputs prepared ahead', () => {
+  it('has read what an input refers to and validates it as the eager set does, ignoring queries and unknown NSIDs', () => {
+    const set = LexiconSet.fromDirectory(DIR).prepareInputs(['com.atproto.repo.applyWrites', 'com.atproto.repo.getRecord', 'no.such.method']);
+    const loaded = new Set(set.loadedIds());
+    assert.ok(loaded.has('com.atproto.repo.applyWrites') && loaded.has('com.atproto.repo.defs'), 'the input and what it refers to');
+    const inputs = [
+      { repo: 'did:plc:abc', writes: [{ $type: 'com.atproto.repo.applyWrites#create', collection: POST, value: post({}) }] },
+      { repo: 'did:plc:abc', writes: [{ $type: 'com.atproto.repo.applyWrites#nope', collection: POST }] },
+      { repo: 'did:plc:abc' },
+    ];
+    for (const input of inputs) assert.deepEqual(set.validateInput('com.atproto.repo.applyWrites', input), eager.validateInput('com.atproto.repo.applyWrites', input));
+    assert.deepEqual(new Set(set.loadedIds()), loaded, 'validating a prepared input reads nothing more');
+  });
+});

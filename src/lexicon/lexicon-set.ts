@@ -149,6 +149,20 @@ export class LexiconSet {
     return this;
   }
 
+  /**
+   * Gets the JSON inputs of these methods ready now (documents read, checks compiled), so the
+   * first call of each does not pay for it: for the methods a server registers. Others are ignored.
+   */
+  prepareInputs(nsids: Iterable<string>): this {
+    for (const nsid of nsids) {
+      const input = this.#method(nsid)?.input;
+      if (input === undefined) continue;
+      this.#prepare(nsid);
+      if (input.check === undefined) input.check = this.#compiler.field(input.root.def, nsid);
+    }
+    return this;
+  }
+
   getDoc(id: string): LexiconDocument | undefined {
     return this.#doc(id);
   }
