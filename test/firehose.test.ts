@@ -7,6 +7,7 @@ import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { WebSocket } from 'ws';
 import { decodeCborFirst, decodeCbor } from '../src/ipld/cbor.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
+import { newAccountAgent, until } from './helpers/agents.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let plc: TestPlc;
@@ -24,11 +25,7 @@ after(async () => {
   await plc.close();
 });
 
-async function newAgent(name: string): Promise<AtpAgent> {
-  const agent = new AtpAgent({ service: server.url });
-  await agent.createAccount({ handle: `${name}.test`, email: `${name}@example.com`, password: `${name}-password-1` });
-  return agent;
-}
+const newAgent = (name: string): Promise<AtpAgent> => newAccountAgent(server.url, name);
 
 function followFirehose(cursor?: number) {
   const events: Event[] = [];
@@ -42,14 +39,6 @@ function followFirehose(cursor?: number) {
   });
   firehose.start();
   return { firehose, events, errors };
-}
-
-async function until(check: () => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Raw frames of subscribeRepos, decoded as header + body. */

@@ -7,6 +7,7 @@ import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { decodeCbor } from '../src/ipld/cbor.ts';
 import { prepareRecord } from '../src/repo/prepare-write.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
+import { newAccountAgent, until } from './helpers/agents.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 // Concurrent writes to one repo: a create may start from a commit still queued for the group
@@ -27,19 +28,7 @@ after(async () => {
   await plc.close();
 });
 
-async function newAgent(name: string): Promise<AtpAgent> {
-  const agent = new AtpAgent({ service: server.url });
-  await agent.createAccount({ handle: `${name}.test`, email: `${name}@example.com`, password: `${name}-password-1` });
-  return agent;
-}
-
-async function until(check: () => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const newAgent = (name: string): Promise<AtpAgent> => newAccountAgent(server.url, name);
 
 interface CommitEvent {
   rev: string;
