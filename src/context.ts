@@ -189,6 +189,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     blobs,
     afterCommit: config.crawlers.length > 0 ? () => crawlers.notify() : undefined,
   });
+  metrics?.watchRepoWrites(() => repo.restarts);
   // Events older than the retention are dropped hourly; subscribers asking for them get OutdatedCursor.
   const pruneEvents = () => {
     const removed = sequencer.prune(new Date(Date.now() - config.sequencerRetentionHours * 3600_000));

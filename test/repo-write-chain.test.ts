@@ -8,7 +8,8 @@ import { decodeCbor } from '../src/ipld/cbor.ts';
 import { prepareRecord } from '../src/repo/prepare-write.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { newAccountAgent, until } from './helpers/agents.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { parsePrometheusText, valueOf } from './helpers/prometheus.ts';
+import { basicAuth, startTestServer, type TestServer } from './helpers/server.ts';
 
 // Concurrent writes to one repo: a create may start from a commit still queued for the group
 // commit (src/repo/pending-commits.ts). These tests check the chain the writes make, with the
@@ -126,6 +127,8 @@ describe('concurrent writes to one repository', () => {
     await assert.rejects(failing, /Could not find blob/);
     const ok = await Promise.all(behind);
     assert.ok(repo.restarts > restartsBefore, 'a create queued over the failing commit started over');
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: basicAuth(server.adminPassword) } }).then((r) => r.text());
+    assert.equal(valueOf(parsePrometheusText(metrics), 'squall_repo_write_restarts_total', {}), repo.restarts, 'operators see the restarts');
     await assertUnbrokenChain(did);
     assert.deepEqual(await verifiedPaths(did), ok.map((r) => r.results[0].uri.split('/').slice(3).join('/')).sort());
   });

@@ -35,6 +35,8 @@ export class Metrics {
   readonly #upstreamChildren = new Map<string, HistogramChild>();
   readonly #upstreamServices = new Set<string>();
   readonly #backups: { success: Gauge; duration: Gauge; bytes: Gauge; failures: Counter };
+  readonly #repoWriteRestarts: Counter;
+  #readRestarts: () => number = () => 0;
 
   constructor(sources: MetricsSources) {
     const { db, firehose } = sources;
@@ -61,6 +63,16 @@ export class Metrics {
     new Gauge({ name: 'squall_firehose_head_seq', help: 'The newest sequence number the firehose has served.', registers: register, collect() { this.set(firehose.head); } });
     new Counter({ name: 'squall_firehose_events_total', help: 'Durable events read into the firehose for live subscribers (rate = events/s).', registers: register, collect() { this.reset(); this.inc(firehose.stats().eventsRead); } });
     new Counter({ name: 'squall_firehose_frames_sent_total', help: 'Event frames handed to subscribers (events x subscribers).', registers: register, collect() { this.reset(); this.inc(firehose.stats().framesSent); } });
+
+    this.#repoWriteRestarts = new Counter({
+      name: 'squall_repo_write_restarts_total',
+      help: 'Repo writes worked out over a queued commit that then failed, and started again from the stored repo.',
+      registers: register,
+      collect: () => {
+        this.#repoWriteRestarts.reset();
+        this.#repoWriteRestarts.inc(this.#readRestarts());
+      },
+    });
 
     // Recounted when the firehose moved (an account, repo or record changed) or the TTL passed.
     const counts = cached(sources.countsTtlMs ?? 30_000, () => firehose.head, () => countStorage(db));
@@ -89,6 +101,11 @@ export class Metrics {
     let child = byStatus.get(status);
     if (!child) byStatus.set(status, (child = this.#routes.labels(route, String(status))));
     child.inc();
+  }
+
+  /** Where the repo write path counts its restarts (RepoService.restarts); it is made after the metrics. */
+  watchRepoWrites(restarts: () => number): void {
+    this.#readRestarts = restarts;
   }
 
   consumerTooSlow(): void {
