@@ -142,9 +142,7 @@ export class LexiconSet {
   prepareRecords(collections: readonly string[]): this {
     for (const collection of collections) {
       const entry = this.#record(collection);
-      if (!entry) continue;
-      this.#prepare(collection);
-      if (entry.check === undefined) entry.check = this.#compiler.named(`${collection}#main`);
+      if (entry) this.#readyRecord(collection, entry);
     }
     return this;
   }
@@ -156,9 +154,7 @@ export class LexiconSet {
   prepareInputs(nsids: Iterable<string>): this {
     for (const nsid of nsids) {
       const input = this.#method(nsid)?.input;
-      if (input === undefined) continue;
-      this.#prepare(nsid);
-      if (input.check === undefined) input.check = this.#compiler.field(input.root.def, nsid);
+      if (input) this.#readyBody(nsid, input);
     }
     return this;
   }
@@ -223,15 +219,14 @@ export class LexiconSet {
     } catch (err) {
       return dataFailure('Record', err);
     }
-    this.#prepare(collection);
+    const check = this.#readyRecord(collection, entry);
     try {
       const res = this.#lex.validate(collection, lex);
       if (!res.success) return libraryFailure(res.error);
     } catch (err) {
       return fail(`Record can not be validated: ${(err as Error).message}`);
     }
-    if (entry.check === undefined) entry.check = this.#compiler.named(`${collection}#main`);
-    const f = entry.check?.(value);
+    const f = check?.(value);
     if (f) return checkFailure('Record', f);
     const blobs = describeBlobs(this.#index, entry.root, value, found);
     const bad = firstBlobViolation('Record', blobs);
@@ -275,19 +270,32 @@ export class LexiconSet {
     } catch (err) {
       return dataFailure(root, err);
     }
-    this.#prepare(nsid);
+    const check = this.#readyBody(nsid, body);
     let result: unknown;
     try {
       result = root === 'Input' ? this.#lex.assertValidXrpcInput(nsid, lex) : this.#lex.assertValidXrpcOutput(nsid, lex);
     } catch (err) {
       return libraryFailure(err as Error);
     }
-    if (body.check === undefined) body.check = this.#compiler.field(body.root.def, nsid);
-    const f = body.check?.(value);
+    const f = check?.(value);
     if (f) return checkFailure(root, f);
     const bad = firstBlobViolation(root, describeBlobs(this.#index, body.root, value, found));
     if (bad) return fail(bad);
     return { success: true, value: carryDefaults(result, lex, value) };
+  }
+
+  /** A record type's documents handed to the library and its checks compiled, once; returns the checks. */
+  #readyRecord(collection: string, entry: RecordEntry): Checker | null {
+    this.#prepare(collection);
+    if (entry.check === undefined) entry.check = this.#compiler.named(`${collection}#main`);
+    return entry.check;
+  }
+
+  /** The same for a method's input or output. */
+  #readyBody(nsid: string, body: BodyEntry): Checker | null {
+    this.#prepare(nsid);
+    if (body.check === undefined) body.check = this.#compiler.field(body.root.def, nsid);
+    return body.check;
   }
 
   #record(collection: string): RecordEntry | undefined {
