@@ -35,7 +35,6 @@ export class Metrics {
   readonly #upstreamChildren = new Map<string, HistogramChild>();
   readonly #upstreamServices = new Set<string>();
   readonly #backups: { success: Gauge; duration: Gauge; bytes: Gauge; failures: Counter };
-  readonly #repoWriteRestarts: Counter;
   #readRestarts: () => number = () => 0;
 
   constructor(sources: MetricsSources) {
@@ -64,15 +63,8 @@ export class Metrics {
     new Counter({ name: 'squall_firehose_events_total', help: 'Durable events read into the firehose for live subscribers (rate = events/s).', registers: register, collect() { this.reset(); this.inc(firehose.stats().eventsRead); } });
     new Counter({ name: 'squall_firehose_frames_sent_total', help: 'Event frames handed to subscribers (events x subscribers).', registers: register, collect() { this.reset(); this.inc(firehose.stats().framesSent); } });
 
-    this.#repoWriteRestarts = new Counter({
-      name: 'squall_repo_write_restarts_total',
-      help: 'Repo writes worked out over a queued commit that then failed, and started again from the stored repo.',
-      registers: register,
-      collect: () => {
-        this.#repoWriteRestarts.reset();
-        this.#repoWriteRestarts.inc(this.#readRestarts());
-      },
-    });
+    const restarts = () => this.#readRestarts();
+    new Counter({ name: 'squall_repo_write_restarts_total', help: 'Repo writes worked out over a queued commit that then failed, and started again from the stored repo.', registers: register, collect() { this.reset(); this.inc(restarts()); } });
 
     // Recounted when the firehose moved (an account, repo or record changed) or the TTL passed.
     const counts = cached(sources.countsTtlMs ?? 30_000, () => firehose.head, () => countStorage(db));

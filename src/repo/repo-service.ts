@@ -81,8 +81,7 @@ export class RepoService {
    * event (an account arriving by migration: its DID is still hosted elsewhere).
    */
   async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}, opts: { announce?: boolean } = {}): Promise<RepoRoot> {
-    return this.#deps.locks.run(did, async () => {
-      await this.#pending.settled(did);
+    return this.#exclusive(did, async () => {
       const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [] });
       await this.#deps.committer.run(() => {
         alsoInTx();
@@ -116,7 +115,8 @@ export class RepoService {
         }
         throw err;
       }
-      const { deps, result } = { deps: this.#deps, result: queued.result };
+      const deps = this.#deps;
+      const { result } = queued;
       deps.firehose.notify();
       deps.afterCommit?.();
       if (unreferenced.length > 0 && deps.blobs) await deps.blobs.deleteUnreferenced(did, unreferenced);
@@ -129,6 +129,14 @@ export class RepoService {
         }),
       };
     }
+  }
+
+  /** Runs `fn` under the repo's lock once every commit queued for the repo has settled: for what reads or replaces the whole repo. */
+  #exclusive<T>(did: string, fn: () => Promise<T>): Promise<T> {
+    return this.#deps.locks.run(did, async () => {
+      await this.#pending.settled(did);
+      return fn();
+    });
   }
 
   /** Under the repo's lock: works out the commit and queues it. Undefined when nothing is to be written. */
@@ -196,8 +204,7 @@ export class RepoService {
     });
     const durable = deps.committer.run(() => {
       // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
-      const now = deps.db.prepare('SELECT cid AS head FROM repo_root WHERE did = ?').get(did) as { head: string } | undefined;
-      if (now?.head !== base) throw new StaleHeadError(did);
+      if (this.rootOrUndefined(did)?.cid !== base) throw new StaleHeadError(did);
       return this.#applyInTx(result, effective);
     }, settled);
     arrived();
@@ -245,9 +252,8 @@ export class RepoService {
     repo: ReplacementRepo,
     opts: { beforeWrite?: () => void; resign?: boolean; afterWrite?: (head: RepoRoot) => void } = {},
   ): Promise<{ blocks: number; head: RepoRoot }> {
-    const { db, records, blobs, locks, committer, keys, firehose } = this.#deps;
-    const stored = await locks.run(did, async () => {
-      await this.#pending.settled(did);
+    const { db, records, blobs, committer, keys, firehose } = this.#deps;
+    const stored = await this.#exclusive(did, async () => {
       let resigned: { root: RepoRoot & { data: string }; bytes: Uint8Array } | undefined;
       if (opts.resign) {
         const keypair = keys.get(did);
@@ -296,9 +302,8 @@ export class RepoService {
    * is then (e.g. activation's state change and events).
    */
   async resignHead<T>(did: string, alsoInTx: (head: RepoRoot) => T, opts: { force?: boolean } = {}): Promise<T> {
-    const { keys, locks, committer, firehose } = this.#deps;
-    const result = await locks.run(did, async () => {
-      await this.#pending.settled(did);
+    const { keys, committer, firehose } = this.#deps;
+    const result = await this.#exclusive(did, async () => {
       const head = this.#head(did);
       const keypair = keys.get(did);
       if (!keypair) throw new RepoWriteError('RepoNotFound', `No signing key for ${did}`);
@@ -367,8 +372,7 @@ export class RepoService {
 
   /** Deletes a repo under its lock, in one durable transaction with `alsoInTx`. */
   async deleteRepo(did: string, alsoInTx: () => void = () => {}): Promise<void> {
-    await this.#deps.locks.run(did, async () => {
-      await this.#pending.settled(did);
+    await this.#exclusive(did, async () => {
       await this.#deps.committer.run(() => {
         this.deleteRepoInTx(did);
         alsoInTx();
