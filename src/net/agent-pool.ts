@@ -11,11 +11,10 @@ import type * as Https from 'node:https';
 import { http } from './node-http.ts';
 
 const require = createRequire(import.meta.url);
-let httpsModule: typeof Https | undefined;
 
-/** `node:https`, loaded on first use. */
+/** `node:https`, loaded on first use (require() keeps it once loaded). */
 export function https(): typeof Https {
-  return (httpsModule ??= require('node:https') as typeof Https);
+  return require('node:https') as typeof Https;
 }
 
 export class AgentPool {

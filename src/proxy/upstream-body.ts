@@ -7,8 +7,7 @@ import type Zlib from 'node:zlib';
 
 // node:zlib (~2 MB resident) is loaded when the first encoded answer arrives, not at boot.
 const require = createRequire(import.meta.url);
-let zlibModule: typeof Zlib | undefined;
-const zlib = () => (zlibModule ??= require('node:zlib') as typeof Zlib);
+const zlib = () => require('node:zlib') as typeof Zlib;
 
 /** The content codings a PDS can read, in the order it prefers them. */
 export const READABLE_ENCODINGS = 'gzip, br, deflate, identity';
