@@ -47,6 +47,86 @@ describe('group commit', () => {
     db.close();
   });
 
+  it('applies a group of rerunnable writes without savepoints, and once each while none fails', async () => {
+    const db = new CountingSavepointsDatabase(join(dir, 'rerun-e.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    const calls = new Map<string, number>();
+    const insert = (k: string) => () => {
+      calls.set(k, (calls.get(k) ?? 0) + 1);
+      return db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run(k).changes;
+    };
+    const results = await Promise.all(['a', 'b', 'c'].map((k) => committer.run(insert(k), undefined, { rerunnable: true })));
+    assert.deepEqual(results, [1, 1, 1]);
+    assert.deepEqual([...calls.values()], [1, 1, 1]);
+    assert.equal(db.savepoints, 0);
+    assert.deepEqual(committer.stats, { transactions: 1, writes: 3, reruns: 0 });
+    db.close();
+  });
+
+  it('applies a group of rerunnable writes again under savepoints when one fails: only that one is rolled back', async () => {
+    const db = new CountingSavepointsDatabase(join(dir, 'rerun-f.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    const calls: string[] = [];
+    const settled: boolean[] = [];
+    const insert = (k: string) => () => {
+      calls.push(k);
+      db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run(k);
+      if (k === 'bad') throw new Error('boom');
+      return k;
+    };
+    const outcomes = await Promise.allSettled(
+      ['x', 'bad', 'y'].map((k, i) => committer.run(insert(k), (committed) => (settled[i] = committed), { rerunnable: true })),
+    );
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(((outcomes[1] as PromiseRejectedResult).reason as Error).message, 'boom');
+    assert.deepEqual(settled, [true, false, true]);
+    // first pass stops at the failing write; the second pass applies all three, each under its savepoint
+    assert.deepEqual(calls, ['x', 'bad', 'x', 'bad', 'y']);
+    assert.equal(db.savepoints, 3);
+    const keys = (db.prepare('SELECT k FROM t ORDER BY k').all() as Array<{ k: string }>).map((r) => r.k);
+    assert.deepEqual(keys, ['x', 'y']);
+    assert.deepEqual(committer.stats, { transactions: 1, writes: 3, reruns: 1 });
+    db.close();
+  });
+
+  it('rejects a lone rerunnable write that fails without applying it again', async () => {
+    const db = new CountingSavepointsDatabase(join(dir, 'rerun-g.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    let calls = 0;
+    const outcome = committer.run(
+      () => {
+        calls++;
+        db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run('half-done');
+        throw new Error('boom');
+      },
+      undefined,
+      { rerunnable: true },
+    );
+    await assert.rejects(outcome, /boom/);
+    assert.equal(calls, 1);
+    assert.equal(db.savepoints, 0);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
+    db.close();
+  });
+
+  it('keeps a savepoint per write in a group where any write is not rerunnable', async () => {
+    const db = new CountingSavepointsDatabase(join(dir, 'rerun-h.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    let calls = 0;
+    const insert = (k: string) => () => {
+      calls++;
+      return db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run(k).changes;
+    };
+    await Promise.all([committer.run(insert('a'), undefined, { rerunnable: true }), committer.run(insert('b'))]);
+    assert.equal(calls, 2);
+    assert.equal(db.savepoints, 2);
+    db.close();
+  });
+
   it('splits a long queue into bounded groups', async () => {
     const db = openDb('c.sqlite');
     const committer = new GroupCommitter(db, 10);
@@ -55,6 +135,15 @@ describe('group commit', () => {
     db.close();
   });
 });
+
+/** The real database, counting the savepoints the group committer opens. */
+class CountingSavepointsDatabase extends Database {
+  savepoints = 0;
+  override savepoint<T>(fn: () => T): T {
+    this.savepoints++;
+    return super.savepoint(fn);
+  }
+}
 
 /** The real database, with each WAL fsync held until the test opens the gate. */
 class GatedFsyncDatabase extends Database {

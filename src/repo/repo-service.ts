@@ -206,7 +206,7 @@ export class RepoService {
       // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
       if (this.rootOrUndefined(did)?.cid !== base) throw new StaleHeadError(did);
       return this.#applyInTx(result, effective);
-    }, settled);
+    }, settled, { rerunnable: true }); // the commit's changes are all in the database
     arrived();
     return { result, durable };
   }
