@@ -28,13 +28,8 @@ function statementsFor(db: Db): Statements {
       get: db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck(),
       has: db.prepare('SELECT 1 FROM repo_block WHERE did = ? AND cid = ?').pluck(),
       page: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? ORDER BY cid LIMIT ?').raw(),
-      pageSince: db
-        .prepare(
-          `SELECT cid, bytes, rev FROM repo_block
-           WHERE did = ? AND rev >= ? AND (rev > ? OR cid > ?)
-           ORDER BY rev, cid LIMIT ?`,
-        )
-        .raw(),
+      // no index on rev (migration 13): the repo's blocks in key order, those of a later rev kept
+      pageSince: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? AND rev > ? ORDER BY cid LIMIT ?').raw(),
       putRows: [],
       delRows: [],
     };
@@ -149,24 +144,11 @@ export class SqliteBlockStore implements BlockStore {
  */
 export function* streamRepoBlocks(db: Db, did: string, sinceRev?: string, pageSize = 512): Generator<StoredBlock, void, undefined> {
   const s = statementsFor(db);
-  if (sinceRev === undefined) {
-    let after = '';
-    for (;;) {
-      const rows = s.page.all(did, after, pageSize) as Array<[string, Uint8Array]>;
-      for (const [cid, bytes] of rows) yield { cid: parseCid(cid), bytes };
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1][0];
-    }
-  }
-  // keyset pagination on (rev, cid), seeking the index from the last row of the previous page
-  let rev = sinceRev;
-  let after = '\uffff'; // above every CID: the first page starts strictly after sinceRev
+  let after = '';
   for (;;) {
-    const rows = s.pageSince.all(did, rev, rev, after, pageSize) as Array<[string, Uint8Array, string]>;
+    const rows = (sinceRev === undefined ? s.page.all(did, after, pageSize) : s.pageSince.all(did, after, sinceRev, pageSize)) as Array<[string, Uint8Array]>;
     for (const [cid, bytes] of rows) yield { cid: parseCid(cid), bytes };
     if (rows.length < pageSize) return;
-    const last = rows[rows.length - 1];
-    rev = last[2];
-    after = last[0];
+    after = rows[rows.length - 1][0];
   }
 }

@@ -11,6 +11,7 @@ import refreshFamilies from './0009-refresh-families.ts';
 import emailAuthFactor from './0010-email-auth-factor.ts';
 import recordRev from './0011-record-rev.ts';
 import oauth from './0012-oauth.ts';
+import dropBlockRevIndex from './0013-drop-block-rev-index.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   emailAuthFactor,
   recordRev,
   oauth,
+  dropBlockRevIndex,
 ];
