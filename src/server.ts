@@ -10,6 +10,7 @@ import { answerPreflight, setCorsHeaders } from './http/cors.ts';
 import { createMetricsRoute, startMetricsListener } from './http/metrics-route.ts';
 import { wellKnownRoutes } from './http/well-known.ts';
 import { classifyIp } from './net/ip-address.ts';
+import { requestLogger } from './logger.ts';
 import { createOAuthRouter } from './oauth/http/router.ts';
 import { createProxy } from './proxy/index.ts';
 import { createSubscriptionUpgrader, createXrpcController, sendError, StreamLimits, XrpcError } from './xrpc/index.ts';
@@ -75,6 +76,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const routeLabel = (path: string) => (path === '/' || path === '/robots.txt' || (path === '/metrics' && servesMetrics) || wellKnown.has(path) ? path : 'other');
   const oauth = createOAuthRouter(ctx, { rateLimiter: ctx.rateLimiter, clientIp });
 
+  const requestLog = requestLogger(log);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     setCorsHeaders(res);
@@ -84,7 +86,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     const isXrpc = path.startsWith('/xrpc/');
     res.once('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ method: req.method, [isXrpc ? 'nsid' : 'path']: isXrpc ? path.slice(6, 200) : path.slice(0, 200), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      requestLog.info({ method: req.method, [isXrpc ? 'nsid' : 'path']: isXrpc ? path.slice(6, 200) : path.slice(0, 200), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
       if (metrics && !isXrpc) metrics.countRoute(routeLabel(path), res.statusCode);
     });
     if (req.method === 'OPTIONS') return answerPreflight(req, res);

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+/** Runs `body` in a child process with createLogger/requestLogger in scope; stdout lines with the ms since start at which each arrived. */
+function runChild(body: string): Promise<Array<{ msg: string; at: number }>> {
+  const script = `import { createLogger, requestLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};\n${body}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = performance.now();
+    const lines: Array<{ msg: string; at: number }> = [];
+    let rest = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const parts = (rest + chunk.toString()).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) lines.push({ msg: (JSON.parse(line) as { msg: string }).msg, at: performance.now() - started });
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(lines) : reject(new Error(`child exited ${code}`))));
+  });
+}
+
+describe('logger on standard output', () => {
+  it('writes ordinary lines at once and request lines in a batch within 250 ms', async () => {
+    const lines = await runChild(`
+      const log = createLogger('info');
+      const requests = requestLogger(log);
+      requests.info('request 1');
+      log.info('ordinary');
+      setTimeout(() => log.info('after 1 s'), 1000);
+    `);
+    assert.deepEqual(lines.map((l) => l.msg), ['ordinary', 'request 1', 'after 1 s']);
+    const [ordinary, request, late] = lines;
+    // the request line waits for its batch (up to 250 ms), well before the line logged after a second
+    assert.ok(request.at >= ordinary.at && request.at < late.at - 500, JSON.stringify(lines));
+  });
+
+  it('writes a full batch without waiting', async () => {
+    const lines = await runChild(`
+      const log = createLogger('info');
+      const requests = requestLogger(log);
+      for (let i = 0; i < 200; i++) requests.info({ i, padding: 'x'.repeat(40) }, 'request');
+      log.info('ordinary');
+      setTimeout(() => {}, 1000);
+    `);
+    assert.equal(lines.filter((l) => l.msg === 'request').length, 200);
+    // 200 lines of ~130 bytes fill three 8 KB batches at once; only the remainder waits for the timer
+    assert.ok(lines.findIndex((l) => l.msg === 'request') < lines.findIndex((l) => l.msg === 'ordinary'), JSON.stringify(lines.map((l) => l.msg)));
+  });
+
+  it('writes the request lines still waiting when the process exits', async () => {
+    const lines = await runChild(`
+      const log = createLogger('info');
+      requestLogger(log).info('request before exit');
+      log.info('ordinary');
+      process.exit(0);
+    `);
+    assert.deepEqual(lines.map((l) => l.msg).sort(), ['ordinary', 'request before exit']);
+  });
+
+  it('with a destination of its own, the request logger is the logger itself', async () => {
+    const { createLogger, requestLogger } = await import('./logger.ts');
+    const chunks: string[] = [];
+    const log = createLogger('info', { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WritableStream);
+    requestLogger(log).info('request');
+    assert.equal(chunks.length, 1);
+  });
+});
