@@ -37,22 +37,36 @@ const OPTIONS: LoggerOptions = {
 
 type Stdout = ReturnType<typeof pino.destination>;
 
-/** The request-line batch and the output stream of each logger that writes to standard output (see `requestLogger`). */
+/** Loggers writing to standard output: their batch in front of it, and the stream itself. */
 const outputs = new WeakMap<Logger, { batch: LineBatch; stdout: Stdout }>();
+/** Loggers whose lines may wait in the batch (see `requestLogger`); every other line is written at once. */
+const batched = new WeakSet<Logger>();
 
 /**
  * Structured JSON logs. Anything that could carry a credential is redacted by path, as a
  * second line of defence: code never logs secrets, tokens or passwords on purpose.
  *
- * Without a destination, lines go to standard output, each as it is logged (while a write is in
- * flight, the lines after it gather and go out together); see `requestLogger` for the request
- * log. Unwritten output is bounded (MAX_UNWRITTEN_BYTES): past it lines are dropped.
+ * Without a destination, lines go to standard output through a batch: each line is written at
+ * once (with the request lines waiting before it), except the request log's (see
+ * `requestLogger`). Unwritten output is bounded (MAX_UNWRITTEN_BYTES): past it lines are dropped.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   if (destination) return pino({ ...OPTIONS, level }, destination as never);
   const stdout = pino.destination({ dest: 1, maxLength: MAX_UNWRITTEN_BYTES, sync: false });
-  const log = pino({ ...OPTIONS, level }, stdout);
   const batch = new LineBatch((text) => stdout.write(text));
+  const log = pino(
+    {
+      ...OPTIONS,
+      level,
+      hooks: {
+        logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: Parameters<Logger['info']>) => void) {
+          method.apply(this, args);
+          if (!batched.has(this)) batch.flush();
+        },
+      },
+    },
+    batch,
+  );
   outputs.set(log, { batch, stdout });
   flushOnExit(log);
   return log;
@@ -84,15 +98,18 @@ function flushOnExit(log: Logger): void {
 }
 
 /**
- * The logger of the one-line-per-request log. On standard output its lines are gathered in
- * memory and written in batches (BATCH_BYTES, or after FLUSH_MS): a write per line handed each
- * line to the thread pool, ~2.5% of a createRecord's server CPU and +33 MB of RSS under load
- * (bench/write-cost.ts, 6 rounds). They may follow later lines of other kinds by up to 250 ms
- * (each carries its time), and a SIGKILL loses at most those of the last 250 ms.
+ * The logger of the one-line-per-request log. On standard output its lines wait in memory and
+ * are written in batches (BATCH_BYTES, or after FLUSH_MS, or with the next line of another
+ * kind): a write per line handed each line to the thread pool, and held ~15 MB more at the end
+ * of a 3,000-write run (bench/write-cost.ts, 8 rounds: 213 -> 198 MB; CPU within the noise). A
+ * SIGKILL loses at most the request lines of the last 250 ms. A child logger, not a second pino
+ * instance: a second instance writing to the batch held 9 MB more heap from the start (unexplained).
  */
 export function requestLogger(log: Logger): Logger {
-  const batch = outputs.get(log)?.batch;
-  return batch ? pino({ ...OPTIONS, level: log.level }, batch) : log;
+  if (!outputs.has(log)) return log;
+  const child = log.child({});
+  batched.add(child);
+  return child;
 }
 
 /** Lines gathered in memory and handed on as one string. */
