@@ -48,8 +48,7 @@ describe('group commit', () => {
   });
 
   it('applies a group of rerunnable writes without savepoints, and once each while none fails', async () => {
-    const db = new CountingSavepointsDatabase(join(dir, 'rerun-e.sqlite'));
-    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const db = openCounting('rerun-e.sqlite');
     const committer = new GroupCommitter(db);
     const calls = new Map<string, number>();
     const insert = (k: string) => () => {
@@ -65,8 +64,7 @@ describe('group commit', () => {
   });
 
   it('applies a group of rerunnable writes again under savepoints when one fails: only that one is rolled back', async () => {
-    const db = new CountingSavepointsDatabase(join(dir, 'rerun-f.sqlite'));
-    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const db = openCounting('rerun-f.sqlite');
     const committer = new GroupCommitter(db);
     const calls: string[] = [];
     const settled: boolean[] = [];
@@ -92,8 +90,7 @@ describe('group commit', () => {
   });
 
   it('rejects a lone rerunnable write that fails without applying it again', async () => {
-    const db = new CountingSavepointsDatabase(join(dir, 'rerun-g.sqlite'));
-    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const db = openCounting('rerun-g.sqlite');
     const committer = new GroupCommitter(db);
     let calls = 0;
     const outcome = committer.run(
@@ -113,8 +110,7 @@ describe('group commit', () => {
   });
 
   it('keeps a savepoint per write in a group where any write is not rerunnable', async () => {
-    const db = new CountingSavepointsDatabase(join(dir, 'rerun-h.sqlite'));
-    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const db = openCounting('rerun-h.sqlite');
     const committer = new GroupCommitter(db);
     let calls = 0;
     const insert = (k: string) => () => {
@@ -143,6 +139,12 @@ class CountingSavepointsDatabase extends Database {
     this.savepoints++;
     return super.savepoint(fn);
   }
+}
+
+function openCounting(name: string): CountingSavepointsDatabase {
+  const db = new CountingSavepointsDatabase(join(dir, name));
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+  return db;
 }
 
 /** The real database, with each WAL fsync held until the test opens the gate. */
