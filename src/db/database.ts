@@ -33,9 +33,10 @@ interface TxStatements {
 /** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** Page caches during a bulk copy (see `withAttached`): the attached file's, and this connection's. */
+/** This connection's page cache (see the constructor); a bulk copy (`withAttached`) keeps it. */
+const CACHE_KB = 8000;
+/** The page cache of a file attached for a bulk copy (see `withAttached`). */
 const ATTACHED_CACHE_KB = 2048;
-const BULK_COPY_CACHE_KB = 8000;
 
 export class Database {
   readonly #db: SqliteHandle;
@@ -62,7 +63,7 @@ export class Database {
     // every cached page to drop those past the end of a database smaller than 1 GB. With 32 MB,
     // ~5,700 cached pages: 5.8% of a createRecord's server CPU (perf); with 8 MB 1.9%, for
     // ~0.4% more in page reads (a miss is a pread from the OS's cache). 4 MB: no better.
-    this.#db.pragma('cache_size = -8000');
+    this.#db.pragma(`cache_size = -${CACHE_KB}`);
     // Checkpoint the WAL every 10,000 pages (~40 MB) instead of SQLite's 1,000: a checkpoint
     // writes each page it finds once, however many commits changed it, so rarer checkpoints
     // rewrite the hot pages (index tails, the sequencer, repo roots) far less often, and pay their
@@ -210,10 +211,12 @@ export class Database {
    * and detaching happen outside any transaction; attachments are made one at a time (SQLite
    * allows few at once), so a second caller waits for the first to detach.
    *
-   * Meanwhile temporary data goes to files (see the constructor) and both page caches are small:
-   * the attached file is read once, in order, and the
-   * copied pages are written once; with the usual caches the copy grew the process by their
-   * size (measured: +25 MB for an import of 100,000 records, +7 MB with these; no slower).
+   * Meanwhile temporary data goes to files (see the constructor) and both page caches are small
+   * (the attached file's ATTACHED_CACHE_KB, this connection's its usual CACHE_KB): the attached
+   * file is read once, in order, and the copied pages are written once; with larger caches (this
+   * connection's was 32 MB, switched to 8 MB for the copy until both were 8 MB) the copy grew the
+   * process by their size (measured: +25 MB for an import of 100,000 records, +7 MB with these;
+   * no slower).
    */
   withAttached<T>(file: string, alias: string, fn: () => Promise<T>): Promise<T> {
     if (!/^[a-z_][a-z0-9_]*$/.test(alias)) throw new Error(`not a database alias: ${alias}`);
@@ -222,12 +225,9 @@ export class Database {
       try {
         this.#db.prepare(`ATTACH DATABASE ? AS ${alias}`).run(file);
         this.#db.pragma(`${alias}.cache_size = -${ATTACHED_CACHE_KB}`);
-        const cacheSize = this.#db.pragma('cache_size', { simple: true }) as number;
-        this.#db.pragma(`cache_size = -${BULK_COPY_CACHE_KB}`);
         try {
           return await fn();
         } finally {
-          this.#db.pragma(`cache_size = ${cacheSize}`);
           this.#db.prepare(`DETACH DATABASE ${alias}`).run();
         }
       } finally {
