@@ -45,10 +45,10 @@ import { Firehose } from './sync/firehose.ts';
 import { SequencerLog } from './sync/sequencer-log.ts';
 
 /** The Lexicon documents the server knows, vendored in the repo. */
+export const LEXICON_DIR = fileURLToPath(new URL('../lexicons', import.meta.url));
+
 /** Record types nearly every account writes (see LexiconSet.prepareRecords). */
 const COMMON_RECORD_TYPES = ['app.bsky.feed.post', 'app.bsky.feed.like', 'app.bsky.feed.repost', 'app.bsky.graph.follow', 'app.bsky.actor.profile'];
-
-export const LEXICON_DIR = fileURLToPath(new URL('../lexicons', import.meta.url));
 
 /** What handlers get. Domain modules get only their own dependencies, never the whole context. */
 export interface AppContext {

@@ -159,9 +159,9 @@ export class GroupCommitter {
    * transaction itself failed. A savepoint per write lets one failing write roll back alone, but
    * costs every page a write changes a copy into the statement journal (perf: 1.9% of a
    * createRecord's server CPU, 0.9% without). So a group made only of rerunnable writes runs
-   * without them first: if one of its writes
-   * throws, the whole transaction rolls back and the group is applied again, each write under its
-   * savepoint, as any other group is (the failing write fails again there, from the same state).
+   * without them first: if one of its writes throws, the whole transaction rolls back and the
+   * group is applied again, each write under its savepoint, as any other group is (the failing
+   * write fails again there, from the same state).
    */
   #applyGroup(batch: Pending[]): Outcome[] {
     if (batch.every((item) => item.rerunnable)) {
