@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decodeCbor } from '../ipld/cbor.ts';
 import { cidToString, parseCid } from '../ipld/cid.ts';
-import { dataToJson } from '../ipld/data-model.ts';
 import { NodeCache } from '../ipld/mst/index.ts';
 import type { Keypair } from '../crypto/index.ts';
 import { decodeCommit, signCommit, verifyCommitSignature } from './commit.ts';
@@ -12,10 +10,10 @@ import { PendingCommits } from './pending-commits.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
 import { commitEvent } from './commit-event.ts';
 import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
-import type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, WriteOptions, WriteOutcome } from './repo-types.ts';
+import type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
 import { RepoWriteError } from './write-errors.ts';
 
-export type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, WriteOptions, WriteOutcome } from './repo-types.ts';
+export type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
 
 const NODE_CACHE_REPOS = 256;
 /** A write whose base failed is retried from the database; the retry cannot meet a failed base. */
@@ -336,19 +334,21 @@ export class RepoService {
       .run(did, root.cid, root.rev, root.data, now);
   }
 
-  getRecord(did: string, collection: string, rkey: string, cid?: string): { uri: string; cid: string; value: unknown } {
+  /** A record as stored (its DAG-CBOR block), if it exists (and has CID `cid`, when given). */
+  getRecord(did: string, collection: string, rkey: string, cid?: string): StoredRecord {
     const row = this.#deps.records.getWithBytes(did, collection, rkey);
     if (!row || (cid !== undefined && row.cid !== cid)) {
       throw new RepoWriteError('RecordNotFound', `Could not locate record: at://${did}/${collection}/${rkey}`);
     }
-    return { uri: `at://${did}/${collection}/${rkey}`, cid: row.cid, value: dataToJson(decodeCbor(row.bytes)) };
+    return { uri: `at://${did}/${collection}/${rkey}`, cid: row.cid, bytes: row.bytes };
   }
 
-  listRecords(did: string, collection: string, opts: { limit: number; cursor?: string; reverse: boolean }) {
+  /** One page of a collection's records as stored; `cursor` when there are more. */
+  listRecords(did: string, collection: string, opts: { limit: number; cursor?: string; reverse: boolean }): { records: StoredRecord[]; cursor?: string } {
     const rows = this.#deps.records.list(did, collection, { limit: opts.limit + 1, cursor: opts.cursor, reverse: opts.reverse });
     const page = rows.slice(0, opts.limit);
     return {
-      records: page.map((row) => ({ uri: `at://${did}/${collection}/${row.rkey}`, cid: row.cid, value: dataToJson(decodeCbor(row.bytes)) })),
+      records: page.map((row) => ({ uri: `at://${did}/${collection}/${row.rkey}`, cid: row.cid, bytes: row.bytes })),
       ...(rows.length > opts.limit ? { cursor: page[page.length - 1].rkey } : {}),
     };
   }

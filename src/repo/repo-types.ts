@@ -12,6 +12,13 @@ export interface RepoRoot {
   rev: string;
 }
 
+/** A record as the repo holds it: its AT URI, CID and DAG-CBOR block. */
+export interface StoredRecord {
+  uri: string;
+  cid: string;
+  bytes: Uint8Array;
+}
+
 /** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
 export interface RecordBlobHooks {
   /** Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now unreferenced. */

@@ -6,7 +6,7 @@ import { clientKeyOf } from '../net/ip-address.ts';
 import { enforceRateLimits, type RateLimiter } from './rate-limit.ts';
 import { discardBody, STREAM_LIMIT_DEFAULTS, StreamLimits, tooManyStreams } from './stream-limits.ts';
 import type { MethodEntry, Registry } from './registry.ts';
-import { BinaryOutput, JsonOutput, type Forwarder, type RequestInfo, type SchemaSource } from './types.ts';
+import { BinaryOutput, EncodedJsonOutput, JsonOutput, type Forwarder, type RequestInfo, type SchemaSource } from './types.ts';
 
 export interface ControllerLogger {
   info(obj: object, msg?: string): void;
@@ -168,6 +168,12 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
       }
       return;
     }
+    if (output instanceof EncodedJsonOutput) {
+      if (options.strict && entry.outputIsJson && entry.hasOutputSchema) {
+        validateOutput(entry, JSON.parse(Buffer.from(output.bytes.buffer, output.bytes.byteOffset, output.bytes.byteLength).toString('utf8')));
+      }
+      return void sendJson(res, output.bytes, head);
+    }
     let body = output;
     if (output instanceof JsonOutput) {
       setHeaders(res, output.headers);
@@ -180,15 +186,20 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
       res.statusCode = 200;
       return void res.end();
     }
-    if (options.strict && entry.outputIsJson && entry.hasOutputSchema) {
-      const result = options.schemas.validateOutput(entry.nsid, body);
-      if (!result.success) throw new InternalServerError(`output of ${entry.nsid} does not match its Lexicon: ${result.message}`);
-    }
-    const text = JSON.stringify(body);
+    if (options.strict && entry.outputIsJson && entry.hasOutputSchema) validateOutput(entry, body);
+    sendJson(res, JSON.stringify(body), head);
+  }
+
+  function validateOutput(entry: MethodEntry<Ctx, Auth>, body: unknown): void {
+    const result = options.schemas.validateOutput(entry.nsid, body);
+    if (!result.success) throw new InternalServerError(`output of ${entry.nsid} does not match its Lexicon: ${result.message}`);
+  }
+
+  function sendJson(res: ServerResponse, body: string | Uint8Array, head: boolean): void {
     res.statusCode = 200;
     res.setHeader('Content-Type', JSON_TYPE);
-    res.setHeader('Content-Length', Buffer.byteLength(text));
-    res.end(head ? undefined : text);
+    res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+    res.end(head ? undefined : body);
   }
 
   /** A slot for one streamed answer, or a 429 (the body is closed unsent). */

@@ -57,6 +57,14 @@ export class BinaryOutput {
   ) {}
 }
 
+/**
+ * A JSON answer already encoded (UTF-8), for answers assembled from stored parts without building
+ * objects first. Strict mode parses it back to validate it against the method's output schema.
+ */
+export class EncodedJsonOutput {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** A JSON answer with extra headers (most handlers just return the object). */
 export class JsonOutput {
   constructor(

@@ -1,4 +1,5 @@
 import { defineMethod } from '../../../define.ts';
+import { recordJson } from '../../../record-json.ts';
 import { readableRepo } from '../../../repo-access.ts';
 
 export default defineMethod({
@@ -8,6 +9,6 @@ export default defineMethod({
   handler({ ctx, auth, params }) {
     const { repo, collection, rkey, cid } = params as { repo: string; collection: string; rkey: string; cid?: string };
     const did = readableRepo(ctx, repo, auth).did;
-    return ctx.repo.getRecord(did, collection, rkey, cid);
+    return recordJson(ctx.repo.getRecord(did, collection, rkey, cid));
   },
 });

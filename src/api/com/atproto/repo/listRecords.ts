@@ -1,4 +1,5 @@
 import { defineMethod } from '../../../define.ts';
+import { recordPageJson } from '../../../record-json.ts';
 import { readableRepo } from '../../../repo-access.ts';
 
 export default defineMethod({
@@ -14,6 +15,6 @@ export default defineMethod({
       reverse?: boolean;
     };
     const did = readableRepo(ctx, repo, auth).did;
-    return ctx.repo.listRecords(did, collection, { limit, cursor, reverse: reverse ?? false });
+    return recordPageJson(ctx.repo.listRecords(did, collection, { limit, cursor, reverse: reverse ?? false }));
   },
 });

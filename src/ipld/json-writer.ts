@@ -1,0 +1,59 @@
+/**
+ * JSON text written straight into one growing UTF-8 buffer, for answers assembled from parts that
+ * are already encoded (stored records transcoded from DAG-CBOR, see cbor-json.ts) instead of
+ * built as objects and passed through `JSON.stringify`.
+ */
+export class JsonWriter {
+  #buf: Buffer;
+  pos = 0;
+
+  constructor(initialSize = 4096) {
+    this.#buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** The buffer, with room for at least `n` more bytes from `pos`. */
+  room(n: number): Buffer {
+    const need = this.pos + n;
+    if (need > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2));
+      this.#buf.copy(grown, 0, 0, this.pos);
+      this.#buf = grown;
+    }
+    return this.#buf;
+  }
+
+  byte(b: number): void {
+    this.room(1)[this.pos++] = b;
+  }
+
+  /** Text the caller knows is JSON already and needs no escaping (punctuation, digits, `"key":`). */
+  raw(text: string): void {
+    this.pos += this.room(text.length * 3).write(text, this.pos, 'utf8');
+  }
+
+  /** A string as a JSON string literal, exactly as `JSON.stringify` writes it. */
+  string(s: string): void {
+    if (PLAIN.test(s)) {
+      const buf = this.room(s.length + 2);
+      buf[this.pos++] = QUOTE;
+      this.pos += buf.write(s, this.pos, 'latin1');
+      buf[this.pos++] = QUOTE;
+    } else {
+      this.raw(JSON.stringify(s));
+    }
+  }
+
+  /** Any JSON value (the general path). */
+  value(v: unknown): void {
+    this.raw(JSON.stringify(v));
+  }
+
+  /** What was written: a view of the buffer, valid until the next write. */
+  result(): Buffer {
+    return this.#buf.subarray(0, this.pos);
+  }
+}
+
+const QUOTE = 0x22;
+/** Printable ASCII other than `"` and `\`: copied into a JSON string literal as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
