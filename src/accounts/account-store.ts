@@ -26,6 +26,9 @@ export type AccountStatus = PublicAccountStatus;
 
 type StateColumns = Pick<Account, 'deactivatedAt' | 'takedownRef' | 'arrivingAt'>;
 
+/** An account's DID and what its state is made of: what a public read of its repo checks. */
+export type AccountRef = Pick<Account, 'did'> & StateColumns;
+
 /** The account's state, for the policy of what it may do (account-policy.ts). */
 export function accountState(account: StateColumns): AccountState {
   if (account.takedownRef) return 'takendown';
@@ -100,6 +103,19 @@ export class AccountStore {
       | Pick<AccountRow, 'deactivated_at' | 'takedown_ref' | 'arriving_at'>
       | undefined;
     return row && accountState({ deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at });
+  }
+
+  /**
+   * The DID and state columns of the account a DID or handle names: a narrow read for the public
+   * record reads (getRecord, listRecords), which need nothing else of the row.
+   */
+  refByRepo(repo: string): AccountRef | undefined {
+    const row = (
+      repo.startsWith('did:')
+        ? this.db.prepare('SELECT did, deactivated_at, takedown_ref, arriving_at FROM account WHERE did = ?').get(repo)
+        : this.db.prepare('SELECT did, deactivated_at, takedown_ref, arriving_at FROM account WHERE handle = ?').get(repo.toLowerCase())
+    ) as Pick<AccountRow, 'did' | 'deactivated_at' | 'takedown_ref' | 'arriving_at'> | undefined;
+    return row && { did: row.did, deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at };
   }
 
   byHandle(handle: string): Account | undefined {

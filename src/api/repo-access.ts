@@ -1,5 +1,5 @@
 import { assertAllowed } from '../accounts/account-policy.ts';
-import { accountState, type Account } from '../accounts/account-store.ts';
+import { accountState, type Account, type AccountRef } from '../accounts/account-store.ts';
 import { requireAccess, type AuthState } from '../auth/types.ts';
 import type { AppContext } from '../context.ts';
 import { RepoWriteError } from '../repo/write-errors.ts';
@@ -16,16 +16,24 @@ function accountOf(ctx: AppContext, repo: string): Account {
  * is active (`publicRepoRead`), its own owner in any state it may export its data in
  * (`exportOwnData`: deactivated, arriving, or taken down and leaving).
  */
-export function assertRepoReadable(account: Account, auth: AuthState): void {
+export function assertRepoReadable(account: AccountRef, auth: AuthState): void {
   const own = auth.type === 'access' && auth.did === account.did;
   assertAllowed(accountState(account), own ? 'exportOwnData' : 'publicRepoRead');
 }
 
-/** The account whose repo a record read names (DID or handle), if the caller may read it now. */
+/** The account whose repo a read names (DID or handle), if the caller may read it now. */
 export function readableRepo(ctx: AppContext, repo: string, auth: AuthState): Account {
   const account = accountOf(ctx, repo);
   assertRepoReadable(account, auth);
   return account;
+}
+
+/** The DID of the repo a record read names, if the caller may read it now (reads only the state). */
+export function readableRepoDid(ctx: AppContext, repo: string, auth: AuthState): string {
+  const account = ctx.accounts.refByRepo(repo);
+  if (!account) throw new RepoWriteError('RepoNotFound', `Could not find repo: ${repo}`);
+  assertRepoReadable(account, auth);
+  return account.did;
 }
 
 /**

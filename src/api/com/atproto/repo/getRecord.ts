@@ -1,6 +1,6 @@
 import { defineMethod } from '../../../define.ts';
 import { recordJson } from '../../../record-json.ts';
-import { readableRepo } from '../../../repo-access.ts';
+import { readableRepoDid } from '../../../repo-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.repo.getRecord',
@@ -8,7 +8,7 @@ export default defineMethod({
   errors: ['RepoNotFound', 'RepoDeactivated', 'RepoTakendown'],
   handler({ ctx, auth, params }) {
     const { repo, collection, rkey, cid } = params as { repo: string; collection: string; rkey: string; cid?: string };
-    const did = readableRepo(ctx, repo, auth).did;
+    const did = readableRepoDid(ctx, repo, auth);
     return recordJson(ctx.repo.getRecord(did, collection, rkey, cid));
   },
 });

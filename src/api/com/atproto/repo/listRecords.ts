@@ -1,6 +1,6 @@
 import { defineMethod } from '../../../define.ts';
 import { recordPageJson } from '../../../record-json.ts';
-import { readableRepo } from '../../../repo-access.ts';
+import { readableRepoDid } from '../../../repo-access.ts';
 
 export default defineMethod({
   nsid: 'com.atproto.repo.listRecords',
@@ -14,7 +14,7 @@ export default defineMethod({
       cursor?: string;
       reverse?: boolean;
     };
-    const did = readableRepo(ctx, repo, auth).did;
+    const did = readableRepoDid(ctx, repo, auth);
     return recordPageJson(ctx.repo.listRecords(did, collection, { limit, cursor, reverse: reverse ?? false }));
   },
 });
