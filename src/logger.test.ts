@@ -59,11 +59,27 @@ describe('logger on standard output', () => {
     assert.deepEqual(lines.map((l) => l.msg).sort(), ['ordinary', 'request before exit']);
   });
 
-  it('with a destination of its own, the request logger is the logger itself', async () => {
+  it('with a destination of its own, the request logger writes there at once', async () => {
     const { createLogger, requestLogger } = await import('./logger.ts');
     const chunks: string[] = [];
     const log = createLogger('info', { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WritableStream);
     requestLogger(log).info('request');
     assert.equal(chunks.length, 1);
+  });
+
+  it('redacts credentials in every line but the request log, whose fields are fixed', async () => {
+    const { createLogger, requestLogger } = await import('./logger.ts');
+    const chunks: string[] = [];
+    const log = createLogger('info', { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WritableStream);
+    requestLogger(log).info({ method: 'GET', nsid: 'com.atproto.repo.getRecord', status: 200, ms: 0.5 }, 'request');
+    log.info({ password: 'hunter2', req: { headers: { authorization: 'Bearer abc' } }, body: { accessJwt: 'jwt' } }, 'other');
+    log.child({ component: 'x' }).info({ token: 'secret-token' }, 'child');
+    const [request, other, child] = chunks.map((c) => JSON.parse(c));
+    assert.deepEqual([request.method, request.nsid, request.status, request.ms], ['GET', 'com.atproto.repo.getRecord', 200, 0.5]);
+    assert.equal(other.password, '[redacted]');
+    assert.equal(other.req.headers.authorization, '[redacted]');
+    assert.equal(other.body.accessJwt, '[redacted]');
+    assert.equal(child.token, '[redacted]');
+    assert.ok(!chunks.join('').includes('hunter2') && !chunks.join('').includes('secret-token'));
   });
 });

@@ -106,9 +106,11 @@ function flushOnExit(log: Logger): void {
  * instance: a second instance writing to the batch held 9 MB more heap from the start (unexplained).
  */
 export function requestLogger(log: Logger): Logger {
-  if (!outputs.has(log)) return log;
-  const child = log.child({});
-  batched.add(child);
+  // Without the redaction paths: a request line's fields are fixed (method, NSID or path without
+  // the query, status, ms), and the wildcard paths cost ~7 of the ~11 µs a line takes. Every
+  // other line, this logger's parent's included, is still redacted.
+  const child = log.child({}, { redact: [] });
+  if (outputs.has(log)) batched.add(child);
   return child;
 }
 
