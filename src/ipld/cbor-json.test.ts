@@ -185,7 +185,7 @@ describe('transcodeCbor (DAG-CBOR to JSON text)', () => {
 describe('JsonWriter', () => {
   it('writes strings as JSON.stringify does, growing as it goes', () => {
     const out = new JsonWriter(1);
-    const strings = ['', 'abc', '"', '\\', '\n', 'é', '😀', '\ud800', 'x'.repeat(10_000)];
+    const strings = ['', 'abc', '"', '\\', '\n', 'é', '😀', '\ud800', 'x'.repeat(10_000), `${'y'.repeat(200)}"é\n`];
     out.byte(0x5b);
     strings.forEach((s, i) => {
       if (i > 0) out.byte(0x2c);
