@@ -6,7 +6,7 @@ import { createXrpcController } from './controller.ts';
 import { AuthRequiredError, InvalidTokenError, XrpcError } from './errors.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { Registry } from './registry.ts';
-import { BinaryOutput, type MethodSchema, type SchemaSource, type ValidationResult } from './types.ts';
+import { BinaryOutput, EncodedJsonOutput, type MethodSchema, type SchemaSource, type ValidationResult } from './types.ts';
 
 class DomainMissingError extends Error {}
 
@@ -65,6 +65,8 @@ before(async () => {
       if (params.n === 3) throw new Error('secret internal detail');
       if (params.n === 4) return { drift: true };
       if (params.n === 5) throw new DomainMissingError();
+      if (params.n === 6) return new EncodedJsonOutput(Buffer.from('{"encoded":true,"text":"é😀"}'));
+      if (params.n === 8) return new EncodedJsonOutput(Buffer.from('{"drift":true}'));
       return { params };
     },
   });
@@ -125,6 +127,21 @@ describe('the XRPC controller', () => {
     const res = await call('test.echo.get?n=7', { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(res.text, '');
+  });
+
+  it('sends an already encoded JSON answer as it is, and HEAD with its length and no body', async () => {
+    const res = await call('test.echo.get?n=6');
+    assert.equal(res.status, 200);
+    assert.equal(res.text, '{"encoded":true,"text":"é😀"}');
+    assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(res.text)));
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    const head = await call('test.echo.get?n=6', { method: 'HEAD' });
+    assert.equal(head.text, '');
+    assert.equal(head.headers.get('content-length'), res.headers.get('content-length'));
+  });
+
+  it('in strict mode, validates an encoded answer as sent: drift is a 500', async () => {
+    assertError(await call('test.echo.get?n=8'), 500, 'InternalServerError');
   });
 
   it('answers 404 MethodNotImplemented for unknown and malformed NSIDs', async () => {
