@@ -2,18 +2,20 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 
-/** Runs `body` in a child process with createLogger/requestLogger in scope; stdout lines with the ms since start at which each arrived. */
-function runChild(body: string): Promise<Array<{ msg: string; at: number }>> {
+type Line = { msg: string; at: number } & Record<string, unknown>;
+
+/** Runs `body` in a child process with createLogger/requestLogger in scope; its stdout lines, each with the ms since start at which it arrived. */
+function runChild(body: string): Promise<Line[]> {
   const script = `import { createLogger, requestLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};\n${body}`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const started = performance.now();
-    const lines: Array<{ msg: string; at: number }> = [];
+    const lines: Line[] = [];
     let rest = '';
     child.stdout.on('data', (chunk: Buffer) => {
       const parts = (rest + chunk.toString()).split('\n');
       rest = parts.pop()!;
-      for (const line of parts) lines.push({ msg: (JSON.parse(line) as { msg: string }).msg, at: performance.now() - started });
+      for (const line of parts) lines.push({ ...(JSON.parse(line) as { msg: string }), at: performance.now() - started });
     });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(lines) : reject(new Error(`child exited ${code}`))));
@@ -25,9 +27,9 @@ describe('logger on standard output', () => {
     const lines = await runChild(`
       const log = createLogger('info');
       const requests = requestLogger(log);
-      requests.info('request 1');
+      requests.info({ n: 1 }, 'request 1');
       log.info('ordinary');
-      setTimeout(() => requests.info('request 2'), 100);
+      setTimeout(() => requests.info({ n: 2 }, 'request 2'), 100);
       setTimeout(() => log.info('after 1 s'), 1000);
     `);
     assert.deepEqual(lines.map((l) => l.msg), ['request 1', 'ordinary', 'request 2', 'after 1 s']);
@@ -45,6 +47,12 @@ describe('logger on standard output', () => {
       setTimeout(() => {}, 1000);
     `);
     assert.equal(lines.filter((l) => l.msg === 'request').length, 200);
+    // the same line pino writes: level, ISO time, the base bindings, the fields, the message
+    const first = lines.find((l) => l.msg === 'request')!;
+    assert.deepEqual(Object.keys(first).filter((k) => k !== 'at'), ['level', 'time', 'service', 'i', 'padding', 'msg']);
+    assert.equal(first.level, 30);
+    assert.equal(first.service, 'squall');
+    assert.ok(!Number.isNaN(Date.parse(first.time as string)));
     // 200 lines of ~130 bytes fill three 8 KB batches at once; only the remainder waits for the timer
     assert.ok(lines.findIndex((l) => l.msg === 'request') < lines.findIndex((l) => l.msg === 'ordinary'), JSON.stringify(lines.map((l) => l.msg)));
   });
@@ -52,7 +60,7 @@ describe('logger on standard output', () => {
   it('writes the request lines still waiting when the process exits', async () => {
     const lines = await runChild(`
       const log = createLogger('info');
-      requestLogger(log).info('request before exit');
+      requestLogger(log).info({}, 'request before exit');
       log.info('ordinary');
       process.exit(0);
     `);
@@ -63,7 +71,7 @@ describe('logger on standard output', () => {
     const { createLogger, requestLogger } = await import('./logger.ts');
     const chunks: string[] = [];
     const log = createLogger('info', { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WritableStream);
-    requestLogger(log).info('request');
+    requestLogger(log).info({ status: 200 }, 'request');
     assert.equal(chunks.length, 1);
   });
 

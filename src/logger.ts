@@ -39,8 +39,6 @@ type Stdout = ReturnType<typeof pino.destination>;
 
 /** Loggers writing to standard output: their batch in front of it, and the stream itself. */
 const outputs = new WeakMap<Logger, { batch: LineBatch; stdout: Stdout }>();
-/** Loggers whose lines may wait in the batch (see `requestLogger`); every other line is written at once. */
-const batched = new WeakSet<Logger>();
 
 /**
  * Structured JSON logs. Anything that could carry a credential is redacted by path, as a
@@ -61,7 +59,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       hooks: {
         logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: Parameters<Logger['info']>) => void) {
           method.apply(this, args);
-          if (!batched.has(this)) batch.flush();
+          batch.flush();
         },
       },
     },
@@ -97,22 +95,40 @@ function flushOnExit(log: Logger): void {
   live.push(new WeakRef(log));
 }
 
-/**
- * The logger of the one-line-per-request log. On standard output its lines wait in memory and
- * are written in batches (BATCH_BYTES, or after FLUSH_MS, or with the next line of another
- * kind): a write per line handed each line to the thread pool, and held ~15 MB more at the end
- * of a 3,000-write run (bench/write-cost.ts, 8 rounds: 213 -> 198 MB; CPU within the noise). A
- * SIGKILL loses at most the request lines of the last 250 ms. A child logger, not a second pino
- * instance: a second instance writing to the batch held 9 MB more heap from the start (unexplained).
- */
-export function requestLogger(log: Logger): Logger {
-  // Without the redaction paths: a request line's fields are fixed (method, NSID or path without
-  // the query, status, ms), and the wildcard paths cost ~7 of the ~11 µs a line takes. Every
-  // other line, this logger's parent's included, is still redacted.
-  const child = log.child({}, { redact: [] });
-  if (outputs.has(log)) batched.add(child);
-  return child;
+/** The request log: one line per request, with fixed fields (no credential can be among them). */
+export interface RequestLog {
+  info(fields: Record<string, string | number | undefined>, msg: string): void;
 }
+
+/**
+ * The one-line-per-request log. On standard output its lines wait in memory and are written in
+ * batches (BATCH_BYTES, or after FLUSH_MS, or with the next line of another kind): a write per
+ * line handed each line to the thread pool, and held ~15 MB more at the end of a 3,000-write run
+ * (bench/write-cost.ts, 8 rounds: 213 -> 198 MB; CPU within the noise). A SIGKILL loses at most
+ * the request lines of the last 250 ms.
+ *
+ * The line is written here, in pino's format, not by pino: its fields are fixed (method, NSID or
+ * path without the query, status, ms), so the redaction pass, whose wildcard paths run on every
+ * value, has nothing to find (~7 of the ~11 us pino takes a line). A pino child without the
+ * redaction paths cost as much CPU as this but held 13-17 MB more RSS from start-up (unexplained;
+ * a second pino instance held 9 MB). With a destination of its own (tests), the logger itself.
+ */
+export function requestLogger(log: Logger): RequestLog {
+  const output = outputs.get(log);
+  if (!output) return log;
+  return {
+    info(fields, msg) {
+      if (!log.isLevelEnabled('info')) return;
+      let line = `{"level":${INFO},"time":"${new Date().toISOString()}",${BASE}`;
+      for (const key in fields) if (fields[key] !== undefined) line += `,${JSON.stringify(key)}:${JSON.stringify(fields[key])}`;
+      output.batch.write(`${line},"msg":${JSON.stringify(msg)}}\n`);
+    },
+  };
+}
+
+const INFO = pino.levels.values.info;
+/** The base bindings as pino writes them after the time: `"service":"squall"`. */
+const BASE = JSON.stringify(OPTIONS.base).slice(1, -1);
 
 /** Lines gathered in memory and handed on as one string. */
 class LineBatch {
