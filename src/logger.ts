@@ -110,8 +110,8 @@ export interface RequestLog {
  * The line is written here, in pino's format, not by pino: its fields are fixed (method, NSID or
  * path without the query, status, ms), so the redaction pass, whose wildcard paths run on every
  * value, has nothing to find (~7 of the ~11 us pino takes a line). A pino child without the
- * redaction paths cost as much CPU as this but held 13-17 MB more RSS from start-up (unexplained;
- * a second pino instance held 9 MB). With a destination of its own (tests), the logger itself.
+ * redaction paths did the same but held 13-17 MB more RSS from start-up (unexplained; a second
+ * pino instance held 9 MB). With a destination of its own (tests), the logger itself.
  */
 export function requestLogger(log: Logger): RequestLog {
   const output = outputs.get(log);
