@@ -79,6 +79,13 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
   };
 }
 
+const REF_COLUMNS = 'did, deactivated_at, takedown_ref, arriving_at';
+type RefRow = Pick<AccountRow, 'did' | 'deactivated_at' | 'takedown_ref' | 'arriving_at'>;
+
+function toRef(row: RefRow | undefined): AccountRef | undefined {
+  return row && { did: row.did, deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at };
+}
+
 /**
  * A login identifier as lookups compare it: trimmed; a handle without its leading `@` and lower
  * case, an email lower case, a DID as given (DIDs are case-sensitive; ours are lower case).
@@ -99,23 +106,19 @@ export class AccountStore {
 
   /** Only what every authenticated request checks: a narrow read, no full row to build. */
   stateByDid(did: string): AccountState | undefined {
-    const row = this.db.prepare('SELECT deactivated_at, takedown_ref, arriving_at FROM account WHERE did = ?').get(did) as
-      | Pick<AccountRow, 'deactivated_at' | 'takedown_ref' | 'arriving_at'>
-      | undefined;
-    return row && accountState({ deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at });
+    const ref = this.refByDid(did);
+    return ref && accountState(ref);
   }
 
-  /**
-   * The DID and state columns of the account a DID or handle names: a narrow read for the public
-   * record reads (getRecord, listRecords), which need nothing else of the row.
-   */
+  /** The DID and state columns of an account: what a read of its repo checks (see api/repo-access.ts). */
+  refByDid(did: string): AccountRef | undefined {
+    return toRef(this.db.prepare(`SELECT ${REF_COLUMNS} FROM account WHERE did = ?`).get(did) as RefRow | undefined);
+  }
+
+  /** `refByDid` for a repo named by DID or handle (record reads take either). */
   refByRepo(repo: string): AccountRef | undefined {
-    const row = (
-      repo.startsWith('did:')
-        ? this.db.prepare('SELECT did, deactivated_at, takedown_ref, arriving_at FROM account WHERE did = ?').get(repo)
-        : this.db.prepare('SELECT did, deactivated_at, takedown_ref, arriving_at FROM account WHERE handle = ?').get(repo.toLowerCase())
-    ) as Pick<AccountRow, 'did' | 'deactivated_at' | 'takedown_ref' | 'arriving_at'> | undefined;
-    return row && { did: row.did, deactivatedAt: row.deactivated_at, takedownRef: row.takedown_ref, arrivingAt: row.arriving_at };
+    if (repo.startsWith('did:')) return this.refByDid(repo);
+    return toRef(this.db.prepare(`SELECT ${REF_COLUMNS} FROM account WHERE handle = ?`).get(repo.toLowerCase()) as RefRow | undefined);
   }
 
   byHandle(handle: string): Account | undefined {

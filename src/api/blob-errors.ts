@@ -23,7 +23,7 @@ registerErrorMapper((err) => {
  * caller: anyone while it is active, its own owner also while it may export its data (to migrate).
  */
 export function checkBlobRepoAccess(ctx: AppContext, did: string, auth: AuthState): void {
-  const account = ctx.accounts.byDid(did);
+  const account = ctx.accounts.refByDid(did);
   if (!account) throw new XrpcError(400, 'RepoNotFound', `Could not find repo for DID: ${did}`);
   assertRepoReadable(account, auth);
 }

@@ -8,7 +8,7 @@ import { assertRepoReadable } from '../../../repo-access.ts';
  * while active; its owner also while deactivated, arriving or leaving a takedown).
  */
 export function resolveSyncRepo(ctx: AppContext, did: string, auth: AuthState): string {
-  const account = ctx.accounts.byDid(did);
+  const account = ctx.accounts.refByDid(did);
   if (!account || !ctx.repo.hasRepo(did)) throw new XrpcError(400, 'RepoNotFound', `Could not find repo for DID: ${did}`);
   assertRepoReadable(account, auth);
   return did;
