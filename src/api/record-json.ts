@@ -8,7 +8,7 @@ import { EncodedJsonOutput } from '../xrpc/index.ts';
  * (`{uri, cid, value}`, the value transcoded from DAG-CBOR; see ipld/cbor-json.ts).
  */
 export function recordJson(record: StoredRecord): EncodedJsonOutput {
-  const out = new JsonWriter(record.bytes.length * 2 + 256);
+  const out = new JsonWriter(sizeHint(record));
   writeRecord(out, record);
   return new EncodedJsonOutput(out.result());
 }
@@ -16,7 +16,7 @@ export function recordJson(record: StoredRecord): EncodedJsonOutput {
 /** `{records: [...], cursor?}` */
 export function recordPageJson(page: { records: StoredRecord[]; cursor?: string }): EncodedJsonOutput {
   let size = 64;
-  for (const record of page.records) size += record.bytes.length * 2 + 256;
+  for (const record of page.records) size += sizeHint(record);
   const out = new JsonWriter(size);
   out.raw('{"records":[');
   page.records.forEach((record, i) => {
@@ -30,6 +30,11 @@ export function recordPageJson(page: { records: StoredRecord[]; cursor?: string 
   }
   out.byte(0x7d);
   return new EncodedJsonOutput(out.result());
+}
+
+/** Room for a record's JSON at once, most of the time: its text is rarely twice its CBOR. */
+function sizeHint(record: StoredRecord): number {
+  return record.bytes.length * 2 + 256;
 }
 
 function writeRecord(out: JsonWriter, record: StoredRecord): void {

@@ -174,7 +174,7 @@ function escapedText(b: Uint8Array, p: number, end: number, out: JsonWriter): nu
   } catch {
     return FAIL;
   }
-  out.string(s);
+  out.value(s); // it has a quote, a backslash or a control character: JSON.stringify escapes it
   return end;
 }
 

@@ -31,28 +31,22 @@ export class JsonWriter {
     this.pos += this.room(text.length * 3).write(text, this.pos, 'utf8');
   }
 
-  /** A string as a JSON string literal, exactly as `JSON.stringify` writes it. */
+  /**
+   * A string as a JSON string literal, exactly as `JSON.stringify` writes it. Printable ASCII
+   * other than `"` and `\` (keys, URIs, CIDs) is checked and copied in one loop; anything else
+   * goes to `JSON.stringify`.
+   */
   string(s: string): void {
-    if (s.length <= SHORT) {
-      // Short strings (keys, URIs, CIDs) are checked and copied in one loop: no regex, no native call.
-      const buf = this.room(s.length + 2);
-      let o = this.pos;
-      buf[o++] = QUOTE;
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return this.raw(JSON.stringify(s));
-        buf[o++] = c;
-      }
-      buf[o++] = QUOTE;
-      this.pos = o;
-    } else if (PLAIN.test(s)) {
-      const buf = this.room(s.length + 2);
-      buf[this.pos++] = QUOTE;
-      this.pos += buf.write(s, this.pos, 'latin1');
-      buf[this.pos++] = QUOTE;
-    } else {
-      this.raw(JSON.stringify(s));
+    const buf = this.room(s.length + 2);
+    let o = this.pos;
+    buf[o++] = QUOTE;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return this.value(s);
+      buf[o++] = c;
     }
+    buf[o++] = QUOTE;
+    this.pos = o;
   }
 
   /** Any JSON value (the general path). */
@@ -68,7 +62,3 @@ export class JsonWriter {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-/** Strings up to this length are written by a loop over their characters (see `string`). */
-const SHORT = 128;
-/** Printable ASCII other than `"` and `\`: copied into a JSON string literal as it is. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
