@@ -26,7 +26,8 @@ before(async () => {
     env: { SQUALL_TEST_MODULES_FILE: report },
   });
   child.kill('SIGUSR2');
-  for (let i = 0; i < 100 && !existsSync(report); i++) await new Promise((r) => setTimeout(r, 50));
+  // The child writes the report under another name and renames it, so once it exists it is whole.
+  for (let i = 0; i < 200 && !existsSync(report); i++) await new Promise((r) => setTimeout(r, 50));
   loaded = JSON.parse(readFileSync(report, 'utf8')) as typeof loaded;
 });
 after(async () => {
