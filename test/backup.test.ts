@@ -235,7 +235,12 @@ describe('backup and restore', () => {
     assert.equal((await admin(['restore', onlyBackupIn(root), '--data', dir])).status, 0);
     const db = new BetterSqlite3(join(dir, 'squall.sqlite'));
     const record = db.prepare("SELECT did, collection, rkey FROM record WHERE collection = 'app.bsky.feed.post' LIMIT 1").get() as { did: string; collection: string; rkey: string };
-    db.prepare('DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?').run(record.did, record.collection, record.rkey);
+    // a row the repo does not have (deleting a row would take the record's block with it, migration 14)
+    db.prepare("INSERT INTO record (did, collection, rkey, cid, rev, indexed_at, bytes) SELECT did, collection, 'zzzzstray', cid, rev, indexed_at, bytes FROM record WHERE did = ? AND collection = ? AND rkey = ?").run(
+      record.did,
+      record.collection,
+      record.rkey,
+    );
     const blob = db.prepare('SELECT did, cid FROM blob WHERE temp = 0 LIMIT 1').get() as { did: string; cid: string };
     const seq = db.prepare("SELECT max(seq) AS seq, did FROM repo_seq WHERE event_type = 'commit'").get() as { seq: number; did: string };
     db.prepare("UPDATE repo_root SET rev = '2222222222222' WHERE did = ?").run(seq.did);
@@ -244,7 +249,7 @@ describe('backup and restore', () => {
     rmSync(blobFile);
     const result = await admin(['verify', '--data', dir]);
     assert.equal(result.status, 1);
-    assert.ok(result.stdout.includes(`✗ record index of ${record.did} lacks ${record.collection}/${record.rkey}`), result.stdout);
+    assert.ok(result.stdout.includes(`✗ record index of ${record.did} has ${record.collection}/zzzzstray, which the repo does not`), result.stdout);
     assert.ok(result.stdout.includes(`✗ blob ${blob.did} ${blob.cid}: file missing`), result.stdout);
     assert.ok(result.stdout.includes(`✗ repo ${seq.did}: commit rev`), result.stdout);
     assert.ok(result.stdout.includes(`✗ repo ${seq.did}: latest event ${seq.seq} is rev`), result.stdout);

@@ -54,7 +54,7 @@ function checkDatabase(did: string): void {
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     const orphans = db
-      .prepare('SELECT count(*) AS n FROM record r WHERE r.did = ? AND NOT EXISTS (SELECT 1 FROM repo_block b WHERE b.did = r.did AND b.cid = r.cid)')
+      .prepare('SELECT count(*) AS n FROM record WHERE did = ? AND bytes IS NULL')
       .get(did) as { n: number };
     assert.equal(orphans.n, 0, 'every indexed record has its block');
     const root = db.prepare('SELECT cid FROM repo_root WHERE did = ?').get(did) as { cid: string };

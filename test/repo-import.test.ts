@@ -109,10 +109,14 @@ describe('importRepo', () => {
     const status = await statusOf(alice);
     assert.equal(status.indexedRecords, 250);
     assert.deepEqual(indexedRecords(alice.did), expected);
-    // only the blocks the repo is made of are kept: commit, nodes, records
-    const stored = env.ctx.db.prepare('SELECT count(*) AS n FROM repo_block WHERE did = ?').get(alice.did) as { n: number };
+    // only the blocks the repo is made of are kept: commit and nodes in the block table, records' with the records
+    const stored = env.ctx.db
+      .prepare('SELECT (SELECT count(*) FROM repo_block WHERE did = $did) + (SELECT count(DISTINCT cid) FROM record WHERE did = $did) AS n')
+      .get({ did: alice.did }) as { n: number };
     assert.equal(status.repoBlocks, stored.n);
     assert.equal(stored.n, (await readCarWithRoot(snapshot)).blocks.size);
+    const records = env.ctx.db.prepare('SELECT count(*) AS n FROM repo_block b JOIN record r ON r.did = b.did AND r.cid = b.cid WHERE b.did = ?').get(alice.did) as { n: number };
+    assert.equal(records.n, 0, "no record's block is in the block table");
     // relays are told, with a rev after everything they saw before
     assert.ok(status.repoRev > before.repoRev);
     const events = eventsOf(env.ctx, alice.did, seq);

@@ -129,7 +129,8 @@ export interface AccountDataCounts {
 export function countAccountData(db: Database, did: string): AccountDataCounts {
   const count = (sql: string) => (db.prepare(sql).get(did) as { n: number }).n;
   const counts: AccountDataCounts = {
-    repoBlocks: count('SELECT count(*) AS n FROM repo_block WHERE did = ?'),
+    // the commit and MST nodes, and each distinct record block (kept with the records, migration 14)
+    repoBlocks: count('SELECT count(*) AS n FROM repo_block WHERE did = ?') + count('SELECT count(DISTINCT cid) AS n FROM record WHERE did = ? AND bytes IS NOT NULL'),
     indexedRecords: count('SELECT count(*) AS n FROM record WHERE did = ?'),
     privateStateValues: count('SELECT count(*) AS n FROM account_pref WHERE did = ?'),
     expectedBlobs: 0,

@@ -6,6 +6,7 @@ import { decodeCbor } from '../ipld/cbor.ts';
 import { cidMatchesBytes, cidToString, parseCid, tryParseCid } from '../ipld/cid.ts';
 import { findBlobRefs } from '../ipld/data-model.ts';
 import { decodeCommit } from '../repo/commit.ts';
+import { hasRecordBytes, repoBlockReader } from '../repo/sqlite-block-store.ts';
 import { verifiedTree, verifyCommitBlock, type SyncBlockSource } from '../repo/verify.ts';
 
 /**
@@ -75,7 +76,8 @@ export async function verifyDataDir(options: IntegrityOptions): Promise<Integrit
     const accounts = new Map((db.prepare('SELECT did, signing_key_did, arriving_at FROM account').all() as AccountRow[]).map((a) => [a.did, a]));
     const roots = db.prepare('SELECT did, cid, rev, data FROM repo_root ORDER BY did').all() as RootRow[];
     for (const did of accounts.keys()) if (!roots.some((r) => r.did === did)) problems.add('repos', `account ${did} has no repo`);
-    const blocks = db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck();
+    const blocks = repoBlockReader(db);
+    const recordBytes = hasRecordBytes(db);
     const referenced = new Map<string, Set<string>>();
     const totalRepos = roots.length;
     for (const root of roots) {
@@ -84,7 +86,7 @@ export async function verifyDataDir(options: IntegrityOptions): Promise<Integrit
         problems.add('repos', `repo ${root.did} has no account`);
         continue;
       }
-      const refs = await verifyRepo(root, account, blocks, side, problems, notes, counts);
+      const refs = await verifyRepo(root, account, blocks, recordBytes, side, problems, notes, counts);
       referenced.set(root.did, refs);
       counts.repos++;
       options.onProgress?.({ repos: counts.repos, totalRepos, blobs: 0, totalBlobs: 0 });
@@ -109,7 +111,9 @@ export async function verifyDataDir(options: IntegrityOptions): Promise<Integrit
 async function verifyRepo(
   root: RootRow,
   account: AccountRow,
-  blocks: BetterSqlite3.Statement,
+  blocks: (did: string, cid: string) => Uint8Array | undefined,
+  /** Whether each record's row holds its block (migration 14), to be hashed against its CID. */
+  recordBytes: boolean,
   side: BetterSqlite3.Database,
   problems: Problems,
   notes: string[],
@@ -121,7 +125,7 @@ async function verifyRepo(
   let badBlock: string | undefined;
   const source: SyncBlockSource = {
     get(cid) {
-      const bytes = blocks.get(did, cid) as Uint8Array | undefined;
+      const bytes = blocks(did, cid);
       if (bytes !== undefined && !cidMatchesBytes(parseCid(cid), bytes)) {
         badBlock = cid;
         throw new Error(`block ${cid} does not match its CID (the bytes are corrupt)`);
@@ -129,7 +133,10 @@ async function verifyRepo(
       return bytes;
     },
   };
-  const index = side.prepare("SELECT collection || '/' || rkey AS path, cid FROM record WHERE did = ? ORDER BY path").raw().iterate(did) as IterableIterator<[string, string]>;
+  const index = side
+    .prepare(`SELECT collection || '/' || rkey AS path, cid${recordBytes ? ', bytes' : ''} FROM record WHERE did = ? ORDER BY path`)
+    .raw()
+    .iterate(did) as IterableIterator<[string, string, Uint8Array | null | undefined]>;
   const recordBlobs = recordBlobRows(side, did);
   try {
     let commit;
@@ -159,6 +166,11 @@ async function verifyRepo(
         problems.add('index', `record index of ${did} lacks ${block.path}`);
       } else {
         if (next.value[1] !== block.cid) problems.add('index', `record index of ${did} has ${block.path} at ${next.value[1]}, the repo at ${block.cid}`);
+        // the row's own block (the tree's walk read one row's block of that CID, maybe another's)
+        const own = next.value[2];
+        if (recordBytes && (own == null || !cidMatchesBytes(parseCid(next.value[1]), own))) {
+          problems.add('index', `record index of ${did} has ${block.path} ${own == null ? 'without its block' : 'with a block that does not match its CID'}`);
+        }
         counts.indexRows++;
         next = index.next();
       }

@@ -323,11 +323,11 @@ describe('BlobService listings', () => {
     const b = await fx.service.upload(ALICE, chunksOf(Buffer.from('b')), 'text/plain');
     // The write path updates the record index and the blob refs in one transaction; so do we.
     fx.db.transaction(() => {
-      records.put(ALICE, POST, 'one', 'bafyreiaaaa', '3kaaaaaaaaa22', 'now');
+      records.put(ALICE, POST, 'one', 'bafyreiaaaa', Buffer.from('one'), '3kaaaaaaaaa22', 'now');
       fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'one'), [field(a)]);
     });
     fx.db.transaction(() => {
-      records.put(ALICE, POST, 'two', 'bafyreibbbb', '3kbbbbbbbbb22', 'now');
+      records.put(ALICE, POST, 'two', 'bafyreibbbb', Buffer.from('two'), '3kbbbbbbbbb22', 'now');
       fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'two'), [field(b)]);
     });
     assert.deepEqual(fx.service.listBlobs(ALICE, { limit: 10, since: '3kaaaaaaaaa22' }).cids, [b.ref.$link]);

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { cidMatchesBytes, cidToString, parseCid } from '../ipld/cid.ts';
+import { repoBlockReader } from '../repo/sqlite-block-store.ts';
 import { verifiedTree, verifyCommitBlock, type SyncBlockSource } from '../repo/verify.ts';
 import type { DoctorAccount } from './account-checks.ts';
 import { fail, pass, type CheckResult } from './types.ts';
@@ -17,10 +18,10 @@ export async function checkRepo(account: DoctorAccount, db: BetterSqlite3.Databa
   try {
     const root = db.prepare('SELECT cid, rev, data FROM repo_root WHERE did = ?').get(account.did) as { cid: string; rev: string; data: string } | undefined;
     if (!root) return fail(name, 'the account has no repo', 'the account is incomplete (an interrupted creation or import): import the repo again, or delete and recreate the account');
-    const blocks = db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck();
+    const blocks = repoBlockReader(db);
     const source: SyncBlockSource = {
       get(cid) {
-        const bytes = blocks.get(account.did, cid) as Uint8Array | undefined;
+        const bytes = blocks(account.did, cid);
         if (bytes !== undefined && !cidMatchesBytes(parseCid(cid), bytes)) throw new Error(`block ${cid} does not match its CID (the bytes are corrupt)`);
         return bytes;
       },

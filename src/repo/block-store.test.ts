@@ -4,11 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Database, migrate } from '../db/index.ts';
-import repoBlocks from '../db/migrations/0002-repo-blocks.ts';
-import dropBlockRevIndex from '../db/migrations/0013-drop-block-rev-index.ts';
+import { Database, migrate, migrations } from '../db/index.ts';
 import { cidForCbor, cidToString } from '../ipld/cid.ts';
 import { MemoryBlockStore, type BlockStore } from './block-store.ts';
+import { RecordIndex } from './record-index.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
 
 const block = (i: number): [string, Uint8Array] => {
@@ -22,7 +21,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function openDb(name: string): Database {
   const db = new Database(join(dir, `${name}.sqlite`));
-  const result = migrate(db, [repoBlocks, dropBlockRevIndex]);
+  const result = migrate(db, migrations);
   assert.equal(result.error, undefined);
   return db;
 }
@@ -121,6 +120,45 @@ describe('SqliteBlockStore', () => {
       }),
     );
     assert.equal(store.has(block(1)[0]), false);
+    db.close();
+  });
+
+  it("finds records' blocks in the record index: by CID, in getMany, and in the stream, each CID once", () => {
+    const db = openDb('records');
+    const store = new SqliteBlockStore(db.handle, 'did:plc:alice');
+    const records = new RecordIndex(db);
+    const at = '2026-12-04T00:00:00.000Z';
+    store.putMany([block(1), block(2)], '3lbkuudsw6k2a');
+    // two paths holding one record (identical records), one more record, and another repo's
+    records.put('did:plc:alice', 'app.bsky.feed.post', '3lbkuudsw6k2a', block(10)[0], block(10)[1], '3lbkuudsw6k2a', at);
+    records.put('did:plc:alice', 'app.bsky.feed.like', '3lbkuudsw6k2b', block(10)[0], block(10)[1], '3lbkuudsw6k2c', at);
+    records.put('did:plc:alice', 'app.bsky.feed.post', '3lbkuudsw6k2b', block(11)[0], block(11)[1], '3lbkuudsw6k2b', at);
+    records.put('did:plc:bob', 'app.bsky.feed.post', '3lbkuudsw6k2a', block(12)[0], block(12)[1], '3lbkuudsw6k2a', at);
+    assert.equal(hex(store.get(block(10)[0])), hex(block(10)[1]));
+    assert.equal(store.has(block(11)[0]), true);
+    assert.equal(store.has(block(12)[0]), false);
+    const { blocks, missing } = store.getMany([block(1)[0], block(11)[0], block(12)[0]]);
+    assert.deepEqual([...blocks.keys()].sort(), [block(1)[0], block(11)[0]].sort());
+    assert.deepEqual(missing, [block(12)[0]]);
+    const cids = (since?: string) => [...store.streamBlocks(since, 1)].map((b) => cidToString(b.cid)).sort();
+    assert.deepEqual(cids(), [1, 2, 10, 11].map((i) => block(i)[0]).sort());
+    // since a rev: a record block is in it if any path holding it was written later
+    assert.deepEqual(cids('3lbkuudsw6k2a'), [10, 11].map((i) => block(i)[0]).sort());
+    assert.deepEqual(cids('3lbkuudsw6k2b'), [block(10)[0]]);
+    // the last path holding a block takes it away
+    records.delete('did:plc:alice', 'app.bsky.feed.post', '3lbkuudsw6k2a');
+    assert.equal(store.has(block(10)[0]), true);
+    records.delete('did:plc:alice', 'app.bsky.feed.like', '3lbkuudsw6k2b');
+    assert.equal(store.has(block(10)[0]), false);
+    db.close();
+  });
+
+  it("reads records' blocks for the stream along the record index's CID index, without a sort", () => {
+    const db = openDb('record-plans');
+    const plan = (sql: string) => (db.handle.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('a', 'b', 'x', 5) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    const page = plan('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid HAVING max(rev) > ? ORDER BY cid LIMIT ?');
+    assert.match(page, /INDEX record_cid \(did=\? AND cid>\?\)/);
+    assert.doesNotMatch(page, /TEMP B-TREE/);
     db.close();
   });
 

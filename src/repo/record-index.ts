@@ -8,16 +8,19 @@ export interface RecordRow {
 }
 
 /**
- * Joins below compare columns with `+?`, not `?`. In a join, SQLite (3.54, as better-sqlite3
- * bundles it) marks a statement to be compiled again whenever a value compared with a column is
- * bound anew, so that the planner may look at the value: every call re-parsed and re-planned
- * the SQL (~12% of getRecord's server CPU). A unary `+` on the value keeps the plan fixed (the
- * value has no affinity either way) and the same primary-key searches (see record-index.test.ts).
+ * The reads below compare columns with `+?`, not `?`. When they were joins with `repo_block`,
+ * SQLite (3.54, as better-sqlite3 bundles it) marked each statement to be compiled again
+ * whenever a value compared with a column was bound anew, so that the planner might look at the
+ * value: every call re-parsed and re-planned the SQL (~12% of getRecord's server CPU). A unary
+ * `+` on the value keeps the plan fixed (the value has no affinity either way) and the same
+ * primary-key searches (see record-index.test.ts); the reads keep it now that they read one table.
  */
 
 /**
- * The record index of every repo: (collection, rkey) → current CID. Kept in step with the MST
- * by the write path, in the same transaction, and used for reads, listings and swap checks.
+ * The record index of every repo: (collection, rkey) → current CID and the record's block (its
+ * DAG-CBOR; migration 14). Kept in step with the MST by the write path, in the same transaction,
+ * and used for reads, listings and swap checks. A row whose block is missing (NULL: only a
+ * database damaged before migration 14) reads as no record.
  */
 export class RecordIndex {
   constructor(private readonly db: Database) {}
@@ -28,14 +31,10 @@ export class RecordIndex {
       .get(did, collection, rkey) as RecordRow | undefined;
   }
 
-  /** A record with its block, in one query. */
+  /** A record with its block, in one search. */
   getWithBytes(did: string, collection: string, rkey: string): (RecordRow & { bytes: Uint8Array }) | undefined {
     return this.db
-      .prepare(
-        `SELECT r.collection, r.rkey, r.cid, r.rev, b.bytes FROM record r
-         JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
-         WHERE r.did = +? AND r.collection = +? AND r.rkey = +?`,
-      )
+      .prepare('SELECT collection, rkey, cid, rev, bytes FROM record WHERE did = +? AND collection = +? AND rkey = +? AND bytes IS NOT NULL')
       .get(did, collection, rkey) as (RecordRow & { bytes: Uint8Array }) | undefined;
   }
 
@@ -46,15 +45,14 @@ export class RecordIndex {
    * The page comes back as one row: the keys, CIDs and block lengths as one text, the blocks
    * concatenated in one blob (each row's blob would be a Buffer of its own, half of the query's
    * cost at 50 records). Both aggregates read the rows in the same pass, so their orders agree;
-   * the key order is checked here, not assumed of the aggregate.
+   * the key order is checked here, not assumed of the aggregate. The rows are one range of the
+   * record index, blocks included: one B-tree search a page.
    */
   list(did: string, collection: string, opts: { limit: number; cursor?: string; reverse?: boolean }): Array<{ rkey: string; cid: string; bytes: Uint8Array }> {
     const reverse = opts.reverse ?? false;
     const page = reverse
-      ? `SELECT r.rkey, r.cid, b.bytes FROM record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
-         WHERE r.did = +? AND r.collection = +? AND r.rkey > +? ORDER BY r.rkey ASC LIMIT +?`
-      : `SELECT r.rkey, r.cid, b.bytes FROM record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
-         WHERE r.did = +? AND r.collection = +? AND r.rkey < +? ORDER BY r.rkey DESC LIMIT +?`;
+      ? 'SELECT rkey, cid, bytes FROM record WHERE did = +? AND collection = +? AND rkey > +? AND bytes IS NOT NULL ORDER BY rkey ASC LIMIT +?'
+      : 'SELECT rkey, cid, bytes FROM record WHERE did = +? AND collection = +? AND rkey < +? AND bytes IS NOT NULL ORDER BY rkey DESC LIMIT +?';
     const start = opts.cursor ?? (reverse ? '' : '\uffff');
     const row = this.db
       .prepare(`SELECT group_concat(rkey || ' ' || cid || ' ' || length(bytes), ' ') AS meta, CAST(group_concat(bytes, '') AS BLOB) AS blocks FROM (${page})`)
@@ -82,9 +80,8 @@ export class RecordIndex {
     const marks = collections.map(() => '+?').join(', ');
     return this.db
       .prepare(
-        `SELECT r.collection, r.rkey, r.cid, r.rev, r.indexed_at AS indexedAt, b.bytes FROM record r
-         JOIN repo_block b ON b.did = r.did AND b.cid = r.cid
-         WHERE r.did = +? AND r.rev > +? AND r.collection IN (${marks}) ORDER BY r.rev ASC LIMIT +?`,
+        `SELECT collection, rkey, cid, rev, indexed_at AS indexedAt, bytes FROM record
+         WHERE did = +? AND rev > +? AND collection IN (${marks}) AND bytes IS NOT NULL ORDER BY rev ASC LIMIT +?`,
       )
       .all(did, rev, ...collections, limit) as Array<RecordRow & { indexedAt: string; bytes: Uint8Array }>;
   }
@@ -108,24 +105,26 @@ export class RecordIndex {
     return this.db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1').get(did, cid) !== undefined;
   }
 
-  put(did: string, collection: string, rkey: string, cid: string, rev: string, at: string): void {
+  /** Stores a record and its block (`bytes`, the DAG-CBOR whose CID is `cid`). */
+  put(did: string, collection: string, rkey: string, cid: string, bytes: Uint8Array, rev: string, at: string): void {
     this.db
       .prepare(
-        `INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`,
+        `INSERT INTO record (did, collection, rkey, cid, rev, indexed_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at, bytes = excluded.bytes`,
       )
-      .run(did, collection, rkey, cid, rev, at);
+      .run(did, collection, rkey, cid, rev, at, bytes);
   }
 
   /**
-   * Indexes every record `select` yields as rows (collection, rkey, cid), in one statement: an
-   * import's records, read from its staging file attached to this connection. Returns how many.
+   * Indexes every record `select` yields as rows (collection, rkey, cid, bytes), in one
+   * statement: an import's records, read from its staging file attached to this connection.
+   * Returns how many.
    */
   putAllFrom(did: string, select: string, rev: string, at: string): number {
     // not the cached prepare: the query names a per-import attachment
     return this.db.handle
-      .prepare(`INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) SELECT ?, collection, rkey, cid, ?, ? FROM (${select}) WHERE true
-         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at`)
+      .prepare(`INSERT INTO record (did, collection, rkey, cid, rev, indexed_at, bytes) SELECT ?, collection, rkey, cid, ?, ?, bytes FROM (${select}) WHERE true
+         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at, bytes = excluded.bytes`)
       .run(did, rev, at).changes;
   }
 

@@ -80,7 +80,7 @@ export class RepoService {
    */
   async createRepo(did: string, keypair: Keypair, alsoInTx: () => void = () => {}, opts: { announce?: boolean } = {}): Promise<RepoRoot> {
     return this.#exclusive(did, async () => {
-      const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [] });
+      const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [], recordsStoredApart: true });
       await this.#deps.committer.run(() => {
         alsoInTx();
         this.#applyInTx(result, [], opts.announce ?? true);
@@ -192,7 +192,8 @@ export class RepoService {
         blocks: pending.overlay(did, this.blockStore(did)),
         writes: effective.map((w) => ({ action: w.action, collection: w.collection, rkey: w.rkey, record: 'record' in w ? w.record : undefined, bytes: 'bytes' in w ? w.bytes : undefined })),
         cache: this.#cacheFor(did),
-        recordRefs: (cid) => (deps.db.prepare('SELECT count(*) AS n FROM record WHERE did = ? AND cid = ?').get(did, cid) as { n: number }).n,
+        // records' blocks live in their rows of the record index, and go with them
+        recordsStoredApart: true,
       });
     } catch (err) {
       arrived();
@@ -222,14 +223,18 @@ export class RepoService {
     const store = this.blockStore(did);
     const now = new Date().toISOString();
     store.deleteMany(result.orphaned);
-    store.putMany(result.newBlocks, result.rev);
+    store.putMany(nodeBlocks(result), result.rev);
     let unreferenced: string[] = [];
     for (const op of result.ops) {
       const slash = op.path.indexOf('/');
       const collection = op.path.slice(0, slash);
       const rkey = op.path.slice(slash + 1);
-      if (op.action === 'delete') records.delete(did, collection, rkey);
-      else records.put(did, collection, rkey, cidToString(op.cid!), result.rev, now);
+      if (op.action === 'delete') {
+        records.delete(did, collection, rkey);
+      } else {
+        const cid = cidToString(op.cid!);
+        records.put(did, collection, rkey, cid, result.recordBlocks.get(cid)!, result.rev, now);
+      }
     }
     if (blobs) {
       for (const write of writes) {
@@ -283,11 +288,12 @@ export class RepoService {
           store.putMany([[root.cid, resigned.bytes]], root.rev);
         }
         records.putAllFrom(did, queries.records, root.rev, now);
+        const recordBlocks = (db.prepare('SELECT count(DISTINCT cid) AS n FROM record WHERE did = ?').get(did) as { n: number }).n;
         if (blobs?.replaceImportedRefs) unreferenced = blobs.replaceImportedRefs(did, repo.blobRefs());
         this.#setRoot(did, root, now);
         const head = { cid: root.cid, rev: root.rev };
         opts.afterWrite?.(head);
-        return { blocks, head };
+        return { blocks: blocks + recordBlocks, head };
       }));
       this.#caches.delete(did);
       if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
@@ -403,4 +409,9 @@ export class RepoService {
     this.#caches.set(did, cache);
     return cache;
   }
+}
+
+/** The commit's blocks that belong in the block table: the commit and the new MST nodes (records' blocks go with their records). */
+function* nodeBlocks(result: WriteBatchResult): Generator<[string, Uint8Array], void, undefined> {
+  for (const entry of result.newBlocks) if (!result.recordBlocks.has(entry[0])) yield entry;
 }

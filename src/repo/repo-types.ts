@@ -34,9 +34,9 @@ export interface ReplacementRepo {
   root: { cid: string; rev: string; data: string };
   /**
    * The repo staged in a SQLite file, which the database attaches and copies from itself.
-   * `queries(alias)` give, over the file attached as `alias`: every block of the repo (commit,
-   * MST nodes, records) once, as rows (cid, bytes), in CID order; every record as rows
-   * (collection, rkey, cid).
+   * `queries(alias)` give, over the file attached as `alias`: every block of the repo but the
+   * records' (the commit, the MST nodes) once, as rows (cid, bytes), in CID order; every record
+   * with its block as rows (collection, rkey, cid, bytes).
    */
   staged: { file: string; queries: (alias: string) => { blocks: string; records: string } };
   /** Every blob reference of the records. */

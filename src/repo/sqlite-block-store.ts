@@ -10,6 +10,11 @@ interface Statements {
   has: Statement;
   page: Statement;
   pageSince: Statement;
+  /** The same four over the record index, where the records' blocks are (migration 14). */
+  recordGet: Statement;
+  recordHas: Statement;
+  recordPage: Statement;
+  recordPageSince: Statement;
   /** Multi-row INSERT and DELETE by row count (1..ROWS_PER_STATEMENT), prepared on first use. */
   putRows: Statement[];
   delRows: Statement[];
@@ -30,6 +35,12 @@ function statementsFor(db: Db): Statements {
       page: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? ORDER BY cid LIMIT ?').raw(),
       // no index on rev (migration 13): the repo's blocks in key order, those of a later rev kept
       pageSince: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? AND rev > ? ORDER BY cid LIMIT ?').raw(),
+      // Along record_cid. Rows of one CID (identical records) hold the same block: one of them.
+      recordGet: db.prepare('SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
+      recordHas: db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
+      recordPage: db.prepare('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid ORDER BY cid LIMIT ?').raw(),
+      // a block is in the export since `rev` if any path wrote it after: the newest row of the CID decides
+      recordPageSince: db.prepare('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid HAVING max(rev) > ? ORDER BY cid LIMIT ?').raw(),
       putRows: [],
       delRows: [],
     };
@@ -44,9 +55,13 @@ export interface StoredBlock {
 }
 
 /**
- * The blocks of one repo in the PDS database (table `repo_block`). Every call is one prepared
- * statement and nothing here opens a transaction: the caller wraps a whole commit in one, so a
- * commit's blocks, its orphan deletions and the repo root change together or not at all.
+ * The blocks of one repo in the PDS database. Commits and MST nodes are rows of `repo_block`,
+ * which `putMany` and `deleteMany` write; records' blocks are in their rows of the record index
+ * (`record.bytes`, written with the record by `RecordIndex`, see migration 14). Reads by CID look
+ * in `repo_block` first (where the tree's reads find every node), then in the record index.
+ * Every call is one or two prepared statements and nothing here opens a transaction: the caller
+ * wraps a whole commit in one, so a commit's blocks, its orphan deletions, its records and the
+ * repo root change together or not at all.
  */
 export class SqliteBlockStore implements BlockStore {
   readonly #s: Statements;
@@ -59,26 +74,28 @@ export class SqliteBlockStore implements BlockStore {
   }
 
   get(cid: string): Uint8Array | undefined {
-    return this.#s.get.get(this.did, cid) as Uint8Array | undefined;
+    return (this.#s.get.get(this.did, cid) ?? this.#s.recordGet.get(this.did, cid)) as Uint8Array | undefined;
   }
 
   has(cid: string): boolean {
-    return this.#s.has.get(this.did, cid) !== undefined;
+    return this.#s.has.get(this.did, cid) !== undefined || this.#s.recordHas.get(this.did, cid) !== undefined;
   }
 
   getMany(cids: Iterable<string>): { blocks: Map<string, Uint8Array>; missing: string[] } {
     const blocks = new Map<string, Uint8Array>();
     const missing: string[] = [];
-    const get = this.#s.get;
     for (const cid of cids) {
-      const bytes = get.get(this.did, cid) as Uint8Array | undefined;
+      const bytes = this.get(cid);
       if (bytes === undefined) missing.push(cid);
       else blocks.set(cid, bytes);
     }
     return { blocks, missing };
   }
 
-  /** Stores blocks (a block already there only takes the new rev), many rows per statement. */
+  /**
+   * Stores blocks in `repo_block` (a block already there only takes the new rev), many rows per
+   * statement. Records' blocks go with their rows of the record index instead.
+   */
   putMany(blocks: Iterable<[string, Uint8Array]>, rev: string): void {
     const params: unknown[] = [];
     let rows = 0;
@@ -136,19 +153,42 @@ export class SqliteBlockStore implements BlockStore {
 }
 
 /**
- * Every block of a repo (or those written after `sinceRev`), in pages by key. Each page is a
- * finished query, so no cursor stays open while a consumer awaits the network between blocks
- * (better-sqlite3 refuses other statements on a connection with an open iterator), and memory
- * holds one page whatever the repo's size. Blocks deleted or added between pages may be missed
- * or seen: read inside a transaction for a consistent snapshot.
+ * Every block of a repo (or those written after `sinceRev`), in pages by key: the commits and
+ * MST nodes, then the records' blocks, each CID once. Each page is a finished query, so no cursor
+ * stays open while a consumer awaits the network between blocks (better-sqlite3 refuses other
+ * statements on a connection with an open iterator), and memory holds one page whatever the
+ * repo's size. Blocks deleted or added between pages may be missed or seen: read inside a
+ * transaction for a consistent snapshot.
  */
 export function* streamRepoBlocks(db: Db, did: string, sinceRev?: string, pageSize = 512): Generator<StoredBlock, void, undefined> {
   const s = statementsFor(db);
+  yield* pages((after) => (sinceRev === undefined ? s.page.all(did, after, pageSize) : s.pageSince.all(did, after, sinceRev, pageSize)), pageSize);
+  yield* pages((after) => (sinceRev === undefined ? s.recordPage.all(did, after, pageSize) : s.recordPageSince.all(did, after, sinceRev, pageSize)), pageSize);
+}
+
+function* pages(page: (after: string) => unknown[], pageSize: number): Generator<StoredBlock, void, undefined> {
   let after = '';
   for (;;) {
-    const rows = (sinceRev === undefined ? s.page.all(did, after, pageSize) : s.pageSince.all(did, after, sinceRev, pageSize)) as Array<[string, Uint8Array]>;
+    const rows = page(after) as Array<[string, Uint8Array]>;
     for (const [cid, bytes] of rows) yield { cid: parseCid(cid), bytes };
     if (rows.length < pageSize) return;
     after = rows[rows.length - 1][0];
   }
+}
+
+/**
+ * A reader of any repo's blocks by (DID, CID) for the offline checks (doctor, integrity), which
+ * may open a database of any schema version: with records' blocks in the record index
+ * (migration 14) it looks there for what `repo_block` lacks; before it, only in `repo_block`.
+ */
+export function repoBlockReader(db: Db): (did: string, cid: string) => Uint8Array | undefined {
+  const nodes = db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck();
+  if (!hasRecordBytes(db)) return (did, cid) => nodes.get(did, cid) as Uint8Array | undefined;
+  const records = db.prepare('SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck();
+  return (did, cid) => (nodes.get(did, cid) ?? records.get(did, cid)) as Uint8Array | undefined;
+}
+
+/** Whether the record index holds the records' blocks (migration 14 has run). */
+export function hasRecordBytes(db: Db): boolean {
+  return (db.pragma('table_info(record)') as Array<{ name: string }>).some((c) => c.name === 'bytes');
 }

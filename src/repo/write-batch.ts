@@ -42,6 +42,12 @@ export interface WriteBatchInput {
    * new tree is walked, which costs O(records) for a batch that deletes or replaces a record.
    */
   recordRefs?: (cid: string) => MaybePromise<number>;
+  /**
+   * The caller stores each record's block with its record (the record index), not among the
+   * repo's blocks, so a record block goes when the last record holding it does: `orphaned` then
+   * lists only the old commit and the replaced MST nodes, and `recordRefs` is not needed.
+   */
+  recordsStoredApart?: boolean;
 }
 
 export interface RecordOp {
@@ -66,7 +72,12 @@ export interface WriteBatchResult {
   ops: RecordOp[];
   /** Blocks to store: the commit, new MST nodes, new record blocks. */
   newBlocks: Map<string, Uint8Array>;
-  /** Blocks of the previous repo no longer reachable: old commit, replaced nodes, unused records. */
+  /** The block of every record a create or update of the batch wrote, by CID (those in the new tree are in `newBlocks` too). */
+  recordBlocks: Map<string, Uint8Array>;
+  /**
+   * Blocks of the previous repo no longer reachable: old commit, replaced nodes, unused records
+   * (no records with `recordsStoredApart`).
+   */
   orphaned: Set<string>;
   /** The blocks a `#commit` event carries: commit, covering proof of every op, created or updated records. */
   firehoseBlocks: Map<string, Uint8Array>;
@@ -149,8 +160,10 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   const orphaned = new Set<string>(diff.removedNodes);
   if (prev) orphaned.add(cidString(prev.cid));
   const released = new Map<string, number>();
-  for (const { prev: old } of diff.deletes) count(released, old.$link);
-  for (const { prev: old } of diff.updates) count(released, old.$link);
+  if (!input.recordsStoredApart) {
+    for (const { prev: old } of diff.deletes) count(released, old.$link);
+    for (const { prev: old } of diff.updates) count(released, old.$link);
+  }
   if (released.size > 0) {
     for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
   }
@@ -177,6 +190,7 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
     prevData: prev ? toCid(prev.data) : null,
     ops,
     newBlocks,
+    recordBlocks: records,
     orphaned,
     firehoseBlocks,
     mst,

@@ -12,6 +12,7 @@ import emailAuthFactor from './0010-email-auth-factor.ts';
 import recordRev from './0011-record-rev.ts';
 import oauth from './0012-oauth.ts';
 import dropBlockRevIndex from './0013-drop-block-rev-index.ts';
+import recordBytes from './0014-record-bytes.ts';
 
 /** Every migration of the PDS database, in order. */
 export const migrations: readonly Migration[] = [
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   recordRev,
   oauth,
   dropBlockRevIndex,
+  recordBytes,
 ];

@@ -12,13 +12,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const bytes = (n: number) => new Uint8Array([n, n, n]);
 
 /** What the copy queries give over the staging file attached to another connection. */
-async function copied(staging: ImportStaging): Promise<{ blocks: Array<[string, number]>; records: string[][] }> {
+async function copied(staging: ImportStaging): Promise<{ blocks: Array<[string, number]>; records: Array<[string, string, string, number]> }> {
   const db = new Database(join(dir, `main-${Math.random().toString(36).slice(2)}.sqlite`));
   try {
     return await db.withAttached(staging.file, 'staged', async () => {
       const q = staging.copyQueries('staged');
       const blocks = (db.handle.prepare(q.blocks).raw().all() as Array<[string, Uint8Array]>).map(([cid, b]) => [cid, b[0]] as [string, number]);
-      const records = db.handle.prepare(q.records).raw().all() as string[][];
+      const records = (db.handle.prepare(q.records).raw().all() as Array<[string, string, string, Uint8Array]>).map(([c, r, cid, b]) => [c, r, cid, b[0]] as [string, string, string, number]);
       return { blocks, records };
     });
   } finally {
@@ -27,7 +27,7 @@ async function copied(staging: ImportStaging): Promise<{ blocks: Array<[string, 
 }
 
 describe('import staging', () => {
-  it('copies every block when the walk read them all, each once, in CID order', async () => {
+  it("copies every block when the walk read them all, each once, in CID order, records' blocks with their records", async () => {
     const staging = new ImportStaging(dir);
     try {
       staging.batch(() => staging.putBlocks(Array.from({ length: 150 }, (_, i) => [`c${String(149 - i).padStart(3, '0')}`, bytes(i)] as const)));
@@ -37,9 +37,9 @@ describe('import staging', () => {
       staging.putRecords([['app.bsky.feed.post/b', 'c001'], ['app.bsky.feed.post/a', 'c000']]);
       staging.listReached();
       const { blocks, records } = await copied(staging);
-      assert.equal(blocks.length, 150);
-      assert.deepEqual(blocks.slice(0, 2), [['c000', 149], ['c001', 148]]);
-      assert.deepEqual(records, [['app.bsky.feed.post', 'a', 'c000'], ['app.bsky.feed.post', 'b', 'c001']]);
+      assert.equal(blocks.length, 148);
+      assert.deepEqual(blocks.slice(0, 2), [['c002', 147], ['c003', 146]]);
+      assert.deepEqual(records, [['app.bsky.feed.post', 'a', 'c000', 149], ['app.bsky.feed.post', 'b', 'c001', 148]]);
     } finally {
       staging.close();
     }

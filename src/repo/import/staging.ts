@@ -138,6 +138,8 @@ export class ImportStaging {
   listReached(): void {
     const reached = this.#reached;
     if (reached === undefined) throw new Error('staged blocks are not indexed yet');
+    // the copy leaves records' blocks out of the block table (they go with their records): by CID
+    this.#db.exec('CREATE INDEX IF NOT EXISTS record_cid ON record (cid)');
     if (this.#reachedCount === this.#staged) {
       this.#reachedWritten = 'all';
       return;
@@ -190,16 +192,18 @@ export class ImportStaging {
 
   /**
    * Queries over this file attached as `alias` to another connection: every block of the repo
-   * once, in CID order (read along the CID index, so no sort; the order the repo's own table is
-   * keyed by, so the copy appends instead of splitting pages), and every record (collection, rkey,
-   * CID) in key order.
+   * but the records' once (the commit and the MST nodes), in CID order (read along the CID index,
+   * so no sort; the order the repo's own table is keyed by, so the copy appends instead of
+   * splitting pages), and every record (collection, rkey, CID, its block) in key order.
    */
   copyQueries(alias: string): { blocks: string; records: string } {
     if (this.#reachedWritten === undefined) throw new Error('listReached() first');
-    const onlyReached = this.#reachedWritten === 'all' ? '' : `WHERE EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid)`;
+    const onlyReached = this.#reachedWritten === 'all' ? '' : `AND EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid)`;
     return {
-      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid ${onlyReached} ORDER BY b.cid`,
-      records: `SELECT collection, rkey, cid FROM ${alias}.record ORDER BY collection, rkey`,
+      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid
+        WHERE NOT EXISTS (SELECT 1 FROM ${alias}.record r INDEXED BY record_cid WHERE r.cid = b.cid) ${onlyReached} ORDER BY b.cid`,
+      records: `SELECT r.collection, r.rkey, r.cid, (SELECT b.bytes FROM ${alias}.block b INDEXED BY block_cid WHERE b.cid = r.cid LIMIT 1) AS bytes
+        FROM ${alias}.record r ORDER BY r.collection, r.rkey`,
     };
   }
 
