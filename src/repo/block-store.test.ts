@@ -153,12 +153,20 @@ describe('SqliteBlockStore', () => {
     db.close();
   });
 
-  it("reads records' blocks for the stream along the record index's CID index, without a sort", () => {
+  it("reads records' blocks for the stream along the record index's key from the cursor, and the shared CIDs from the CID index alone", () => {
     const db = openDb('record-plans');
-    const plan = (sql: string) => (db.handle.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('a', 'b', 'x', 5) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
-    const page = plan('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid HAVING max(rev) > ? ORDER BY cid LIMIT ?');
-    assert.match(page, /INDEX record_cid \(did=\? AND cid>\?\)/);
-    assert.doesNotMatch(page, /TEMP B-TREE/);
+    const plan = (sql: string, ...params: unknown[]) => (db.handle.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    for (const since of [false, true]) {
+      const page = plan(
+        `SELECT collection, rkey, cid, bytes FROM record WHERE did = ? AND (collection, rkey) > (?, ?) ${since ? 'AND rev > ?' : ''} AND bytes IS NOT NULL ORDER BY collection, rkey LIMIT ?`,
+        ...(since ? ['a', 'b', 'c', 'x', 5] : ['a', 'b', 'c', 5]),
+      );
+      assert.match(page, /SEARCH record USING PRIMARY KEY \(did=\? AND \(collection,rkey\)>\(\?,\?\)\)/);
+      assert.doesNotMatch(page, /TEMP B-TREE/);
+    }
+    const shared = plan('SELECT cid FROM record INDEXED BY record_cid WHERE did = ? GROUP BY cid HAVING count(*) > 1', 'a');
+    assert.match(shared, /COVERING INDEX record_cid \(did=\?\)/);
+    assert.doesNotMatch(shared, /TEMP B-TREE/);
     db.close();
   });
 

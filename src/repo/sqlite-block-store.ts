@@ -15,6 +15,8 @@ interface Statements {
   recordHas: Statement;
   recordPage: Statement;
   recordPageSince: Statement;
+  /** CIDs that several records of a repo hold (identical records). */
+  recordShared: Statement;
   /** Multi-row INSERT and DELETE by row count (1..ROWS_PER_STATEMENT), prepared on first use. */
   putRows: Statement[];
   delRows: Statement[];
@@ -38,9 +40,12 @@ function statementsFor(db: Db): Statements {
       // Along record_cid. Rows of one CID (identical records) hold the same block: one of them.
       recordGet: db.prepare('SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
       recordHas: db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
-      recordPage: db.prepare('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid ORDER BY cid LIMIT ?').raw(),
-      // a block is in the export since `rev` if any path wrote it after: the newest row of the CID decides
-      recordPageSince: db.prepare('SELECT cid, bytes FROM record INDEXED BY record_cid WHERE did = ? AND cid > ? AND bytes IS NOT NULL GROUP BY cid HAVING max(rev) > ? ORDER BY cid LIMIT ?').raw(),
+      // In key order, the rows themselves (an export reads them in sequence, not by CID one search each).
+      recordPage: db.prepare('SELECT collection, rkey, cid, bytes FROM record WHERE did = ? AND (collection, rkey) > (?, ?) AND bytes IS NOT NULL ORDER BY collection, rkey LIMIT ?').raw(),
+      // a block is in the export since `rev` if any path holding it was written after
+      recordPageSince: db.prepare('SELECT collection, rkey, cid, bytes FROM record WHERE did = ? AND (collection, rkey) > (?, ?) AND rev > ? AND bytes IS NOT NULL ORDER BY collection, rkey LIMIT ?').raw(),
+      // from the CID index alone, without reading a row
+      recordShared: db.prepare('SELECT cid FROM record INDEXED BY record_cid WHERE did = ? GROUP BY cid HAVING count(*) > 1').pluck(),
       putRows: [],
       delRows: [],
     };
@@ -162,17 +167,32 @@ export class SqliteBlockStore implements BlockStore {
  */
 export function* streamRepoBlocks(db: Db, did: string, sinceRev?: string, pageSize = 512): Generator<StoredBlock, void, undefined> {
   const s = statementsFor(db);
-  yield* pages((after) => (sinceRev === undefined ? s.page.all(did, after, pageSize) : s.pageSince.all(did, after, sinceRev, pageSize)), pageSize);
-  yield* pages((after) => (sinceRev === undefined ? s.recordPage.all(did, after, pageSize) : s.recordPageSince.all(did, after, sinceRev, pageSize)), pageSize);
-}
-
-function* pages(page: (after: string) => unknown[], pageSize: number): Generator<StoredBlock, void, undefined> {
   let after = '';
   for (;;) {
-    const rows = page(after) as Array<[string, Uint8Array]>;
+    const rows = (sinceRev === undefined ? s.page.all(did, after, pageSize) : s.pageSince.all(did, after, sinceRev, pageSize)) as Array<[string, Uint8Array]>;
     for (const [cid, bytes] of rows) yield { cid: parseCid(cid), bytes };
-    if (rows.length < pageSize) return;
+    if (rows.length < pageSize) break;
     after = rows[rows.length - 1][0];
+  }
+  // Records in key order. A CID several records hold is sent once: those CIDs are looked up first
+  // (usually none; memory holds them, not the repo's), and each remembered once sent.
+  const shared = new Set(s.recordShared.all(did) as string[]);
+  const sent = new Set<string>();
+  let key: [string, string] = ['', ''];
+  for (;;) {
+    const rows = (sinceRev === undefined ? s.recordPage.all(did, key[0], key[1], pageSize) : s.recordPageSince.all(did, key[0], key[1], sinceRev, pageSize)) as Array<
+      [string, string, string, Uint8Array]
+    >;
+    for (const [, , cid, bytes] of rows) {
+      if (shared.has(cid)) {
+        if (sent.has(cid)) continue;
+        sent.add(cid);
+      }
+      yield { cid: parseCid(cid), bytes };
+    }
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1];
+    key = [last[0], last[1]];
   }
 }
 
