@@ -74,6 +74,15 @@ describe('record writes', () => {
     await alice.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.actor.profile', rkey: 'self', record: { $type: 'app.bsky.actor.profile', displayName: 'A' } });
     const again = await raw('com.atproto.repo.createRecord', { repo: did, collection: 'app.bsky.actor.profile', rkey: 'self', record: { $type: 'app.bsky.actor.profile' } });
     assert.equal(again.status, 409);
+    assert.equal(again.body.error, 'InvalidSwap');
+    const batch = await raw('com.atproto.repo.applyWrites', {
+      repo: did,
+      writes: [{ $type: 'com.atproto.repo.applyWrites#create', collection: 'app.bsky.actor.profile', rkey: 'self', value: { $type: 'app.bsky.actor.profile' } }],
+    });
+    assert.equal(batch.status, 409);
+    assert.equal(batch.body.error, 'InvalidSwap');
+    const profile = await alice.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.actor.profile', rkey: 'self' });
+    assert.equal((profile.data.value as { displayName?: string }).displayName, 'A', 'the first record stays');
   });
 
   it('refuses bad input with clear XRPC errors and writes nothing', async () => {

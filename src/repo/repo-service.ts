@@ -156,9 +156,10 @@ export class RepoService {
     }
     const effective: PreparedWrite[] = [];
     for (const write of writes) {
-      // A create without a swap needs nothing of the record's current state: adding the key to
-      // the tree refuses a key already there (RecordExists). One index search less per create.
-      if (write.action === 'create' && write.swapRecord === undefined) {
+      // A create needs nothing of the record's current state: adding the key to the tree refuses
+      // a key already there, or created by a queued commit this one starts from (RecordExists,
+      // the same 409 InvalidSwap as a failed swap). One index search less per create.
+      if (write.action === 'create' && (write.swapRecord === undefined || write.swapRecord === null)) {
         effective.push(write);
         continue;
       }
