@@ -124,7 +124,9 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   // SQLite creates its -wal and -shm files with the database file's mode.
   createPrivateFile(storage.dbFile);
   const db = new Database(storage.dbFile);
-  const result = migrate(db, migrations);
+  const result = migrate(db, migrations, (m, { fresh }) => {
+    if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (it may rewrite a table: minutes on a large database)');
+  });
   if (result.error) {
     db.close();
     throw new BootError(`database migration ${result.error.id} (${result.error.name}) failed: ${result.error.message}`);

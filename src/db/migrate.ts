@@ -15,8 +15,14 @@ export interface MigrationResult {
 /**
  * Applies the migrations the database has not seen, each in its own transaction, in id order.
  * Returns what it did instead of throwing, so the caller decides how to report a failure.
+ * `onStart` hears of each one before it runs (some rewrite a table: minutes on a large database),
+ * and whether the database was new (no migration applied before).
  */
-export function migrate(db: Database, migrations: readonly Migration[]): MigrationResult {
+export function migrate(
+  db: Database,
+  migrations: readonly Migration[],
+  onStart?: (migration: { id: number; name: string }, database: { fresh: boolean }) => void,
+): MigrationResult {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migration (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -30,6 +36,7 @@ export function migrate(db: Database, migrations: readonly Migration[]): Migrati
   const applied: MigrationResult['applied'] = [];
   for (const migration of sorted) {
     if (done.has(migration.id)) continue;
+    onStart?.({ id: migration.id, name: migration.name }, { fresh: done.size === 0 });
     try {
       db.transaction(() => {
         migration.up(db.handle);

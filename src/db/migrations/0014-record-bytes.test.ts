@@ -15,7 +15,9 @@ const at = '2026-12-04T00:00:00.000Z';
 describe('migration 14: records keep their blocks', () => {
   it("moves each record's block from repo_block into its row, leaves nodes and commits, and marks a missing block NULL", () => {
     const db = new Database(join(dir, 'old.sqlite'));
-    assert.equal(migrate(db, migrations.filter((m) => m.id < 14)).error, undefined);
+    const first: boolean[] = [];
+    assert.equal(migrate(db, migrations.filter((m) => m.id < 14), (_, { fresh }) => first.push(fresh)).error, undefined);
+    assert.ok(first.length === 13 && first.every((fresh) => fresh), 'a new database is fresh throughout its first migration');
     const block = db.prepare('INSERT INTO repo_block (did, cid, rev, bytes) VALUES (?, ?, ?, ?)');
     const record = db.prepare('INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)');
     // as the write path stored them before: records' blocks beside the commit and the nodes
@@ -30,9 +32,12 @@ describe('migration 14: records keep their blocks', () => {
     record.run('did:a', 'app.bsky.feed.post', 'k3', 'lost', 'r1', at); // its block was missing
     record.run('did:b', 'app.bsky.feed.post', 'k1', 'rec1', 'r1', at);
 
-    const result = migrate(db, migrations);
+    const heard: Array<[number, boolean]> = [];
+    const result = migrate(db, migrations, (m, { fresh }) => heard.push([m.id, fresh]));
     assert.equal(result.error, undefined);
     assert.deepEqual(result.applied.map((m) => m.id), [14]);
+    // told before it ran, on a database that was not new (the server logs it: it rewrites a table)
+    assert.deepEqual(heard, [[14, false]]);
     const rows = db.prepare("SELECT did, collection, rkey, cid, CAST(bytes AS TEXT) AS text FROM record ORDER BY did, collection, rkey").all();
     assert.deepEqual(rows, [
       { did: 'did:a', collection: 'app.bsky.feed.like', rkey: 'k1', cid: 'rec1', text: 'one' },
