@@ -25,7 +25,7 @@ import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { ensureBuilt, nodeFlags, npmStartArgs, squallEnv } from './lib/squall.ts';
+import { ensureBuilt, nodeFlags, npmStartArgs, sourceStartGuard, squallEnv } from './lib/squall.ts';
 
 const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
@@ -181,6 +181,7 @@ async function startTree(tree: string, plcUrl: string, o: Options): Promise<Serv
     ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, '--dump-instr=no', process.execPath, ...entry]]
     : [process.execPath, entry];
   const child: ChildProcess = spawn(cmd, args as string[], { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = sourceStartGuard(child, tree);
   const tail = new OutputTail();
   // The request log goes to a pipe, as under a service manager; it is read and dropped.
   child.stdout!.on('data', (c: Buffer) => tail.push(c));
@@ -194,6 +195,7 @@ async function startTree(tree: string, plcUrl: string, o: Options): Promise<Serv
   };
   try {
     await waitForHttpOk(`${base}/xrpc/_health`, o.callgrind ? 600_000 : 60_000, () => (child.exitCode !== null ? `exited: ${tail}` : undefined));
+    if (o.runtime === 'start') guard.check();
   } catch (err) {
     await stop();
     throw err;

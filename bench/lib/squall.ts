@@ -31,12 +31,33 @@ export function ensureBuilt(root = repoRoot): void {
   built.add(root);
 }
 
+/**
+ * What bin/squall.mjs prints when dist/ is older than src/ and it runs the TypeScript source
+ * instead: a checkout edited after the benchmark built it. That server is not the one meant (tsx
+ * in memory, colder code), so a benchmark that sees this line stops instead of measuring it.
+ */
+const SOURCE_START = 'dist/ is older than src/';
+
+/** Watches a starting Squall's output; `check()` throws if it started from the TypeScript source. */
+export function sourceStartGuard(child: { stderr: NodeJS.ReadableStream | null }, root: string): { check(): void } {
+  let seen = false;
+  child.stderr?.on('data', (c: Buffer) => {
+    if (!seen && c.toString().includes(SOURCE_START)) seen = true;
+  });
+  return {
+    check() {
+      if (seen) throw new ServerStartError(`${root} changed after the benchmark built it, so npm start ran the TypeScript source: run benchmarks from a checkout nothing edits meanwhile`);
+    },
+  };
+}
+
 export async function startSquall(options: SquallOptions = {}): Promise<Target> {
   ensureBuilt();
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
   const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, extra: options.env });
   const child = spawn(process.execPath, npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = sourceStartGuard(child, repoRoot);
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
   child.stderr.on('data', (c: Buffer) => output.push(c));
@@ -51,6 +72,7 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
     await waitForHttpOk(`${url}/xrpc/_health`, options.startTimeoutMs ?? 60_000, () =>
       child.exitCode !== null || child.signalCode !== null ? `Squall exited (${child.exitCode ?? child.signalCode}) while starting: ${output}` : undefined,
     );
+    guard.check();
   } catch (err) {
     forget();
     await stop();
