@@ -29,6 +29,8 @@ export type VerifiedTreeBlock = { kind: 'node'; cid: string; bytes: Uint8Array }
 /** Where a tree walk reads blocks: synchronously (memory, a staging database). */
 export interface SyncBlockSource {
   get(cid: string): Uint8Array | undefined;
+  /** Reads a record's block, where the source tells records from the tree's blocks (an import's staging); `get` otherwise. */
+  getRecord?(cid: string): Uint8Array | undefined;
 }
 
 /**
@@ -77,7 +79,7 @@ export function* verifiedTree(source: SyncBlockSource, data: LinkLike | Cid): Ge
       previous = block.key;
       checkPath(block.key);
       const cid = block.cid.$link;
-      const bytes = source.get(cid);
+      const bytes = source.getRecord ? source.getRecord(cid) : source.get(cid);
       if (bytes === undefined) throw new RepoVerificationError(`missing record block ${cid} for ${block.key}`);
       yield { kind: 'record', path: block.key, cid, bytes, value: checkRecord(bytes, block.key) };
     }

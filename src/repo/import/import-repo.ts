@@ -167,7 +167,7 @@ async function verifyTree(staging: ImportStaging, root: Cid, commit: Commit, pro
     let done = false;
     try {
       staging.batch(() => {
-        const records: Array<[string, string]> = [];
+        const records: Array<[string, string, Uint8Array]> = [];
         for (let i = 0; i < VERIFY_SLICE; i++) {
           const step = walk.next();
           if (step.done) {
@@ -176,7 +176,7 @@ async function verifyTree(staging: ImportStaging, root: Cid, commit: Commit, pro
           }
           const block = step.value;
           if (block.kind !== 'record') continue;
-          records.push([block.path, block.cid]);
+          records.push([block.path, block.cid, block.bytes]);
           for (const ref of findBlobRefs(block.value)) staging.putBlobRef(block.path, ref.cid);
         }
         staging.putRecords(records);

@@ -71,14 +71,14 @@ export class ImportStaging {
     db.exec(`
       CREATE TABLE block (cid TEXT NOT NULL, bytes BLOB NOT NULL);
       CREATE TABLE reached (id INTEGER PRIMARY KEY);
-      CREATE TABLE record (collection TEXT NOT NULL, rkey TEXT NOT NULL, cid TEXT NOT NULL, PRIMARY KEY (collection, rkey)) WITHOUT ROWID;
+      CREATE TABLE record (collection TEXT NOT NULL, rkey TEXT NOT NULL, cid TEXT NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (collection, rkey)) WITHOUT ROWID;
       CREATE TABLE blob_ref (path TEXT NOT NULL, cid TEXT NOT NULL, PRIMARY KEY (path, cid)) WITHOUT ROWID;
     `);
     this.#s = {
       putBlock: db.prepare('INSERT INTO block (cid, bytes) VALUES (?, ?)'),
       putBlocks: db.prepare(`INSERT INTO block (cid, bytes) VALUES ${rowMarks(2)}`),
-      putRecord: db.prepare('INSERT INTO record (collection, rkey, cid) VALUES (?, ?, ?)'),
-      putRecords: db.prepare(`INSERT INTO record (collection, rkey, cid) VALUES ${rowMarks(3)}`),
+      putRecord: db.prepare('INSERT INTO record (collection, rkey, cid, bytes) VALUES (?, ?, ?, ?)'),
+      putRecords: db.prepare(`INSERT INTO record (collection, rkey, cid, bytes) VALUES ${rowMarks(4)}`),
       putReached: db.prepare(`INSERT INTO reached (id) VALUES ${rowMarks(1)}`),
       putReached1: db.prepare('INSERT INTO reached (id) VALUES (?)'),
       putBlobRef: db.prepare('INSERT OR IGNORE INTO blob_ref (path, cid) VALUES (?, ?)'),
@@ -113,8 +113,9 @@ export class ImportStaging {
 
   /**
    * A staged block by CID string: the block source the verifying walk reads. Every block read is
-   * marked as part of the repo (the walk reads the commit, the tree and the records, nothing else);
-   * only those are imported, each once, whatever else or however often the CAR held.
+   * marked as part of the repo's tree (the walk reads the commit and the MST nodes this way,
+   * nothing else); only those go to the block table, each once, whatever else or however often
+   * the CAR held. Records' blocks are read with `getRecord` and go with their records.
    */
   get(cid: string): Uint8Array | undefined {
     const reached = this.#reached;
@@ -131,15 +132,13 @@ export class ImportStaging {
   }
 
   /**
-   * Once the walk is over: writes down which staged rows are the repo's for the copy. When the CAR
-   * held exactly the repo (the usual case: every block read, none twice) there is nothing to
-   * write; otherwise their rowids go to \`reached\`, in order.
+   * Once the walk is over: writes down which staged rows are the repo's tree (commit and nodes)
+   * for the copy. When the CAR held exactly that (a repo without records: every block read, none
+   * twice) there is nothing to write; otherwise their rowids go to \`reached\`, in order.
    */
   listReached(): void {
     const reached = this.#reached;
     if (reached === undefined) throw new Error('staged blocks are not indexed yet');
-    // the copy leaves records' blocks out of the block table (they go with their records): by CID
-    this.#db.exec('CREATE INDEX IF NOT EXISTS record_cid ON record (cid)');
     if (this.#reachedCount === this.#staged) {
       this.#reachedWritten = 'all';
       return;
@@ -161,22 +160,28 @@ export class ImportStaging {
     this.#reachedWritten = 'listed';
   }
 
-  /** Records of the repo, by path (`collection/rkey`), many rows per statement. */
-  putRecords(records: ReadonlyArray<readonly [path: string, cid: string]>): void {
+  /** A record's staged block by CID string, for the verifying walk: not marked (see `get`). */
+  getRecord(cid: string): Uint8Array | undefined {
+    if (this.#getBlock === undefined) throw new Error('staged blocks are not indexed yet');
+    return (this.#getBlock.get(cid) as [number, Uint8Array] | undefined)?.[1];
+  }
+
+  /** Records of the repo with their blocks, by path (`collection/rkey`), many rows per statement. */
+  putRecords(records: ReadonlyArray<readonly [path: string, cid: string, bytes: Uint8Array]>): void {
     const params: unknown[] = [];
-    const put = (path: string, cid: string) => {
+    const put = ([path, cid, bytes]: readonly [string, string, Uint8Array]) => {
       const slash = path.indexOf('/');
-      params.push(path.slice(0, slash), path.slice(slash + 1), cid);
+      params.push(path.slice(0, slash), path.slice(slash + 1), cid, bytes);
     };
     let i = 0;
     for (; i + ROWS_PER_STATEMENT <= records.length; i += ROWS_PER_STATEMENT) {
       params.length = 0;
-      for (let j = i; j < i + ROWS_PER_STATEMENT; j++) put(records[j][0], records[j][1]);
+      for (let j = i; j < i + ROWS_PER_STATEMENT; j++) put(records[j]);
       this.#s.putRecords.run(params);
     }
     for (; i < records.length; i++) {
       params.length = 0;
-      put(records[i][0], records[i][1]);
+      put(records[i]);
       this.#s.putRecord.run(params);
     }
   }
@@ -198,12 +203,10 @@ export class ImportStaging {
    */
   copyQueries(alias: string): { blocks: string; records: string } {
     if (this.#reachedWritten === undefined) throw new Error('listReached() first');
-    const onlyReached = this.#reachedWritten === 'all' ? '' : `AND EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid)`;
+    const onlyReached = this.#reachedWritten === 'all' ? '' : `WHERE EXISTS (SELECT 1 FROM ${alias}.reached r WHERE r.id = b.rowid)`;
     return {
-      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid
-        WHERE NOT EXISTS (SELECT 1 FROM ${alias}.record r INDEXED BY record_cid WHERE r.cid = b.cid) ${onlyReached} ORDER BY b.cid`,
-      records: `SELECT r.collection, r.rkey, r.cid, (SELECT b.bytes FROM ${alias}.block b INDEXED BY block_cid WHERE b.cid = r.cid LIMIT 1) AS bytes
-        FROM ${alias}.record r ORDER BY r.collection, r.rkey`,
+      blocks: `SELECT b.cid, b.bytes FROM ${alias}.block b INDEXED BY block_cid ${onlyReached} ORDER BY b.cid`,
+      records: `SELECT collection, rkey, cid, bytes FROM ${alias}.record ORDER BY collection, rkey`,
     };
   }
 
