@@ -125,7 +125,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   createPrivateFile(storage.dbFile);
   const db = new Database(storage.dbFile);
   const result = migrate(db, migrations, (m, { fresh }) => {
-    if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (it may rewrite a table: minutes on a large database)');
+    if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (some rewrite a table: seconds to minutes on a large database)');
   });
   if (result.error) {
     db.close();

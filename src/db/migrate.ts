@@ -15,8 +15,8 @@ export interface MigrationResult {
 /**
  * Applies the migrations the database has not seen, each in its own transaction, in id order.
  * Returns what it did instead of throwing, so the caller decides how to report a failure.
- * `onStart` hears of each one before it runs (some rewrite a table: minutes on a large database),
- * and whether the database was new (no migration applied before).
+ * `onStart` hears of each one before it runs (some rewrite a table: seconds to minutes on a large
+ * database), and whether the database was new (no migration applied before).
  */
 export function migrate(
   db: Database,

@@ -15,6 +15,7 @@ import type { Migration } from '../migrate.ts';
  * the last of them does: no reference counting. `bytes` is NULL only where `repo_block` lacked
  * the block before this migration (a damaged database); reads treat such a record as absent, as
  * the join they replace did, and the integrity check (`npm run admin -- verify`) reports it.
+ * Measured: 1.0 s for 100,000 records (a 93 MB database), 14 s for 1,000,000 (925 MB).
  */
 const migration: Migration = {
   id: 14,
