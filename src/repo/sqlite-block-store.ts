@@ -25,6 +25,11 @@ interface Statements {
 /** Rows per multi-row statement: one commit writes and drops a handful of blocks, an import thousands. */
 const ROWS_PER_STATEMENT = 32;
 
+/** A commit or MST node by CID. */
+const NODE_BLOCK = 'SELECT bytes FROM repo_block WHERE did = ? AND cid = ?';
+/** A record's block by CID (migration 14), along record_cid: rows of one CID (identical records) hold the same block, one of them. */
+const RECORD_BLOCK = 'SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1';
+
 // Prepared once per connection, not per store: a store is made for each repo and each job.
 const statements = new WeakMap<Db, Statements>();
 
@@ -32,13 +37,12 @@ function statementsFor(db: Db): Statements {
   let s = statements.get(db);
   if (s === undefined) {
     s = {
-      get: db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck(),
+      get: db.prepare(NODE_BLOCK).pluck(),
       has: db.prepare('SELECT 1 FROM repo_block WHERE did = ? AND cid = ?').pluck(),
       page: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? ORDER BY cid LIMIT ?').raw(),
       // no index on rev (migration 13): the repo's blocks in key order, those of a later rev kept
       pageSince: db.prepare('SELECT cid, bytes FROM repo_block WHERE did = ? AND cid > ? AND rev > ? ORDER BY cid LIMIT ?').raw(),
-      // Along record_cid. Rows of one CID (identical records) hold the same block: one of them.
-      recordGet: db.prepare('SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
+      recordGet: db.prepare(RECORD_BLOCK).pluck(),
       recordHas: db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck(),
       // In key order, the rows themselves (an export reads them in sequence, not by CID one search each).
       recordPage: db.prepare('SELECT collection, rkey, cid, bytes FROM record WHERE did = ? AND (collection, rkey) > (?, ?) AND bytes IS NOT NULL ORDER BY collection, rkey LIMIT ?').raw(),
@@ -202,9 +206,9 @@ export function* streamRepoBlocks(db: Db, did: string, sinceRev?: string, pageSi
  * (migration 14) it looks there for what `repo_block` lacks; before it, only in `repo_block`.
  */
 export function repoBlockReader(db: Db): (did: string, cid: string) => Uint8Array | undefined {
-  const nodes = db.prepare('SELECT bytes FROM repo_block WHERE did = ? AND cid = ?').pluck();
+  const nodes = db.prepare(NODE_BLOCK).pluck();
   if (!hasRecordBytes(db)) return (did, cid) => nodes.get(did, cid) as Uint8Array | undefined;
-  const records = db.prepare('SELECT bytes FROM record WHERE did = ? AND cid = ? AND bytes IS NOT NULL LIMIT 1').pluck();
+  const records = db.prepare(RECORD_BLOCK).pluck();
   return (did, cid) => (nodes.get(did, cid) ?? records.get(did, cid)) as Uint8Array | undefined;
 }
 
