@@ -224,7 +224,7 @@ export class RepoService {
     const store = this.blockStore(did);
     const now = new Date().toISOString();
     store.deleteMany(result.orphaned);
-    store.putMany(nodeBlocks(result), result.rev);
+    store.putMany(result.newBlocks, result.rev);
     let unreferenced: string[] = [];
     for (const op of result.ops) {
       const slash = op.path.indexOf('/');
@@ -410,9 +410,4 @@ export class RepoService {
     this.#caches.set(did, cache);
     return cache;
   }
-}
-
-/** The commit's blocks that belong in the block table: the commit and the new MST nodes (records' blocks go with their records). */
-function* nodeBlocks(result: WriteBatchResult): Generator<[string, Uint8Array], void, undefined> {
-  for (const entry of result.newBlocks) if (!result.recordBlocks.has(entry[0])) yield entry;
 }

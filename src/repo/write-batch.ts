@@ -44,8 +44,8 @@ export interface WriteBatchInput {
   recordRefs?: (cid: string) => MaybePromise<number>;
   /**
    * The caller stores each record's block with its record (the record index), not among the
-   * repo's blocks, so a record block goes when the last record holding it does: `orphaned` then
-   * lists only the old commit and the replaced MST nodes, and `recordRefs` is not needed.
+   * repo's blocks, so a record block goes when the last record holding it does: `newBlocks` and
+   * `orphaned` then hold only commits and MST nodes, and `recordRefs` is not needed.
    */
   recordsStoredApart?: boolean;
 }
@@ -70,13 +70,13 @@ export interface WriteBatchResult {
   prevData: Cid | null;
   /** One entry per write, in order. */
   ops: RecordOp[];
-  /** Blocks to store: the commit, new MST nodes, new record blocks. */
+  /** Blocks to store: the commit, new MST nodes, new record blocks (not with `recordsStoredApart`). */
   newBlocks: Map<string, Uint8Array>;
-  /** The block of every record a create or update of the batch wrote, by CID (those in the new tree are in `newBlocks` too). */
+  /** The block of every record a create or update of the batch wrote, by CID (those in the new tree are in `newBlocks` too, unless `recordsStoredApart`). */
   recordBlocks: Map<string, Uint8Array>;
   /**
    * Blocks of the previous repo no longer reachable: old commit, replaced nodes, unused records
-   * (no records with `recordsStoredApart`).
+   * (not with `recordsStoredApart`).
    */
   orphaned: Set<string>;
   /** The blocks a `#commit` event carries: commit, covering proof of every op, created or updated records. */
@@ -152,20 +152,21 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   if (prev === null) newBlocks.set(mst.cid.$link, proof.get(mst.cid.$link)!.bytes);
   // the next commit of this repo starts from these nodes: keep them decoded
   if (input.cache) mst.store.remember(diff.newNodes.values());
-  const added = new Map<string, number>();
-  for (const { cid } of diff.adds) count(added, cid.$link);
-  for (const { cid } of diff.updates) count(added, cid.$link);
-  for (const cid of added.keys()) newBlocks.set(cid, records.get(cid)!);
 
   const orphaned = new Set<string>(diff.removedNodes);
   if (prev) orphaned.add(cidString(prev.cid));
-  const released = new Map<string, number>();
+  // records' blocks among the repo's blocks: the new ones to store, the unused ones to drop
   if (!input.recordsStoredApart) {
+    const added = new Map<string, number>();
+    for (const { cid } of diff.adds) count(added, cid.$link);
+    for (const { cid } of diff.updates) count(added, cid.$link);
+    for (const cid of added.keys()) newBlocks.set(cid, records.get(cid)!);
+    const released = new Map<string, number>();
     for (const { prev: old } of diff.deletes) count(released, old.$link);
     for (const { prev: old } of diff.updates) count(released, old.$link);
-  }
-  if (released.size > 0) {
-    for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
+    if (released.size > 0) {
+      for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
+    }
   }
   for (const cid of newBlocks.keys()) orphaned.delete(cid);
 
