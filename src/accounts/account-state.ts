@@ -3,6 +3,7 @@ import { toBytes } from '../ipld/cbor.ts';
 import { carBytesSync } from '../ipld/car.ts';
 import { parseCid } from '../ipld/cid.ts';
 import type { GroupCommitter } from '../repo/group-commit.ts';
+import { RecordIndex } from '../repo/record-index.ts';
 import type { RepoService } from '../repo/repo-service.ts';
 import type { Firehose } from '../sync/firehose.ts';
 import type { SequencerLog } from '../sync/sequencer-log.ts';
@@ -128,10 +129,11 @@ export interface AccountDataCounts {
 /** What the server holds for an account, counted from the tables (for `checkAccountStatus`). */
 export function countAccountData(db: Database, did: string): AccountDataCounts {
   const count = (sql: string) => (db.prepare(sql).get(did) as { n: number }).n;
+  const records = new RecordIndex(db);
   const counts: AccountDataCounts = {
     // the commit and MST nodes, and each distinct record block (kept with the records, migration 14)
-    repoBlocks: count('SELECT count(*) AS n FROM repo_block WHERE did = ?') + count('SELECT count(DISTINCT cid) AS n FROM record WHERE did = ? AND bytes IS NOT NULL'),
-    indexedRecords: count('SELECT count(*) AS n FROM record WHERE did = ?'),
+    repoBlocks: count('SELECT count(*) AS n FROM repo_block WHERE did = ?') + records.blockCount(did),
+    indexedRecords: records.count(did),
     privateStateValues: count('SELECT count(*) AS n FROM account_pref WHERE did = ?'),
     expectedBlobs: 0,
     importedBlobs: 0,

@@ -100,6 +100,11 @@ export class RecordIndex {
     return (this.db.prepare('SELECT count(*) AS n FROM record WHERE did = ?').get(did) as { n: number }).n;
   }
 
+  /** How many distinct record blocks the repo holds (identical records share one). */
+  blockCount(did: string): number {
+    return (this.db.prepare('SELECT count(DISTINCT cid) AS n FROM record WHERE did = ? AND bytes IS NOT NULL').get(did) as { n: number }).n;
+  }
+
   /** Whether any record of the repo (other than the excluded paths) still points at `cid`. */
   isCidReferenced(did: string, cid: string): boolean {
     return this.db.prepare('SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1').get(did, cid) !== undefined;

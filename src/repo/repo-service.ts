@@ -289,12 +289,11 @@ export class RepoService {
           store.putMany([[root.cid, resigned.bytes]], root.rev);
         }
         records.putAllFrom(did, queries.records, root.rev, now);
-        const recordBlocks = (db.prepare('SELECT count(DISTINCT cid) AS n FROM record WHERE did = ?').get(did) as { n: number }).n;
         if (blobs?.replaceImportedRefs) unreferenced = blobs.replaceImportedRefs(did, repo.blobRefs());
         this.#setRoot(did, root, now);
         const head = { cid: root.cid, rev: root.rev };
         opts.afterWrite?.(head);
-        return { blocks: blocks + recordBlocks, head };
+        return { blocks: blocks + records.blockCount(did), head };
       }));
       this.#caches.delete(did);
       if (unreferenced.length > 0 && blobs) await blobs.deleteUnreferenced(did, unreferenced);
