@@ -5,6 +5,9 @@ import { IdResolver } from '@atproto/identity';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
 import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { decodeCbor } from '../src/ipld/cbor.ts';
+import { cidToString, parseCid } from '../src/ipld/cid.ts';
+import { signCommit } from '../src/repo/commit.ts';
+import { nextTidAfter } from '../src/repo/tid.ts';
 import { prepareRecord } from '../src/repo/prepare-write.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { newAccountAgent, until } from './helpers/agents.ts';
@@ -166,5 +169,52 @@ describe('concurrent writes to one repository', () => {
     assert.ok(!paths.includes('app.bsky.feed.post/3kaaaaaaaaab2'));
     const got = await agent.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaaa2' });
     assert.equal((got.data.value as { text: string }).text, 'edited');
+  });
+
+  it('starts a write from the head the last committed write left, and over again from the database when that head is no longer the root', async () => {
+    const agent = await newAgent('chain5');
+    const did = agent.session!.did;
+    const { repo, db, signingKeys } = server.server.ctx;
+    const restartsBefore = repo.restarts;
+    for (let i = 0; i < 3; i++) await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post(`one after another ${i}`) });
+    assert.equal(repo.restarts, restartsBefore, 'writes one after another start from the kept head, which is the root');
+    await assertUnbrokenChain(did);
+
+    // The root moves behind the write path's back (no code of ours writes repo_root without
+    // dropping the kept head; this stands in for a bug that would): a new commit over the same
+    // tree, written with SQL. The next write, made over the kept head, fails the check inside
+    // its transaction and starts over from the database.
+    const head = db.prepare('SELECT cid, rev, data FROM repo_root WHERE did = ?').get(did) as { cid: string; rev: string; data: string };
+    const signed = await signCommit({ did, data: parseCid(head.data), rev: nextTidAfter(head.rev) }, signingKeys.get(did)!);
+    const moved = cidToString(signed.cid);
+    db.transaction(() => {
+      db.prepare('INSERT INTO repo_block (did, cid, rev, bytes) VALUES (?, ?, ?, ?)').run(did, moved, signed.commit.rev, signed.bytes);
+      db.prepare('DELETE FROM repo_block WHERE did = ? AND cid = ?').run(did, head.cid);
+      db.prepare('UPDATE repo_root SET cid = ?, rev = ? WHERE did = ?').run(moved, signed.commit.rev, did);
+    });
+    const after = await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post('over the moved root') });
+    assert.equal(repo.restarts, restartsBefore + 1, 'the write over the stale head started over once');
+    assert.ok(after.data.commit!.rev > signed.commit.rev);
+    const last = commitEvents(did).pop()!;
+    assert.equal(last.since, signed.commit.rev, 'the commit follows the root as the database had it');
+    assert.equal((await verifiedPaths(did)).length, 4);
+  });
+
+  it('drops the kept head when a repository is imported over, and the next write follows the imported head', async () => {
+    const agent = await newAgent('chain6');
+    const did = agent.session!.did;
+    const { repo } = server.server.ctx;
+    await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post('before the export') });
+    const exported = await fetch(`${server.url}/xrpc/com.atproto.sync.getRepo?did=${did}`);
+    const car = new Uint8Array(await exported.arrayBuffer());
+    await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post('after the export, gone with the import') });
+    await agent.com.atproto.repo.importRepo(car, { encoding: 'application/vnd.ipld.car' });
+    const imported = await agent.com.atproto.sync.getLatestCommit({ did });
+    const restartsBefore = repo.restarts;
+    const next = await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post('after the import') });
+    assert.equal(repo.restarts, restartsBefore, 'the write read the imported head, not the one before the import');
+    assert.ok(next.data.commit!.rev > imported.data.rev);
+    assert.equal(commitEvents(did).pop()!.since, imported.data.rev);
+    assert.deepEqual((await verifiedPaths(did)).length, 2);
   });
 });

@@ -25,6 +25,9 @@ interface Chain {
   resolve: () => void;
 }
 
+/** Repos whose last committed head is kept (see `committedHead`): ~200 bytes each. */
+const COMMITTED_HEADS = 4096;
+
 /**
  * The commits of each repo that the group committer has queued but not yet applied. A create
  * need not wait for the commit before it to reach the database: it may start from that commit's
@@ -35,15 +38,40 @@ interface Chain {
  * start over from the database.
  *
  * Bounded by the writes in flight: each queued commit is dropped as soon as it settles.
+ *
+ * It also keeps the head each repo's last write committed (`committedHead`, for up to
+ * COMMITTED_HEADS repos, least recently written first out), so that a write with nothing queued
+ * before it need not read the repo's root from the database. The head is kept when its
+ * transaction commits, which is when a reader of the database would first see it, and dropped
+ * whenever anything else writes the root (`forgetHead`, which the repo service calls from every
+ * statement that writes `repo_root`). The in-transaction check of the root guards it as it
+ * guards queued heads: a write made over a wrong head starts over from the database.
  */
 export class PendingCommits {
   readonly #chains = new Map<string, Chain>();
+  readonly #committed = new Map<string, RepoHead>();
 
   /** The head a new commit of `did` may start from, or undefined: read the database (after `settled`). */
   head(did: string): RepoHead | undefined {
     const chain = this.#chains.get(did);
     if (chain === undefined || chain.broken) return undefined;
     return chain.queued[chain.queued.length - 1].head;
+  }
+
+  /** The head the last committed write of `did` left, if known: what the database's root is, with nothing queued. */
+  committedHead(did: string): RepoHead | undefined {
+    return this.#committed.get(did);
+  }
+
+  /** Something other than a queued commit wrote (or is writing) the root of `did`: read the database next time. */
+  forgetHead(did: string): void {
+    this.#committed.delete(did);
+  }
+
+  #keepHead(did: string, head: RepoHead): void {
+    this.#committed.delete(did); // re-inserted last: the map's order is the eviction order
+    if (this.#committed.size >= COMMITTED_HEADS) this.#committed.delete(this.#committed.keys().next().value!);
+    this.#committed.set(did, head);
   }
 
   /** Resolves once every queued commit of `did` has settled; undefined when none is in flight. */
@@ -90,7 +118,13 @@ export class PendingCommits {
     const current = chain;
     return (committed) => {
       current.queued.shift();
-      if (!committed) current.broken = true;
+      if (committed) {
+        // its transaction set the root to this head (commits of a repo settle in the order they were applied)
+        this.#keepHead(did, queued.head);
+      } else {
+        current.broken = true;
+        this.#committed.delete(did);
+      }
       if (current.queued.length === 0) {
         this.#chains.delete(did);
         current.resolve();

@@ -101,7 +101,7 @@ export class RepoService {
     const chainable = opts.swapCommit === undefined && writes.every((w) => w.action === 'create' && (w.swapRecord === undefined || w.swapRecord === null));
     for (let attempt = 1; ; attempt++) {
       // a retry starts from the database: whatever it had started from failed
-      const queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1));
+      const queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1, attempt > 1));
       if (queued === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
       let unreferenced: string[];
       try {
@@ -143,13 +143,15 @@ export class RepoService {
     writes: PreparedWrite[],
     opts: WriteOptions,
     chain: boolean,
+    fresh: boolean,
   ): Promise<{ result: WriteBatchResult; durable: Promise<string[]> } | undefined> {
     const deps = this.#deps;
     const pending = this.#pending;
     let root = chain ? pending.head(did) : undefined;
     if (root === undefined) {
       await pending.settled(did);
-      root = this.#head(did);
+      // the head the last committed write left (one read of the database less), unless this is a retry
+      root = (fresh ? undefined : pending.committedHead(did)) ?? this.#head(did);
     }
     if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
       throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
@@ -337,7 +339,9 @@ export class RepoService {
     return result;
   }
 
+  /** Every statement that writes `repo_root` is here or in deleteRepoInTx; both drop the committed head PendingCommits keeps. */
   #setRoot(did: string, root: RepoRoot & { data: string }, now: string): void {
+    this.#pending.forgetHead(did);
     this.#deps.db
       .prepare(
         `INSERT INTO repo_root (did, cid, rev, data, indexed_at) VALUES (?, ?, ?, ?, ?)
@@ -380,6 +384,7 @@ export class RepoService {
     db.prepare('DELETE FROM repo_root WHERE did = ?').run(did);
     db.prepare('DELETE FROM account_pref WHERE did = ?').run(did);
     this.#caches.delete(did);
+    this.#pending.forgetHead(did);
   }
 
   /** Deletes a repo under its lock, in one durable transaction with `alsoInTx`. */
@@ -395,6 +400,7 @@ export class RepoService {
 
   forgetCache(did: string): void {
     this.#caches.delete(did);
+    this.#pending.forgetHead(did);
   }
 
   #cacheFor(did: string): NodeCache {
