@@ -7,6 +7,9 @@ import { Firehose, MemoryRunner, type Event } from '@atproto/sync';
 import { decodeCbor } from '../src/ipld/cbor.ts';
 import { cidToString, parseCid } from '../src/ipld/cid.ts';
 import { signCommit } from '../src/repo/commit.ts';
+import { RecordIndex } from '../src/repo/record-index.ts';
+import { RepoLocks } from '../src/repo/repo-lock.ts';
+import { RepoService } from '../src/repo/repo-service.ts';
 import { nextTidAfter } from '../src/repo/tid.ts';
 import { prepareRecord } from '../src/repo/prepare-write.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
@@ -216,5 +219,22 @@ describe('concurrent writes to one repository', () => {
     assert.ok(next.data.commit!.rev > imported.data.rev);
     assert.equal(commitEvents(did).pop()!.since, imported.data.rev);
     assert.deepEqual((await verifiedPaths(did)).length, 2);
+  });
+
+  it('starts over from the database when a write made over a stale kept head fails: a delete of a record the kept tree lacks', async () => {
+    const agent = await newAgent('chain7');
+    const did = agent.session!.did;
+    const { repo, lexicons, db, sequencer, committer, signingKeys, firehose, blobs } = server.server.ctx;
+    await agent.com.atproto.repo.createRecord({ repo: did, collection: 'app.bsky.feed.post', record: post('kept in the head') });
+    // Another writer of the same database (a second RepoService with its own kept heads, as a
+    // second process would be) creates a record: the server's kept head is now stale, and its
+    // tree lacks the record that the record index (read from the database) says is there.
+    const other = new RepoService({ db, records: new RecordIndex(db), sequencer, committer, locks: new RepoLocks(), keys: signingKeys, firehose, blobs });
+    const made = await other.applyWrites(did, [prepareRecord(lexicons, { collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaac2', swapRecord: null, record: post('written by the other') }, 'create')]);
+    const restartsBefore = repo.restarts;
+    await agent.com.atproto.repo.deleteRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: '3kaaaaaaaaac2' });
+    assert.equal(repo.restarts, restartsBefore + 1, 'the delete, refused over the stale head, started over once');
+    assert.equal(commitEvents(did).pop()!.since, made.commit!.rev, 'and follows the other writer\'s commit');
+    assert.equal((await verifiedPaths(did)).length, 1);
   });
 });

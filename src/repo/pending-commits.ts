@@ -44,8 +44,11 @@ const COMMITTED_HEADS = 4096;
  * before it need not read the repo's root from the database. The head is kept when its
  * transaction commits, which is when a reader of the database would first see it, and dropped
  * whenever anything else writes the root (`forgetHead`, which the repo service calls from every
- * statement that writes `repo_root`). The in-transaction check of the root guards it as it
- * guards queued heads: a write made over a wrong head starts over from the database.
+ * statement that writes `repo_root`). The server is the only writer of its database (admin
+ * tools call its API, a restore refuses a live directory), so the head is the root; should it
+ * not be, the write path finds out and starts over from the database: inside the transaction
+ * (the root must be the head the commit was made over, as for queued heads), and when working
+ * out a commit over a kept head fails (a record or block the head's tree lacks).
  */
 export class PendingCommits {
   readonly #chains = new Map<string, Chain>();

@@ -19,11 +19,17 @@ const NODE_CACHE_REPOS = 256;
 /** A write whose base failed is retried from the database; the retry cannot meet a failed base. */
 const MAX_ATTEMPTS = 3;
 
-/** A queued commit found the repo's root moved from the head it was made over (its base failed). */
+/** A commit handed to the group committer: what it is, and when it is durable (the blobs it left unreferenced). */
+interface QueuedWrite {
+  result: WriteBatchResult;
+  durable: Promise<string[]>;
+}
+
+/** A commit found the repo's root moved from the head it was made over (a queued base failed, or a kept head was stale). */
 class StaleHeadError extends Error {
   override name = 'StaleHeadError';
   constructor(did: string) {
-    super(`the head of ${did} moved while a commit over it was queued`);
+    super(`the head of ${did} moved from the one a commit was made over`);
   }
 }
 
@@ -101,7 +107,16 @@ export class RepoService {
     const chainable = opts.swapCommit === undefined && writes.every((w) => w.action === 'create' && (w.swapRecord === undefined || w.swapRecord === null));
     for (let attempt = 1; ; attempt++) {
       // a retry starts from the database: whatever it had started from failed
-      const queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1, attempt > 1));
+      let queued: QueuedWrite | undefined;
+      try {
+        queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1, attempt > 1));
+      } catch (err) {
+        if (err instanceof StaleHeadError && attempt < MAX_ATTEMPTS) {
+          this.#restarts++;
+          continue;
+        }
+        throw err;
+      }
       if (queued === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
       let unreferenced: string[];
       try {
@@ -144,14 +159,19 @@ export class RepoService {
     opts: WriteOptions,
     chain: boolean,
     fresh: boolean,
-  ): Promise<{ result: WriteBatchResult; durable: Promise<string[]> } | undefined> {
+  ): Promise<QueuedWrite | undefined> {
     const deps = this.#deps;
     const pending = this.#pending;
     let root = chain ? pending.head(did) : undefined;
+    /** Whether `root` is the head PendingCommits kept, unchecked against the database. */
+    let kept = false;
     if (root === undefined) {
       await pending.settled(did);
-      // the head the last committed write left (one read of the database less), unless this is a retry
-      root = (fresh ? undefined : pending.committedHead(did)) ?? this.#head(did);
+      // The head the last committed write left (one read of the database less), unless this is a
+      // retry, or the write compares the head (its InvalidSwap must be the database's answer).
+      const committed = fresh || opts.swapCommit !== undefined ? undefined : pending.committedHead(did);
+      kept = committed !== undefined;
+      root = committed ?? this.#head(did);
     }
     if (opts.swapCommit !== undefined && opts.swapCommit !== root.cid) {
       throw new RepoWriteError('InvalidSwap', `Commit was at ${root.cid}`);
@@ -200,6 +220,12 @@ export class RepoService {
       });
     } catch (err) {
       arrived();
+      // Worked out over a kept head that is no longer the root, the answer may be wrong (a key
+      // missing or present, a block gone): start over from the database instead.
+      if (kept && this.rootOrUndefined(did)?.cid !== root.cid) {
+        pending.forgetHead(did);
+        throw new StaleHeadError(did);
+      }
       if (err instanceof RecordExistsError) throw new RepoWriteError('RecordExists', `Record already exists: ${err.path}`);
       if (err instanceof RecordNotFoundError) throw new RepoWriteError('RecordNotFound', `Could not find record: ${err.path}`);
       throw err;
