@@ -7,6 +7,8 @@ import {
   linkToCidObject,
   Mst,
   type BlockSource,
+  type MstDiff,
+  type NodeChanges,
   type MaybePromise,
   type NodeCache,
 } from '../ipld/mst/index.ts';
@@ -137,8 +139,17 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   }
 
   const data = linkToCidObject(mst.cid);
-  const diffed = mst.diffFrom(base);
-  const diff = diffed instanceof Promise ? await diffed : diffed;
+  // Records stored apart need only the nodes that changed; records' blocks among the repo's
+  // blocks need the leaves' changes too (which records came and went).
+  let diff: NodeChanges;
+  let leaves: MstDiff | undefined;
+  if (input.recordsStoredApart) {
+    const changed = mst.nodeChangesFrom(base);
+    diff = changed instanceof Promise ? await changed : changed;
+  } else {
+    const diffed = mst.diffFrom(base);
+    diff = leaves = diffed instanceof Promise ? await diffed : diffed;
+  }
   // the covering proof of every path written (the root included) is what a relay needs
   const proved = mst.proof(lastWrite.keys());
   const proof = proved instanceof Promise ? await proved : proved;
@@ -156,14 +167,14 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   const orphaned = new Set<string>(diff.removedNodes);
   if (prev) orphaned.add(cidString(prev.cid));
   // records' blocks among the repo's blocks: the new ones to store, the unused ones to drop
-  if (!input.recordsStoredApart) {
+  if (leaves) {
     const added = new Map<string, number>();
-    for (const { cid } of diff.adds) count(added, cid.$link);
-    for (const { cid } of diff.updates) count(added, cid.$link);
+    for (const { cid } of leaves.adds) count(added, cid.$link);
+    for (const { cid } of leaves.updates) count(added, cid.$link);
     for (const cid of added.keys()) newBlocks.set(cid, records.get(cid)!);
     const released = new Map<string, number>();
-    for (const { prev: old } of diff.deletes) count(released, old.$link);
-    for (const { prev: old } of diff.updates) count(released, old.$link);
+    for (const { prev: old } of leaves.deletes) count(released, old.$link);
+    for (const { prev: old } of leaves.updates) count(released, old.$link);
     if (released.size > 0) {
       for (const cid of await unusedRecords(released, added, mst, input.recordRefs)) orphaned.add(cid);
     }

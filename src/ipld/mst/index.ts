@@ -1,5 +1,6 @@
 export { Mst, type LeafRange, type MstOptions } from './mst.ts';
 export type { MstDiff } from './diff.ts';
+export type { NodeChanges } from './node-diff.ts';
 export type { Leaf, TreeBlock } from './read.ts';
 export { MstNode, decodeNode, encodeNode, emptyNode, type NodeRef } from './node.ts';
 export { NodeCache, NodeStore, type BlockSource, type MaybePromise } from './store.ts';

@@ -1,4 +1,5 @@
 import { diffOp, type MstDiff } from './diff.ts';
+import { nodeChangesOp, type NodeChanges } from './node-diff.ts';
 import { checkKey } from './key.ts';
 import { toLink, type Link, type LinkLike } from './link.ts';
 import { addOp, deleteOp, loadRoot, updateOp } from './mutate.ts';
@@ -103,6 +104,15 @@ export class Mst {
   /** What changed from `base` to this tree, reading only the subtrees whose CIDs differ. */
   diffFrom(base: Mst): MaybePromise<MstDiff> {
     return run(this.store, diffOp(this.store, base.root, this.root));
+  }
+
+  /**
+   * The nodes this tree added and dropped since `base`, for a tree made from `base` by its
+   * add/update/delete (see node-diff.ts): `diffFrom`'s `newNodes` and `removedNodes`, without
+   * comparing leaves.
+   */
+  nodeChangesFrom(base: Mst): MaybePromise<NodeChanges> {
+    return run(this.store, nodeChangesOp(this.store, base.root, this.root));
   }
 
   /**
