@@ -1,5 +1,5 @@
 // CAR v1 writing: a header, then varint-prefixed sections, streamed in chunks (see car.ts).
-import type { CarBlock } from './car.ts';
+import type { CarBlock, CarBlockBytes } from './car.ts';
 import { encodeCbor } from './cbor.ts';
 import { CID_BYTE_LENGTH as CID_BYTES, toLink, type Cid } from './cid.ts';
 import { CarError } from './errors.ts';
@@ -93,9 +93,9 @@ export async function carBytes(root: Cid | null, blocks: BlockSource): Promise<U
 }
 
 /** `carBytes` without the event loop: sizes everything first, then fills one buffer. */
-export function carBytesSync(root: Cid | null, blocks: Iterable<CarBlock>): Uint8Array {
+export function carBytesSync(root: Cid | null, blocks: Iterable<CarBlockBytes>): Uint8Array {
   const header = encodeCarHeader(root === null ? [] : [root]);
-  const list = Array.isArray(blocks) ? (blocks as CarBlock[]) : [...blocks];
+  const list = Array.isArray(blocks) ? (blocks as CarBlockBytes[]) : [...blocks];
   let total = header.length;
   for (const { cid, bytes } of list) {
     if (cid.bytes.length !== CID_BYTES) throw new CarError('CAR blocks need a 36-byte CIDv1 (sha2-256)');

@@ -16,3 +16,9 @@ export interface CarBlock {
   cid: Cid;
   bytes: Uint8Array;
 }
+
+/** What writing a block needs of it: the CID's bytes (a CID, or a tree link, which keeps them) and the block. */
+export interface CarBlockBytes {
+  cid: { readonly bytes: Uint8Array };
+  bytes: Uint8Array;
+}

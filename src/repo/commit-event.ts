@@ -1,14 +1,11 @@
 import { toBytes } from '../ipld/cbor.ts';
 import { carBytesSync } from '../ipld/car.ts';
-import { parseCid, toLink } from '../ipld/cid.ts';
+import { toLink } from '../ipld/cid.ts';
 import type { WriteBatchResult } from './write-batch.ts';
 
 /** The `#commit` firehose event of a commit (seq and time are added by the sequencer). */
 export function commitEvent(result: WriteBatchResult): Record<string, unknown> {
-  const car = carBytesSync(
-    result.cid,
-    [...result.firehoseBlocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })),
-  );
+  const car = carBytesSync(result.cid, result.firehoseBlocks.values());
   return {
     repo: result.did,
     commit: toLink(result.cid),

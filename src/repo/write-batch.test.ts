@@ -58,7 +58,7 @@ class TestRepo {
 }
 
 function firehoseCar(result: WriteBatchResult): Uint8Array {
-  return carBytesSync(result.cid, [...result.firehoseBlocks].map(([cid, bytes]) => ({ cid: parseCid(cid), bytes })));
+  return carBytesSync(result.cid, result.firehoseBlocks.values());
 }
 
 async function relayCheck(result: WriteBatchResult, keypair: Keypair): Promise<void> {

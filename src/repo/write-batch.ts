@@ -1,3 +1,4 @@
+import type { CarBlockBytes } from '../ipld/car.ts';
 import { CborError, encodeCbor } from '../ipld/cbor.ts';
 import { cidForCbor, cidToString, parseCid, type Cid } from '../ipld/cid.ts';
 import {
@@ -81,8 +82,8 @@ export interface WriteBatchResult {
    * (not with `recordsStoredApart`).
    */
   orphaned: Set<string>;
-  /** The blocks a `#commit` event carries: commit, covering proof of every op, created or updated records. */
-  firehoseBlocks: Map<string, Uint8Array>;
+  /** The blocks a `#commit` event carries, by CID: commit, covering proof of every op, created or updated records. */
+  firehoseBlocks: Map<string, CarBlockBytes>;
   /** The new tree, to keep reading from without reloading. */
   mst: Mst;
 }
@@ -181,14 +182,15 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   }
   for (const cid of newBlocks.keys()) orphaned.delete(cid);
 
-  const firehoseBlocks = new Map<string, Uint8Array>([[commitCid, signed.bytes]]);
-  for (const [cid, node] of proof) firehoseBlocks.set(cid, node.bytes);
-  for (const [cid, node] of diff.newNodes) firehoseBlocks.set(cid, node.bytes);
+  // with each block its CID's bytes, which the event's CAR is written from (no string to parse back)
+  const firehoseBlocks = new Map<string, CarBlockBytes>([[commitCid, { cid: signed.cid, bytes: signed.bytes }]]);
+  for (const [cid, node] of proof) firehoseBlocks.set(cid, { cid: node.cid, bytes: node.bytes });
+  for (const [cid, node] of diff.newNodes) firehoseBlocks.set(cid, { cid: node.cid, bytes: node.bytes });
   for (const index of lastWrite.values()) {
     const op = ops[index];
     if (op.cid !== null) {
       const cid = cidToString(op.cid);
-      firehoseBlocks.set(cid, records.get(cid)!);
+      firehoseBlocks.set(cid, { cid: op.cid, bytes: records.get(cid)! });
     }
   }
 
