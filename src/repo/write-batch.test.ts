@@ -134,6 +134,23 @@ describe('write batches', () => {
     assert.equal(result.newBlocks.get(cidToString(cidForCbor(bytes))), bytes);
   });
 
+  it("starts from the cache's last root when it is the root named, and from the named root otherwise", async () => {
+    const keypair = await generateKeypair('ES256K');
+    const repo = new TestRepo(keypair);
+    const first = await repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'a', record: post('a') }]);
+    assert.equal(repo.cache.lastRoot?.$link, cidToString(first.commit.data), 'the new root is kept');
+    const kept = repo.cache.lastRoot;
+    const second = await repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'b', record: post('b') }]);
+    assert.equal(cidToString(second.prevData!), kept!.$link);
+    // a cache whose last root is another tree's (another repo's, or an older head) is not used
+    repo.cache.lastRoot = first.mst.cid;
+    const third = await repo.apply([{ action: 'create', collection: 'app.bsky.feed.post', rkey: 'c', record: post('c') }]);
+    assert.equal(cidToString(third.prevData!), cidToString(second.commit.data));
+    assert.deepEqual([...third.mst.leaves()].map((l) => l.key), ['app.bsky.feed.post/a', 'app.bsky.feed.post/b', 'app.bsky.feed.post/c']);
+    assert.deepEqual(repo.store.getMany(repo.reachable()).missing, []);
+    assert.equal(repo.store.size, repo.reachable().size);
+  });
+
   it('issues a rev above the previous one even when that one is ahead of the clock', async () => {
     const keypair = await generateKeypair('ES256K');
     const repo = new TestRepo(keypair);

@@ -1,6 +1,6 @@
 import type { CarBlockBytes } from '../ipld/car.ts';
 import { CborError, encodeCbor } from '../ipld/cbor.ts';
-import { cidForCbor, cidToString, parseCid, type Cid } from '../ipld/cid.ts';
+import { cidForCbor, cidToString, type Cid } from '../ipld/cid.ts';
 import {
   InvalidMstKeyError,
   KeyExistsError,
@@ -96,7 +96,15 @@ export interface WriteBatchResult {
 export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
   const { did, prev, writes } = input;
   const options = input.cache ? { cache: input.cache } : {};
-  const base = prev ? Mst.load(input.blocks, cidString(prev.data), options) : Mst.empty(input.blocks, options);
+  let base: Mst;
+  if (prev) {
+    // usually the root the repo's last write built over this cache: its link, not the string parsed again
+    const data = cidString(prev.data);
+    const last = input.cache?.lastRoot;
+    base = Mst.load(input.blocks, last !== undefined && last.$link === data ? last : data, options);
+  } else {
+    base = Mst.empty(input.blocks, options);
+  }
 
   let mst = base;
   const ops: RecordOp[] = [];
@@ -163,7 +171,10 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
   // a diff of two empty trees opens nothing, but a new repo must still store its empty root
   if (prev === null) newBlocks.set(mst.cid.$link, proof.get(mst.cid.$link)!.bytes);
   // the next commit of this repo starts from these nodes: keep them decoded
-  if (input.cache) mst.store.remember(diff.newNodes.values());
+  if (input.cache) {
+    mst.store.remember(diff.newNodes.values());
+    input.cache.lastRoot = mst.cid;
+  }
 
   const orphaned = new Set<string>(diff.removedNodes);
   if (prev) orphaned.add(cidString(prev.cid));
@@ -201,7 +212,7 @@ export async function applyWriteBatch(input: WriteBatchInput): Promise<WriteBatc
     rev,
     bytes: signed.bytes,
     since: prev?.rev ?? null,
-    prevData: prev ? toCid(prev.data) : null,
+    prevData: prev ? linkToCidObject(base.cid) : null,
     ops,
     newBlocks,
     recordBlocks: records,
@@ -246,10 +257,6 @@ function count(map: Map<string, number>, key: string): void {
 
 function cidString(cid: Cid | string): string {
   return typeof cid === 'string' ? cid : cidToString(cid);
-}
-
-function toCid(cid: Cid | string): Cid {
-  return typeof cid === 'string' ? parseCid(cid) : cid;
 }
 
 function translate(err: unknown, path: string): unknown {

@@ -23,6 +23,12 @@ export class NodeCache {
   #young = new Map<string, MstNode>();
   #old = new Map<string, MstNode>();
   readonly #half: number;
+  /**
+   * The root of the last tree a write built over this cache (a repo's cache: its new data root).
+   * The next write of the repo starts from that root, named by its CID string; this saves
+   * parsing the string back.
+   */
+  lastRoot: Link | undefined;
 
   constructor(capacity = 8192) {
     this.#half = Math.max(1, capacity >> 1);
@@ -51,6 +57,7 @@ export class NodeCache {
   clear(): void {
     this.#young.clear();
     this.#old.clear();
+    this.lastRoot = undefined;
   }
 }
 
