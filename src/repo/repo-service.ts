@@ -424,11 +424,6 @@ export class RepoService {
     this.#deps.firehose.notify();
   }
 
-  forgetCache(did: string): void {
-    this.#caches.delete(did);
-    this.#pending.forgetHead(did);
-  }
-
   #cacheFor(did: string): NodeCache {
     let cache = this.#caches.get(did);
     if (cache) {
