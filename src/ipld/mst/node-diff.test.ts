@@ -7,6 +7,7 @@ import { keyHeight } from './key.ts';
 import { linkForCbor, type Link } from './link.ts';
 import { Mst } from './mst.ts';
 import { NodeCache } from './store.ts';
+import type { MstNode } from './node.ts';
 import { MapSource, random, treeNodes } from './test-helpers.ts';
 import type { NodeChanges } from './node-diff.ts';
 import type { MstDiff } from './diff.ts';
@@ -130,5 +131,24 @@ describe('MST node changes (the write path\'s diff)', () => {
     const all = empty.nodeChangesFrom(base) as NodeChanges;
     assert.deepEqual(sorted(all.removedNodes), sorted(source.blocks.keys()));
     assert.deepEqual(sorted(all.newNodes.keys()), sorted((empty.diffFrom(base) as MstDiff).newNodes.keys()));
+  });
+
+  it('works over an asynchronous block source (nodes it must open arrive later)', async () => {
+    const sync = new MapSource();
+    let mst = Mst.empty(sync);
+    for (let i = 0; i < 300; i++) mst = mst.add(`com.example.record/k${i}`, linkForCbor(new TextEncoder().encode(String(i)))) as Mst;
+    for (const [cid, bytes] of treeNodes(mst)) sync.blocks.set(cid, bytes);
+    // an empty cache: every node the walks need comes from the source, asynchronously
+    const base = Mst.load(new MapSource(sync.blocks, true), mst.cid, { cache: new NodeCache() });
+    const next = await (await (await base.add('com.example.record/new', linkForCbor(new Uint8Array([1])))).delete('com.example.record/k7')).delete('com.example.record/k250');
+    // the new tree over a store whose cache is empty: the old nodes the walk opens must be read
+    const source = new MapSource(sync.blocks, true);
+    const cold = Mst.load(source, mst.cid, { cache: new NodeCache() });
+    const changes = await cold.at(next.root as MstNode).nodeChangesFrom(cold);
+    assert.ok(source.reads > 0, 'the walk read old nodes from the asynchronous source');
+    const expected = await next.diffFrom(base);
+    assert.deepEqual(sorted(changes.newNodes.keys()), sorted(expected.newNodes.keys()));
+    assert.deepEqual(sorted(changes.removedNodes), sorted(expected.removedNodes));
+    assert.ok(changes.removedNodes.size > 0 && changes.newNodes.size > 0);
   });
 });
