@@ -44,7 +44,8 @@ export function* loadRoot(store: NodeStore, root: NodeRef): Op<{ node: MstNode; 
   return { node, layer: keyHeight(below.keys[0]) + depth };
 }
 
-function* loadChildAnyLayer(store: NodeStore, ref: NodeRef): Op<MstNode> {
+/** A child node as it is, without the checks of the layer it was reached at. */
+export function* loadChildAnyLayer(store: NodeStore, ref: NodeRef): Op<MstNode> {
   return ref instanceof MstNode ? ref : (store.peek(ref) ?? (yield ref));
 }
 

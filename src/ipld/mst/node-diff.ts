@@ -1,4 +1,4 @@
-import { loadRoot } from './mutate.ts';
+import { loadChildAnyLayer, loadRoot } from './mutate.ts';
 import { MstNode, type NodeRef } from './node.ts';
 import { refLink } from './read.ts';
 import type { NodeStore, Op } from './store.ts';
@@ -48,10 +48,7 @@ export function* nodeChangesOp(store: NodeStore, from: NodeRef, to: NodeRef): Op
     }
     if (keptLinks.has(cid)) continue;
     changes.removedNodes.add(cid);
-    for (const kid of node.kids) {
-      if (kid === null) continue;
-      stack.push(kid instanceof MstNode ? kid : (store.peek(kid) ?? (yield kid)));
-    }
+    for (const kid of node.kids) if (kid !== null) stack.push(yield* loadChildAnyLayer(store, kid));
   }
   for (const node of existing) forgetSubtree(node, candidates);
   for (const [cid, node] of candidates) changes.newNodes.set(cid, node);
