@@ -126,7 +126,7 @@ export class PendingCommits {
         this.#keepHead(did, queued.head);
       } else {
         current.broken = true;
-        this.#committed.delete(did);
+        this.forgetHead(did);
       }
       if (current.queued.length === 0) {
         this.#chains.delete(did);
