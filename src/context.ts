@@ -29,6 +29,7 @@ import { SessionTokens } from './auth/session-jwt.ts';
 import type { Config } from './config.ts';
 import { createPrivateFile, makeStoragePrivate, PRIVATE_DIR_MODE, PrivateModeError } from './data-directory.ts';
 import { Database, migrate, migrations } from './db/index.ts';
+import type { ServerLock } from './db/server-lock.ts';
 import { LexiconSet } from './lexicon/index.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { startBackupSchedule, type BackupSchedule } from './backup/scheduler.ts';
@@ -106,7 +107,8 @@ export interface NetworkEnvironment {
   resolveTxt?: TxtResolver;
 }
 
-export async function createContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment = {}): Promise<AppContext> {
+/** `lock` is the database's (db/server-lock.ts), taken by the caller before anything touched the data; the context's close releases it. */
+export async function createContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment, lock: ServerLock): Promise<AppContext> {
   const { storage } = config;
   for (const dir of [storage.dataDir, storage.blobDir, storage.blobTmpDir, dirname(storage.dbFile)]) {
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -264,6 +266,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
       firehose.close();
       await mail.mailer.close();
       db.close();
+      lock.release();
     },
   };
 }
