@@ -1,8 +1,9 @@
 // One server per database: a second Squall started on a data directory that a running server
-// uses refuses to start (before it touches secrets or the database), and a server that died,
-// however it died, never leaves a lock behind.
+// uses refuses to start (before it touches secrets or the database), so does `admin verify`
+// (it reads a stopped server's data), and a server that died, however it died, never leaves a
+// lock behind.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,14 @@ after(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+
+function adminVerify(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'verify', '--data', dataDir], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    });
+  });
+}
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -104,12 +113,20 @@ describe('a second server on the same data directory', () => {
       assert.match(stderr, /could not start: another Squall server is running on /);
       await assert.rejects(fetch(`http://127.0.0.1:${port}/xrpc/_health`), 'the refused server never listened');
 
+      // `admin verify` reads a stopped server's data: it refuses a running one's.
+      const refused = await adminVerify(dataDir);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /a Squall server is running on .*squall\.sqlite: verify reads a stopped server's data \(stop it first\)/);
+
       // kill -9: the kernel drops the lock with the process, so a restart is not blocked.
       await stopProcess(first, 'SIGKILL');
       const restarted = await startSquallProcess({ ...common, port: await freePort() });
       children.push(restarted);
       await stopProcess(restarted);
       assert.equal(restarted.exitCode, 0);
+      const verified = await adminVerify(dataDir);
+      assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stdout, /verification passed/);
     } finally {
       await plc.close();
     }

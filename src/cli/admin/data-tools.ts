@@ -1,8 +1,10 @@
 // Shared by the data tools (backup, restore, verify, doctor): they run on the server's machine
 // with its environment and read the data directory, rather than calling a running server.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { IntegrityReport } from '../../backup/integrity.ts';
 import { ConfigError, loadConfig, type Config } from '../../config.ts';
+import { DatabaseInUseError, lockDatabase, type ServerLock } from '../../db/server-lock.ts';
 import { CliError, stringOption, type CommandInput } from '../command.ts';
 import { progressLine } from '../progress.ts';
 import { packageVersion } from '../version.ts';
@@ -31,6 +33,30 @@ export function dataTarget(input: CommandInput<unknown>, config: Config): DataTa
   if (data === undefined) return config.storage;
   const dataDir = resolve(input.io.cwd, data);
   return { dataDir, dbFile: join(dataDir, 'squall.sqlite'), blobDir: join(dataDir, 'blobs') };
+}
+
+/** Errors that mean no lock file can be made beside the database: read-only media or a directory not ours. */
+const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/**
+ * Runs `fn` on data no server is using: holds the database's server lock meanwhile (db/server-lock.ts),
+ * so a running server is refused (what `tool` reads would change under it) and none starts until it
+ * is done. Where no lock file can be made (read-only media), no server can run either: `fn` runs as is.
+ */
+export async function whileNoServerRuns<T>(dbFile: string, tool: string, fn: () => Promise<T>): Promise<T> {
+  let lock: ServerLock | undefined;
+  try {
+    // No database, no server: `fn` says what is missing (and no lock file is left in a wrong directory).
+    if (existsSync(dbFile)) lock = lockDatabase(dbFile);
+  } catch (err) {
+    if (err instanceof DatabaseInUseError) throw new CliError(`a Squall server is running on ${dbFile}: ${tool} reads a stopped server's data (stop it first)`, 1);
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  try {
+    return await fn();
+  } finally {
+    lock?.release();
+  }
 }
 
 export function verifyProgress(line: ReturnType<typeof progressLine>) {

@@ -1,7 +1,7 @@
 import { verifyDataDir } from '../../backup/integrity.ts';
 import { progressLine } from '../progress.ts';
 import type { AdminCommand } from './admin-command.ts';
-import { dataTarget, printIntegrity, serverConfig, verifyProgress } from './data-tools.ts';
+import { dataTarget, printIntegrity, serverConfig, verifyProgress, whileNoServerRuns } from './data-tools.ts';
 
 export const verify: AdminCommand = {
   name: 'verify',
@@ -11,8 +11,12 @@ export const verify: AdminCommand = {
   async run(input) {
     const target = dataTarget(input, serverConfig(input));
     const line = progressLine(input.io.err, process.stderr.isTTY === true);
-    const report = await verifyDataDir({ dbFile: target.dbFile, blobDir: target.blobDir, onProgress: verifyProgress(line) });
-    line.done();
+    let report;
+    try {
+      report = await whileNoServerRuns(target.dbFile, 'verify', () => verifyDataDir({ dbFile: target.dbFile, blobDir: target.blobDir, onProgress: verifyProgress(line) }));
+    } finally {
+      line.done();
+    }
     return printIntegrity(input.io.out, report);
   },
 };
