@@ -24,7 +24,7 @@ export function lowerBound(keys: readonly string[], key: string): number {
 export function* loadRoot(store: NodeStore, root: NodeRef): Op<{ node: MstNode; layer: number }> {
   const node = root instanceof MstNode ? root : (store.peek(root) ?? (yield root));
   if (node.keys.length > 0) {
-    const layer = keyHeight(node.keys[0]);
+    const layer = node.firstKeyLayer;
     if (store.strict && node.checkedLayer !== layer) {
       checkLayer(node, layer, node.sealed ? node.cid.$link : undefined);
       node.checkedLayer = layer;

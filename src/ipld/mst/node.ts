@@ -1,6 +1,6 @@
 import { CidLinkWrapper } from '@atcute/cid';
 import { MalformedNodeError } from './errors.ts';
-import { commonPrefixLength, keyProblem } from './key.ts';
+import { commonPrefixLength, keyHeight, keyProblem } from './key.ts';
 import { isBlessedNodeCid, isCidBytes, linkForCbor, type Link } from './link.ts';
 
 /** A child slot: a stored subtree by CID, or a node built in memory and not yet written. */
@@ -15,6 +15,7 @@ export type NodeRef = Link | MstNode;
 export class MstNode {
   #bytes: Uint8Array | undefined;
   #cid: Link | undefined;
+  #firstKeyLayer = -1;
   /** The layer this node was checked to sit at, so a strict walk hashes its keys only once. */
   checkedLayer = -1;
 
@@ -37,6 +38,15 @@ export class MstNode {
 
   get cid(): Link {
     return (this.#cid ??= linkForCbor(this.bytes));
+  }
+
+  /**
+   * The layer of the first key (a SHA-256 of it, computed once per node): the layer a node with
+   * entries sits at. A write loads its root several times (diff, insert, proof); one hash serves all.
+   */
+  get firstKeyLayer(): number {
+    if (this.#firstKeyLayer < 0) this.#firstKeyLayer = keyHeight(this.keys[0]);
+    return this.#firstKeyLayer;
   }
 
   /** True once bytes exist (decoded from a block, or encoded since): the CID is then cheap. */
