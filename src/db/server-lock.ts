@@ -7,7 +7,7 @@
 // the kernel drops when the process ends, however it ends (kill -9, a crash), so a stale lock
 // never blocks a restart, and SQLite also refuses a second holder inside the same process.
 import BetterSqlite3 from 'better-sqlite3';
-import { closeSync, openSync } from 'node:fs';
+import { createPrivateFile } from '../data-directory.ts';
 
 /** Another server (or another start in this process) holds the database's lock. */
 export class DatabaseInUseError extends Error {}
@@ -25,7 +25,7 @@ export function lockFileOf(dbFile: string): string {
 /** Takes the database's lock, or throws DatabaseInUseError at once (no waiting). */
 export function lockDatabase(dbFile: string): ServerLock {
   const file = lockFileOf(dbFile);
-  closeSync(openSync(file, 'a', 0o600));
+  createPrivateFile(file);
   const handle = new BetterSqlite3(file);
   try {
     handle.pragma('busy_timeout = 0');
