@@ -41,7 +41,7 @@ export function* loadRoot(store: NodeStore, root: NodeRef): Op<{ node: MstNode; 
     depth++;
   }
   if (below.keys.length === 0) throw new MalformedNodeError('empty node below the root');
-  return { node, layer: keyHeight(below.keys[0]) + depth };
+  return { node, layer: below.firstKeyLayer + depth };
 }
 
 /** A child node as it is, without the checks of the layer it was reached at. */
