@@ -176,6 +176,9 @@ type Env = Record<string, string | undefined>;
  */
 export const MIN_ADMIN_PASSWORD_LENGTH = 16;
 
+/** The key that signs every session token (HMAC): at least 128 bits as hex. */
+export const MIN_JWT_SECRET_LENGTH = 16;
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
@@ -202,8 +205,8 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     }
   }
   const jwtSecret = read('PDS_JWT_SECRET');
-  if (jwtSecret !== undefined && jwtSecret.length < 16) {
-    throw new ConfigError('PDS_JWT_SECRET', 'must be at least 16 characters (use `openssl rand --hex 16`)');
+  if (jwtSecret !== undefined && jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
+    throw new ConfigError('PDS_JWT_SECRET', `must be at least ${MIN_JWT_SECRET_LENGTH} characters (use \`openssl rand --hex 16\`)`);
   }
   const adminPassword = read('PDS_ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < MIN_ADMIN_PASSWORD_LENGTH) {

@@ -90,6 +90,16 @@ describe('the squall command line', () => {
     assert.match(noFile.stderr, /no admin password/);
   });
 
+  it('names a damaged secrets.json instead of failing with a parser error', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'squall-cli-'));
+    writeFileSync(join(dataDir, 'secrets.json'), '{"adminPassword": ');
+    const result = await squall(['admin', 'status', '--url', server.url, '--data-dir', dataDir]);
+    rmSync(dataDir, { recursive: true });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /secrets\.json: is not valid JSON/);
+    assert.doesNotMatch(result.stderr, /SyntaxError|\n\s+at /);
+  });
+
   it('creates invites, shows and takes down an account, and says what failed', async () => {
     const invite = await admin('invite', '--uses', '2');
     assert.equal(invite.code, 0, invite.stderr);

@@ -1,7 +1,9 @@
 // The admin commands talk to a running Squall over its own XRPC API with the admin password,
 // found in --admin-password, PDS_ADMIN_PASSWORD, or the data directory's secrets.json.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ConfigError } from '../../config.ts';
+import { readSecretsFile } from '../../secrets.ts';
 import { CliError, stringOption, type CliIo, type OptionValues } from '../command.ts';
 
 export interface AdminClient {
@@ -30,7 +32,13 @@ export function adminPassword(options: OptionValues, io: CliIo): string {
   const dataDir = resolve(io.cwd, stringOption(options, 'data-dir') ?? io.env.PDS_DATA_DIRECTORY ?? './data');
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) {
-    const secrets = JSON.parse(readFileSync(file, 'utf8')) as { adminPassword?: string };
+    let secrets;
+    try {
+      secrets = readSecretsFile(file);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message);
+      throw err;
+    }
     if (secrets.adminPassword) return secrets.adminPassword;
   }
   throw new CliError(`no admin password: pass --admin-password, set PDS_ADMIN_PASSWORD, or run from the PDS directory (${file})`);
