@@ -107,8 +107,36 @@ export interface NetworkEnvironment {
   resolveTxt?: TxtResolver;
 }
 
-/** `lock` is the database's (db/server-lock.ts), taken by the caller before anything touched the data; the context's close releases it. */
+/**
+ * `lock` is the database's (db/server-lock.ts), taken by the caller before anything touched the
+ * data; the context's close releases it. A boot that fails part way closes what it had opened
+ * (the database, timers, the mailer) before it throws; the caller releases the lock.
+ */
 export async function createContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment, lock: ServerLock): Promise<AppContext> {
+  const opened: Closer[] = [];
+  try {
+    return await assembleContext(config, secrets, log, network, lock, opened);
+  } catch (err) {
+    await closeAll(opened, log);
+    throw err;
+  }
+}
+
+type Closer = () => unknown;
+
+/** Closes in the reverse order of opening; a closer that fails is logged and the rest still run. */
+async function closeAll(opened: Closer[], log: Logger): Promise<void> {
+  while (opened.length > 0) {
+    try {
+      await opened.pop()!();
+    } catch (err) {
+      log.error({ err }, 'error while closing');
+    }
+  }
+}
+
+/** Builds the context; everything it starts that must be stopped goes onto `opened` as it starts. */
+async function assembleContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment, lock: ServerLock, opened: Closer[]): Promise<AppContext> {
   const { storage } = config;
   for (const dir of [storage.dataDir, storage.blobDir, storage.blobTmpDir, dirname(storage.dbFile)]) {
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -126,11 +154,11 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   // SQLite creates its -wal and -shm files with the database file's mode.
   createPrivateFile(storage.dbFile);
   const db = new Database(storage.dbFile);
+  opened.push(() => db.close());
   const result = migrate(db, migrations, (m, { fresh }) => {
     if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (some rewrite a table: seconds to minutes on a large database)');
   });
   if (result.error) {
-    db.close();
     throw new BootError(`database migration ${result.error.id} (${result.error.name}) failed: ${result.error.message}`);
   }
   if (result.applied.length > 0) log.info({ applied: result.applied.map((m) => `${m.id}-${m.name}`) }, 'database migrated');
@@ -161,11 +189,13 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     { smtpUrl: config.email.smtpUrl, fromAddress: config.email.fromAddress, outboxDir: join(config.storage.dataDir, 'outbox') },
     log,
   );
+  opened.push(() => mail.mailer.close());
   log.info({ email: mail.kind }, mail.description);
   const signingKeys = new SigningKeys((did) => accounts.byDid(did)?.signingKey);
   const sequencer = new SequencerLog(db);
   const committer = new GroupCommitter(db, 256, 2, () => sequencer.latestSeq());
   const firehose = new Firehose(sequencer);
+  opened.push(() => firehose.close());
   // The firehose serves an event only once the commit group that wrote it is on stable storage.
   committer.onDurable((seq) => firehose.advance(seq));
   const metrics = config.metrics.enabled ? new Metrics({ db, firehose }) : undefined;
@@ -177,7 +207,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     uploadLimit: config.service.blobUploadLimit,
     log,
   });
-  const stopBlobCollector = blobs.startCollector();
+  opened.push(blobs.startCollector());
   // A repo import stages its CAR in the temporary directory; one cut off by a crash left its file.
   const staleImports = removeStaleStagingFiles(config.storage.blobTmpDir);
   if (staleImports > 0) log.info({ removed: staleImports }, 'removed staging files of interrupted repo imports');
@@ -201,8 +231,10 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
   };
   pruneEvents();
   const pruneTimer = setInterval(pruneEvents, 3600_000);
-  const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
   pruneTimer.unref();
+  opened.push(() => clearInterval(pruneTimer));
+  const backups = config.backup ? startBackupSchedule({ config: { ...config, backup: config.backup }, log, metrics }) : undefined;
+  if (backups) opened.push(() => backups.stop());
   // `include:` scopes name permission sets published as Lexicons: resolved over DNS and the network, verified, cached.
   const permissionSets = new PermissionSets(new LexiconResolver({ resolveTxt: network.resolveTxt ?? systemTxtResolver(3_000), dids: identity.dids, fetch: guardedFetch }), {
     onBackgroundError: (nsid, err) => log.warn({ nsid, err: (err as Error).message }, 'could not refresh a permission set'),
@@ -260,12 +292,7 @@ export async function createContext(config: Config, secrets: Secrets, log: Logge
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(pruneTimer);
-      await backups?.stop();
-      stopBlobCollector();
-      firehose.close();
-      await mail.mailer.close();
-      db.close();
+      await closeAll(opened, log);
       lock.release();
     },
   };

@@ -4,10 +4,11 @@
 // lock behind.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { startPds } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { BootError } from '../src/context.ts';
@@ -80,6 +81,29 @@ describe('a second server on the same data directory', () => {
       await again.close(1000);
       rmSync(running.dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('a boot that fails after opening the database closes it, and the lock is free again', async () => {
+    const dataDir = tempDir('squall-failed-boot-');
+    const config = loadConfig({ PDS_HOSTNAME: 'localhost', PDS_PORT: '0', PDS_DATA_DIRECTORY: dataDir, PDS_DID_PLC_URL: 'http://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    await (await startPds(config, createLogger('silent'))).close(1000);
+    // A database damaged by hand: migrated, but the firehose's table is gone, so the boot fails past the migrations.
+    const damage = new BetterSqlite3(config.storage.dbFile);
+    damage.exec('DROP TABLE repo_seq');
+    damage.close();
+    const dbFiles = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(config.storage.dbFile) ? [target] : [];
+        } catch {
+          return []; // closed in between
+        }
+      });
+    assert.deepEqual(dbFiles(), []);
+    await assert.rejects(startPds(config, createLogger('silent')), /repo_seq/);
+    assert.deepEqual(dbFiles(), [], 'no file of the database is left open');
+    lockDatabase(config.storage.dbFile).release();
   });
 
   it('refuses to start as a process (exit 1, the reason on stderr), and a killed server leaves no lock behind', async () => {
