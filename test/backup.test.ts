@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
 import BetterSqlite3 from 'better-sqlite3';
+import { restoreBackup, RestoreRefusedError } from '../src/backup/restore.ts';
 import { pngOfSize } from '../src/blobs/test-fixture.ts';
+import { DatabaseInUseError, lockDatabase } from '../src/db/server-lock.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -190,6 +192,44 @@ describe('backup and restore', () => {
     const notABackup = await admin(['restore', root, '--data', join(scratch, 'nowhere')]);
     assert.equal(notABackup.status, 2);
     assert.match(notABackup.stderr, /refused: .*has no manifest\.json: not a complete Squall backup/);
+  });
+
+  it('holds the server lock of the target database while it restores, and refuses a target a server holds', async () => {
+    const root = join(scratch, 'locked');
+    assert.equal((await admin(['backup', root])).status, 0);
+    const backup = onlyBackupIn(root);
+    // The database outside the data directory (PDS_SQLITE_LOCATION), so the data directory is still empty while a server holds the database's lock.
+    const target = (name: string) => ({ dataDir: join(scratch, name, 'data'), blobDir: join(scratch, name, 'data', 'blobs'), dbFile: join(scratch, name, 'db', 'squall.sqlite') });
+
+    const busy = target('locked-busy');
+    mkdirSync(dirname(busy.dbFile), { recursive: true });
+    const serverLock = lockDatabase(busy.dbFile);
+    try {
+      await assert.rejects(restoreBackup({ backup, target: busy }), (err: unknown) => err instanceof RestoreRefusedError && /a Squall server is running on .*squall\.sqlite/.test(err.message));
+      assert.equal(existsSync(busy.dbFile), false, 'nothing was copied');
+      assert.deepEqual(readdirSync(busy.dataDir, { recursive: true }), ['blobs'], 'only the empty directories it made');
+    } finally {
+      serverLock.release();
+    }
+
+    const free = target('locked-free');
+    const whileCopying: unknown[] = [];
+    const result = await restoreBackup({
+      backup,
+      target: free,
+      onProgress: () => {
+        try {
+          lockDatabase(free.dbFile).release();
+          whileCopying.push('started');
+        } catch (err) {
+          whileCopying.push(err);
+        }
+      },
+    });
+    assert.equal(result.report?.problems.length, 0);
+    assert.ok(whileCopying.length > 0);
+    assert.ok(whileCopying.every((e) => e instanceof DatabaseInUseError), 'no server could start while the restore ran');
+    lockDatabase(free.dbFile).release(); // free again once it is done
   });
 
   it('fails the restore, naming the file, when a byte of a backed-up blob flipped', async () => {

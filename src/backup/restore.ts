@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Database, migrate, migrations } from '../db/index.ts';
+import { DatabaseInUseError, lockDatabase, type ServerLock } from '../db/server-lock.ts';
 import { copyHashed, hashFile, isEmptyOrAbsent, makePrivateDir, syncDir } from './files.ts';
 import { verifyDataDir, type IntegrityReport } from './integrity.ts';
 import { BLOBS_DIR, CHECKSUMS_FILE, DATABASE_FILE, parseChecksums, readManifest, SECRETS_FILE, type BackupManifest } from './manifest.ts';
@@ -32,7 +33,8 @@ export class RestoreRefusedError extends Error {}
  * Restores a backup into an empty data directory: checks the manifest and the checksum list,
  * copies every file (hashing each against the list as it is copied), brings the database
  * schema up to this version, then verifies the restored data (repos, record index, blobs,
- * sequencer log). Never writes into a directory that holds anything.
+ * sequencer log). Never writes into a directory that holds anything, and holds the target
+ * database's server lock while it copies and verifies, so no server starts on half the data.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const { backup, target } = options;
@@ -64,7 +66,32 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
   }
   for (const dir of new Set([target.dataDir, target.blobDir, dirname(target.dbFile)])) await makePrivateDir(dir);
+  // No server may start on the target while it is being filled (db/server-lock.ts).
+  const lock = lockTarget(target.dbFile);
+  try {
+    return await copyAndVerify(options, manifest, sums, destination, totalBytes);
+  } finally {
+    lock.release();
+  }
+}
 
+function lockTarget(dbFile: string): ServerLock {
+  try {
+    return lockDatabase(dbFile);
+  } catch (err) {
+    if (err instanceof DatabaseInUseError) throw new RestoreRefusedError(`a Squall server is running on ${dbFile}: restore into a new directory (a live database is never overwritten)`);
+    throw err;
+  }
+}
+
+async function copyAndVerify(
+  options: RestoreOptions,
+  manifest: BackupManifest,
+  sums: Map<string, string>,
+  destination: (rel: string) => string,
+  totalBytes: number,
+): Promise<RestoreResult> {
+  const { backup, target } = options;
   const checksumProblems: string[] = [];
   let files = 0;
   let bytes = 0;

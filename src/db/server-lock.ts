@@ -9,7 +9,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { createPrivateFile } from '../data-directory.ts';
 
-/** Another server (or another start in this process) holds the database's lock. */
+/** Another server (or another start in this process), or a data tool (verify, restore), holds the database's lock. */
 export class DatabaseInUseError extends Error {}
 
 export interface ServerLock {
@@ -35,7 +35,7 @@ export function lockDatabase(dbFile: string): ServerLock {
   } catch (err) {
     handle.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new DatabaseInUseError(`another Squall server is running on ${dbFile} (${file} is locked): stop it before starting this one`);
+      throw new DatabaseInUseError(`another Squall server is running on ${dbFile}, or an admin tool (verify, restore) is working on it (${file} is locked): stop it before starting this one`);
     }
     throw err;
   }
