@@ -164,6 +164,25 @@ describe('config', () => {
     failsOn({ PDS_CRAWLERS: 'smtp://relay.example.com' }, 'PDS_CRAWLERS');
   });
 
+  it('takes each URL only in the schemes it is used with: mail over smtp(s), everything else over http(s)', () => {
+    const base = { PDS_HOSTNAME: 'pds.example.com' };
+    for (const [variable, url] of [
+      ['PDS_PUBLIC_URL', 'smtp://pds.example.com/'],
+      ['PDS_PRIVACY_POLICY_URL', 'smtp://pds.example.com/privacy'],
+      ['PDS_TERMS_OF_SERVICE_URL', 'ftp://pds.example.com/tos'],
+      ['PDS_TERMS_OF_SERVICE_URL', 'javascript:alert(1)'],
+      ['PDS_DID_PLC_URL', 'smtps://plc.example.com'],
+      ['PDS_EMAIL_SMTP_URL', 'https://mail.example.com'],
+    ]) {
+      failsOn({ ...base, [variable]: url }, variable);
+    }
+    assert.throws(() => loadConfig({ ...base, PDS_EMAIL_SMTP_URL: 'http://mail.example.com' }), /PDS_EMAIL_SMTP_URL: "http:\/\/mail\.example\.com" must be an smtp\(s\) URL/);
+    assert.throws(() => loadConfig({ ...base, PDS_PUBLIC_URL: 'smtp://pds.example.com/' }), /PDS_PUBLIC_URL: "smtp:\/\/pds\.example\.com\/" must be an http\(s\) URL/);
+    const config = loadConfig({ ...base, PDS_EMAIL_SMTP_URL: 'smtps://mail.example.com:465', PDS_PRIVACY_POLICY_URL: 'https://pds.example.com/privacy' });
+    assert.equal(config.email.smtpUrl, 'smtps://mail.example.com:465');
+    assert.equal(config.service.privacyPolicyUrl, 'https://pds.example.com/privacy');
+  });
+
   it('takes the retired PDS_ALLOW_PRIVATE_NETWORK=true as a note for the boot log, not as a way to open user-controlled fetches', () => {
     const config = loadConfig({ PDS_ALLOW_PRIVATE_NETWORK: 'true' });
     assert.equal(config.net.retiredAllowPrivateNetwork, true);

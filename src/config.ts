@@ -221,7 +221,7 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
   }
   const crawlers = parseList(read('PDS_CRAWLERS')) ?? [];
-  crawlers.forEach((url) => parseHttpUrl('PDS_CRAWLERS', url));
+  crawlers.forEach((url) => parseUrl('PDS_CRAWLERS', url));
   const configuredPlcUrl = read('PDS_DID_PLC_URL');
   const localPlcPortValue = read('PDS_LOCAL_PLC_PORT');
   if (localPlcPortValue !== undefined && (hostname !== 'localhost' || configuredPlcUrl !== undefined)) {
@@ -231,14 +231,14 @@ export function loadConfig(env: Env = process.env, version = '0.1.0'): Config {
   const localPlc = hostname === 'localhost' && configuredPlcUrl === undefined ? { port: parsePort('PDS_LOCAL_PLC_PORT', localPlcPortValue ?? String(Math.max(0, port - 1))) } : undefined;
   if (localPlc && localPlc.port !== 0 && localPlc.port === port) throw new ConfigError('PDS_LOCAL_PLC_PORT', `must differ from PDS_PORT (${port})`);
   const plcUrl = configuredPlcUrl ?? (localPlc ? `http://localhost:${localPlc.port}` : 'https://plc.directory');
-  parseHttpUrl('PDS_DID_PLC_URL', plcUrl);
+  parseUrl('PDS_DID_PLC_URL', plcUrl);
   const trustedClients = parseList(read('PDS_OAUTH_TRUSTED_CLIENTS')) ?? [];
   for (const clientId of trustedClients) {
     const url = parseUrl('PDS_OAUTH_TRUSTED_CLIENTS', clientId);
     if (url.protocol !== 'https:') throw new ConfigError('PDS_OAUTH_TRUSTED_CLIENTS', `"${clientId}" must be an https client_id URL`);
   }
   const smtpUrl = read('PDS_EMAIL_SMTP_URL');
-  if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl);
+  if (smtpUrl) parseUrl('PDS_EMAIL_SMTP_URL', smtpUrl, SMTP_SCHEMES);
   const privacyPolicyUrl = read('PDS_PRIVACY_POLICY_URL');
   if (privacyPolicyUrl) parseUrl('PDS_PRIVACY_POLICY_URL', privacyPolicyUrl);
   const termsOfServiceUrl = read('PDS_TERMS_OF_SERVICE_URL');
@@ -455,7 +455,6 @@ function parseService(env: Env, read: (name: string) => string | undefined, pref
   if (url === undefined) throw new ConfigError(urlVar, `must be set when ${didVar} is (the service's base URL)`);
   if (did === undefined) throw new ConfigError(didVar, `must be set when ${urlVar} is (the DID its service-auth tokens are addressed to)`);
   const parsed = parseUrl(urlVar, url);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(urlVar, `"${url}" must be an http(s) URL`);
   if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
     throw new ConfigError(urlVar, `"${url}" must be a base URL without credentials, query or fragment`);
   }
@@ -463,21 +462,19 @@ function parseService(env: Env, read: (name: string) => string | undefined, pref
   return { url: parsed.origin + parsed.pathname.replace(/\/+$/, ''), did };
 }
 
-function parseHttpUrl(variable: string, value: string): URL {
-  const url = parseUrl(variable, value);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be an http(s) URL`);
-  return url;
-}
+const HTTP_SCHEMES = ['http:', 'https:'];
+const SMTP_SCHEMES = ['smtp:', 'smtps:'];
 
-function parseUrl(variable: string, value: string): URL {
+/** A URL of one of `schemes` (http or https unless said otherwise). */
+function parseUrl(variable: string, value: string, schemes: readonly string[] = HTTP_SCHEMES): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new ConfigError(variable, `"${value}" is not a URL`);
   }
-  if (!['http:', 'https:', 'smtp:', 'smtps:'].includes(url.protocol)) {
-    throw new ConfigError(variable, `"${value}" must be an http(s) or smtp(s) URL`);
+  if (!schemes.includes(url.protocol)) {
+    throw new ConfigError(variable, `"${value}" must be an ${schemes === SMTP_SCHEMES ? 'smtp(s)' : 'http(s)'} URL`);
   }
   return url;
 }
