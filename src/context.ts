@@ -135,6 +135,19 @@ async function closeAll(opened: Closer[], log: Logger): Promise<void> {
   }
 }
 
+/** The server's database; a file that is no SQLite database (or a damaged one) stops the boot, naming it. */
+function openDatabase(file: string): Database {
+  try {
+    return new Database(file);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new BootError(`${file} is not a usable SQLite database (${(err as Error).message}): restore the newest backup (squall admin restore) into a new data directory`);
+    }
+    throw err;
+  }
+}
+
 /** Builds the context; everything it starts that must be stopped goes onto `opened` as it starts. */
 async function assembleContext(config: Config, secrets: Secrets, log: Logger, network: NetworkEnvironment, lock: ServerLock, opened: Closer[]): Promise<AppContext> {
   const { storage } = config;
@@ -153,7 +166,7 @@ async function assembleContext(config: Config, secrets: Secrets, log: Logger, ne
   }
   // SQLite creates its -wal and -shm files with the database file's mode.
   createPrivateFile(storage.dbFile);
-  const db = new Database(storage.dbFile);
+  const db = openDatabase(storage.dbFile);
   opened.push(() => db.close());
   const result = migrate(db, migrations, (m, { fresh }) => {
     if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (some rewrite a table: seconds to minutes on a large database)');

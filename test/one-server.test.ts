@@ -4,7 +4,8 @@
 // lock behind.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -30,6 +31,18 @@ function adminVerify(dataDir: string): Promise<{ code: number | null; stdout: st
     execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', 'verify', '--data', dataDir], { timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
+  });
+}
+
+/** The files of this process whose path starts with `prefix` (a database, its -wal and -shm). */
+function openFilesOf(prefix: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(prefix) ? [target] : [];
+    } catch {
+      return []; // closed in between
+    }
   });
 }
 
@@ -91,18 +104,20 @@ describe('a second server on the same data directory', () => {
     const damage = new BetterSqlite3(config.storage.dbFile);
     damage.exec('DROP TABLE repo_seq');
     damage.close();
-    const dbFiles = () =>
-      readdirSync('/proc/self/fd').flatMap((fd) => {
-        try {
-          const target = readlinkSync(`/proc/self/fd/${fd}`);
-          return target.startsWith(config.storage.dbFile) ? [target] : [];
-        } catch {
-          return []; // closed in between
-        }
-      });
-    assert.deepEqual(dbFiles(), []);
+    assert.deepEqual(openFilesOf(config.storage.dbFile), []);
     await assert.rejects(startPds(config, createLogger('silent')), /repo_seq/);
-    assert.deepEqual(dbFiles(), [], 'no file of the database is left open');
+    assert.deepEqual(openFilesOf(config.storage.dbFile), [], 'no file of the database is left open');
+    lockDatabase(config.storage.dbFile).release();
+  });
+
+  it('a database file that is no SQLite database stops the boot naming it, untouched, with nothing left open', async () => {
+    const dataDir = tempDir('squall-not-a-db-');
+    const config = loadConfig({ PDS_HOSTNAME: 'localhost', PDS_PORT: '0', PDS_DATA_DIRECTORY: dataDir, PDS_DID_PLC_URL: 'http://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    const garbage = randomBytes(8192);
+    writeFileSync(config.storage.dbFile, garbage, { mode: 0o600 });
+    await assert.rejects(startPds(config, createLogger('silent')), (err: unknown) => err instanceof BootError && err.message.startsWith(`${config.storage.dbFile} is not a usable SQLite database`) && /squall admin restore/.test(err.message));
+    assert.deepEqual(readFileSync(config.storage.dbFile), garbage);
+    assert.deepEqual(openFilesOf(config.storage.dbFile), []);
     lockDatabase(config.storage.dbFile).release();
   });
 

@@ -53,6 +53,15 @@ export class Database {
   constructor(readonly file: string, options: { readonly?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new BetterSqlite3(file, { readonly: options.readonly ?? false });
+    try {
+      this.#configure();
+    } catch (err) {
+      this.#db.close(); // not a database, or a damaged one: the first pragma reads its header
+      throw err;
+    }
+  }
+
+  #configure(): void {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
