@@ -3,6 +3,7 @@ import { http } from './net/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { buildRegistry, mapDomainError } from './api/index.ts';
+import { mapStorageFull } from './api/storage-errors.ts';
 import type { AppContext } from './context.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
 import { startLocalPlcServer, type LocalPlcServer } from './identity/local-plc/plc-server.ts';
@@ -48,7 +49,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     schemas: ctx.lexicons,
     log,
     clientIp,
-    mapError: mapDomainError,
+    mapError: mapStorageFull(log, mapDomainError),
     rateLimiter: ctx.rateLimiter,
     strict: config.strictXrpc,
     forwarder: proxy.forwarder,
