@@ -67,6 +67,8 @@ const ROWS: Row[] = [
   { nsid: 'com.atproto.sync.getRecord', method: 'GET', query: 'did=DID&collection=app.bsky.feed.post&rkey=3k2a4bxyzzz22', needs: 'any' },
   { nsid: 'com.atproto.sync.getRepo', method: 'GET', query: 'did=DID', needs: 'any' },
   { nsid: 'com.atproto.sync.getLatestCommit', method: 'GET', query: 'did=DID', needs: 'any' },
+  { nsid: 'com.atproto.sync.getHead', method: 'GET', query: 'did=DID', needs: 'any' },
+  { nsid: 'com.atproto.sync.getCheckout', method: 'GET', query: 'did=DID', needs: 'any' },
   { nsid: 'com.atproto.server.deactivateAccount', method: 'POST', body: () => ({}), needs: 'account:status?action=manage' },
   { nsid: 'com.atproto.server.activateAccount', method: 'POST', needs: 'account:status?action=manage' },
 ];

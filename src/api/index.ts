@@ -36,6 +36,8 @@ import refreshSession from './com/atproto/server/refreshSession.ts';
 import revokeAppPassword from './com/atproto/server/revokeAppPassword.ts';
 import getBlob from './com/atproto/sync/getBlob.ts';
 import getBlocks from './com/atproto/sync/getBlocks.ts';
+import getCheckout from './com/atproto/sync/getCheckout.ts';
+import getHead from './com/atproto/sync/getHead.ts';
 import listBlobs from './com/atproto/sync/listBlobs.ts';
 import getLatestCommit from './com/atproto/sync/getLatestCommit.ts';
 import getRepo from './com/atproto/sync/getRepo.ts';
@@ -69,6 +71,8 @@ export const methods: readonly AppMethod[] = [
   describeRepo,
   getLatestCommit,
   getRepo,
+  getHead,
+  getCheckout,
   syncGetRecord,
   getBlocks,
   getRepoStatus,
