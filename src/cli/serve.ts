@@ -6,6 +6,8 @@ import { packageVersion } from './version.ts';
 
 /** Exit code for a bad configuration (EX_CONFIG), so a supervisor can tell it from a crash. */
 const EXIT_CONFIG = 78;
+/** Exit code after an error nothing handled (EX_SOFTWARE: an internal software error). */
+const EXIT_CRASH = 70;
 
 export const serve: CliCommand = {
   name: 'serve',
@@ -31,6 +33,13 @@ export const serve: CliCommand = {
       return 1;
     }
     const running = server;
+    // A bug nothing caught (an exception, or a rejection Node turns into one) ends the process as
+    // Node would, but says so in the structured log first; the exit hook flushes the log.
+    // Acknowledged writes are on disk already: a supervisor's restart loses none.
+    process.on('uncaughtException', (err, origin) => {
+      running.ctx.log.fatal({ err, origin }, 'crashed: an error nothing handled; exiting (acknowledged writes are safe on disk: restart the server)');
+      process.exit(EXIT_CRASH);
+    });
     return new Promise<number>((resolve) => {
       const stop = (signal: string) => {
         running.ctx.log.info({ signal }, 'signal received');
