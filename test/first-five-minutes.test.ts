@@ -8,7 +8,7 @@
 // any connection beyond loopback and says so on stderr (test/helpers/loopback-only.mjs).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -31,16 +31,29 @@ async function portIsFree(port: number): Promise<boolean> {
   return free;
 }
 
-/** A port P such that P and P - 1 (where the built-in PLC directory goes by default) are both free. */
+/**
+ * A port P such that P and P - 1 (where the built-in PLC directory goes by default) are both free,
+ * picked below the kernel's ephemeral range: the walkthrough binds them seconds after this check,
+ * and meanwhile the other test files' servers (port 0) and outgoing connections take ephemeral
+ * ports, one of which once was P - 1 ("the built-in PLC directory cannot listen on port ...").
+ */
 async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, resolve));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((resolve) => server.close(resolve));
-    if (port > 1024 && (await portIsFree(port)) && (await portIsFree(port - 1))) return port;
+  const low = 20_000;
+  const high = Math.min(ephemeralRangeStart(), 65_536) - 1;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + 1 + Math.floor(Math.random() * (high - low - 1));
+    if ((await portIsFree(port)) && (await portIsFree(port - 1))) return port;
   }
   throw new Error('no two adjacent free ports');
+}
+
+/** The first port the kernel hands out for port 0 and outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralRangeStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /** The steps with the documented ports replaced by the ones this run uses. */
