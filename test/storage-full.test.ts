@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { AtpAgent } from '@atproto/api';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
 import { isStorageFull } from '../src/api/storage-errors.ts';
+import { xrpcError } from './helpers/accounts-env.ts';
+import { newAccountAgent } from './helpers/agents.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -43,8 +44,7 @@ describe('a full data volume', () => {
   });
 
   it('refuses writes with 503 NotEnoughResources, acknowledges none of them, and takes writes again once there is room', async () => {
-    const agent = new AtpAgent({ service: server.url });
-    await agent.createAccount({ handle: 'full.test', email: 'full@example.com', password: 'full-password-1' });
+    const agent = await newAccountAgent(server.url, 'full');
     const did = agent.session!.did;
     const before = [];
     for (let i = 0; i < 3; i++) before.push(await agent.post({ text: `before ${i}`, createdAt: new Date().toISOString() }));
@@ -54,23 +54,14 @@ describe('a full data volume', () => {
     const big = { $type: 'com.example.big', blob: 'x'.repeat(400_000) };
     const refused = [];
     try {
-      for (let i = 0; i < 3; i++) {
-        refused.push(
-          await fetch(`${server.url}/xrpc/com.atproto.repo.createRecord`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${agent.session!.accessJwt}` },
-            body: JSON.stringify({ repo: did, collection: 'com.example.big', record: big }),
-          }),
-        );
-      }
+      for (let i = 0; i < 3; i++) refused.push(await xrpcError(agent.com.atproto.repo.createRecord({ repo: did, collection: 'com.example.big', record: big })));
     } finally {
       capDatabase(1_073_741_823);
     }
-    for (const res of refused) {
-      assert.equal(res.status, 503);
-      const body = (await res.json()) as { error: string; message: string };
-      assert.equal(body.error, 'NotEnoughResources');
-      assert.match(body.message, /out of storage space; nothing was written/);
+    for (const answer of refused) {
+      assert.equal(answer.status, 503);
+      assert.equal(answer.error, 'NotEnoughResources');
+      assert.match(answer.message, /out of storage space; nothing was written/);
     }
     // Nothing of the refused writes is there: the head, the record list, the repo.
     assert.deepEqual((await agent.com.atproto.sync.getLatestCommit({ did })).data, headBefore);

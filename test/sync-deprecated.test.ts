@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
 import { readCarWithRoot, verifyRepo } from '@atproto/repo';
+import { xrpcError } from './helpers/accounts-env.ts';
+import { newAccountAgent } from './helpers/agents.ts';
 import { startTestPlc, testIdResolver, type TestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -16,19 +18,14 @@ let did: string;
 before(async () => {
   plc = await startTestPlc();
   server = await startTestServer({ PDS_DID_PLC_URL: plc.url });
-  agent = new AtpAgent({ service: server.url });
-  did = (await agent.createAccount({ handle: 'oldsync.test', email: 'oldsync@example.com', password: 'oldsync-password' })).data.did;
+  agent = await newAccountAgent(server.url, 'oldsync');
+  did = agent.session!.did;
   for (let i = 0; i < 5; i++) await agent.post({ text: `post ${i}`, createdAt: new Date().toISOString() });
 });
 after(async () => {
   await server.close();
   await plc.close();
 });
-
-const answer = async (path: string) => {
-  const res = await fetch(`${server.url}/xrpc/${path}`);
-  return { status: res.status, body: (await res.json()) as { error?: string } };
-};
 
 describe('deprecated sync reads', () => {
   it('getHead names the head commit getLatestCommit names', async () => {
@@ -48,19 +45,21 @@ describe('deprecated sync reads', () => {
   });
 
   it('answer an unknown repo with their errors: getHead HeadNotFound, getCheckout RepoNotFound', async () => {
-    const unknown = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
-    assert.deepEqual(await answer(`com.atproto.sync.getHead?did=${unknown}`), { status: 400, body: { error: 'HeadNotFound', message: `Could not find root for DID: ${unknown}` } });
-    assert.equal((await answer(`com.atproto.sync.getCheckout?did=${unknown}`)).body.error, 'RepoNotFound');
+    const did = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
+    const sync = new AtpAgent({ service: server.url }).com.atproto.sync;
+    assert.deepEqual(await xrpcError(sync.getHead({ did })), { status: 400, error: 'HeadNotFound', message: `Could not find root for DID: ${did}` });
+    assert.equal((await xrpcError(sync.getCheckout({ did }))).error, 'RepoNotFound');
   });
 
   it('keep a deactivated repo from the public and open to its owner, as getRepo does', async () => {
     await agent.com.atproto.server.deactivateAccount({});
     try {
-      for (const nsid of ['getHead', 'getCheckout']) {
-        assert.deepEqual((await answer(`com.atproto.sync.${nsid}?did=${did}`)).body.error, 'RepoDeactivated', nsid);
-        const own = await fetch(`${server.url}/xrpc/com.atproto.sync.${nsid}?did=${did}`, { headers: { authorization: `Bearer ${agent.session!.accessJwt}` } });
-        assert.equal(own.status, 200, nsid);
-      }
+      const anyone = new AtpAgent({ service: server.url }).com.atproto.sync;
+      assert.equal((await xrpcError(anyone.getHead({ did }))).error, 'RepoDeactivated');
+      assert.equal((await xrpcError(anyone.getCheckout({ did }))).error, 'RepoDeactivated');
+      // the owner's session (the agent sends it) still reads both
+      assert.equal((await agent.com.atproto.sync.getHead({ did })).data.root, (await agent.com.atproto.sync.getLatestCommit({ did })).data.cid);
+      assert.ok((await agent.com.atproto.sync.getCheckout({ did })).data.length > 0);
     } finally {
       await agent.com.atproto.server.activateAccount();
     }
