@@ -208,6 +208,34 @@ describe('blobs of an account, end to end', { skip: needAccounts }, () => {
     await beyond.arrayBuffer();
   });
 
+  it('serves many downloads at once, whole and ranged, each exactly its own bytes (read buffers are reused between answers)', async () => {
+    const pngs = [1, 2, 3, 4].map((seed) => pngOfSize(300_000 + seed * 70_001, 20 + seed));
+    const cids: string[] = [];
+    for (const png of pngs) {
+      const blob = await uploadOk(bob, png, 'image/png');
+      await postImage(bob, blob);
+      cids.push(blob.ref.$link);
+    }
+    const asks = Array.from({ length: 24 }, (_, i) => {
+      const which = i % pngs.length;
+      const size = pngs[which].length;
+      const start = (i * 40_009) % (size - 1);
+      const range = i % 3 === 0 ? undefined : i % 3 === 1 ? ([start, size - 1] as const) : ([start, Math.min(size - 1, start + 65_537 * 2)] as const);
+      return { which, range };
+    });
+    const answers = await Promise.all(
+      asks.map(async ({ which, range }) => {
+        const res = await getBlob(bob.did, cids[which], range ? { range: `bytes=${range[0]}-${range[1]}` } : {});
+        return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+      }),
+    );
+    for (const [i, { which, range }] of asks.entries()) {
+      const want = range ? pngs[which].subarray(range[0], range[1] + 1) : pngs[which];
+      assert.equal(answers[i].status, range ? 206 : 200);
+      assert.ok(answers[i].bytes.equals(want), `answer ${i} (blob ${which}, ${range ? range.join('-') : 'whole'}) is its blob's bytes`);
+    }
+  });
+
   it('never serves an HTML or SVG body as HTML, whatever type it was uploaded as', async () => {
     const html = Buffer.from('<!doctype html><html><body><script>alert(document.domain)</script></body></html>');
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>');

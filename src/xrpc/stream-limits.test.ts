@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
+import { Readable } from 'node:stream';
 import { StreamLimits, type StreamLimitOptions, type StreamOutcome } from './stream-limits.ts';
 
 const CHUNK = new Uint8Array(64 * 1024).fill(7);
@@ -93,5 +94,105 @@ describe('StreamLimits slots', () => {
     slot.release();
     await waiting;
     assert.equal(streams.active, 0);
+  });
+});
+
+/**
+ * A body of `count` 64 KB chunks, chunk i filled with byte i % 251 + 1, whose buffers come back
+ * through `recycle` and are scribbled over at once, then refilled: if a buffer were handed back
+ * before the socket had its bytes, the client would read the scribble or a later chunk's bytes.
+ */
+class ScribblingBody extends Readable {
+  readonly free: Buffer[] = [];
+  allocated = 0;
+  recycled = 0;
+  #next = 0;
+  readonly #count: number;
+
+  constructor(count: number) {
+    super({ highWaterMark: CHUNK.length });
+    this.#count = count;
+  }
+
+  override _read(): void {
+    if (this.#next === this.#count) {
+      this.push(null);
+      return;
+    }
+    const buffer = this.free.pop() ?? (this.allocated++, Buffer.alloc(CHUNK.length));
+    buffer.fill((this.#next++ % 251) + 1);
+    setImmediate(() => this.push(buffer));
+  }
+
+  recycle(chunk: Uint8Array): void {
+    this.recycled++;
+    chunk.fill(0);
+    this.free.push(chunk as Buffer);
+  }
+}
+
+/** Fetches `/` from `port`, reading slowly (a pause every few chunks), and returns the bytes. */
+function slowRead(port: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    get({ port, host: '127.0.0.1', path: '/' }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        parts.push(c);
+        if (parts.length % 4 === 0) {
+          res.pause();
+          setTimeout(() => res.resume(), 2);
+        }
+      });
+      res.on('end', () => resolve(Buffer.concat(parts)));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+describe('StreamLimits.pipe with a body that recycles its buffers', () => {
+  test('hands a buffer back only once its bytes are written: the client reads every chunk intact', async () => {
+    const count = 200; // 12.5 MB, far past the socket buffers, so writes wait on the client
+    const bodies: ScribblingBody[] = [];
+    const outcomes: Promise<StreamOutcome>[] = [];
+    const streams = limits({});
+    const server = createServer((_req, res) => {
+      const body = new ScribblingBody(count);
+      bodies.push(body);
+      res.setHeader('content-length', String(count * CHUNK.length));
+      outcomes.push(streams.pipe(body, res));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const got = await Promise.all([slowRead(port), slowRead(port), slowRead(port)]);
+    assert.deepEqual(await Promise.all(outcomes), ['complete', 'complete', 'complete']);
+    for (const [i, bytes] of got.entries()) {
+      assert.equal(bytes.length, count * CHUNK.length);
+      for (let c = 0; c < count; c++) {
+        const chunk = bytes.subarray(c * CHUNK.length, (c + 1) * CHUNK.length);
+        const want = (c % 251) + 1;
+        assert.ok(chunk.every((b) => b === want), `reader ${i}, chunk ${c}: bytes of another chunk or of the scribble`);
+      }
+      assert.equal(bodies[i].recycled, count, 'every chunk came back once written');
+      assert.ok(bodies[i].allocated <= 3, `buffers were reused (${bodies[i].allocated} allocated for ${count} chunks)`);
+    }
+  });
+
+  test('cuts a client that stops reading, closes the body, and keeps the chunk it was writing', async () => {
+    let body: ScribblingBody | undefined;
+    let outcome: Promise<StreamOutcome> | undefined;
+    const streams = limits({ idleTimeoutMs: 50 });
+    const server = createServer((_req, res) => {
+      body = new ScribblingBody(100_000);
+      res.setHeader('content-type', 'application/octet-stream');
+      outcome = streams.pipe(body, res);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = await stalledClient((server.address() as AddressInfo).port);
+    assert.equal(await outcome, 'idle');
+    assert.ok(body?.destroyed, 'the body was closed');
+    assert.ok(body.recycled < 100_000);
+    client.destroy();
   });
 });

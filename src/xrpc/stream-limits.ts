@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { RateLimitExceededError } from './errors.ts';
 
 export interface StreamLimitOptions {
@@ -93,15 +93,19 @@ export class StreamLimits {
     };
     const idle = setTimeout(() => stop('idle'), this.options.idleTimeoutMs);
     const deadline = setTimeout(() => stop('too-long'), this.options.maxDurationMs);
-    // Progress is a chunk handed on to the response, which happens only while the client reads.
-    const progress = new Transform({
-      transform: (chunk, _encoding, callback) => {
-        idle.refresh();
-        callback(null, chunk);
-      },
-    });
     try {
-      await pipeline(source, progress, res);
+      // Progress is a chunk handed on to the response, which happens only while the client reads.
+      if (recycles(source)) {
+        await writeRecycling(source, res, () => idle.refresh());
+      } else {
+        const progress = new Transform({
+          transform: (chunk, _encoding, callback) => {
+            idle.refresh();
+            callback(null, chunk);
+          },
+        });
+        await pipeline(source, progress, res);
+      }
       return 'complete';
     } catch (err) {
       // The source is closed (its `finally` has run, its snapshot is released) before anyone hears of it.
@@ -114,6 +118,85 @@ export class StreamLimits {
       clearTimeout(deadline);
     }
   }
+}
+
+/**
+ * A streamed body whose chunks are buffers it wants back once they are written out (a blob read
+ * into a pool's buffers, see blobs/pooled-file-stream.ts).
+ */
+export interface RecyclingBody {
+  recycle(chunk: Uint8Array): void;
+}
+
+function recycles(source: Readable): source is Readable & RecyclingBody {
+  return typeof (source as Partial<RecyclingBody>).recycle === 'function';
+}
+
+/**
+ * Sends a recycling body: each chunk is written, and handed back only once the socket's write has
+ * completed (the kernel has its bytes), so a reused buffer is never refilled while the answer
+ * still needs it. One chunk is in flight at a time while the source reads the next, which is what
+ * backpressure allowed anyway (a 64 KB chunk is above the response's write buffer). A chunk whose
+ * write fails, or is still pending when the client goes, is not handed back.
+ *
+ * The source flows one chunk at a time (paused while its chunk is written): an async iterator
+ * would read whatever is buffered as one concatenated chunk, and destroys its source with an
+ * AbortError when the loop throws.
+ */
+function writeRecycling(source: Readable & RecyclingBody, res: ServerResponse, progress: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('close', onClose);
+      // The 'error' listener stays: a read that fails after this must not go unheard.
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onData = (chunk: Uint8Array) => {
+      source.pause();
+      written(res, chunk).then(() => {
+        if (settled) return;
+        source.recycle(chunk);
+        progress();
+        source.resume();
+      }, settle);
+    };
+    const onEnd = () => {
+      res.end();
+      finished(res).then(() => settle(), settle);
+    };
+    const onClose = () => {
+      if (!source.readableEnded) settle(prematureClose('The body closed before its end'));
+    };
+    source.on('error', settle);
+    source.on('data', onData);
+    source.once('end', onEnd);
+    source.once('close', onClose);
+  });
+}
+
+function prematureClose(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+/** Resolves once `chunk` is written to the socket; rejects if the write fails or the answer closes first. */
+function written(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(prematureClose('The answer closed before its body was sent'));
+    res.once('close', onClose);
+    res.write(chunk, (err) => {
+      res.off('close', onClose);
+      if (!err) return resolve();
+      // A failed write is a connection that is going (reset, or already destroyed): close the
+      // answer now, so whoever hears of the failure sees the socket gone, as after a pipeline.
+      res.destroy();
+      reject(err);
+    });
+  });
 }
 
 /** The 429 for a stream refused a slot, saying which cap it met. */
