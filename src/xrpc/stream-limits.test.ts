@@ -108,13 +108,20 @@ class ScribblingBody extends Readable {
   recycled = 0;
   #next = 0;
   readonly #count: number;
+  readonly #failAt: number | undefined;
 
-  constructor(count: number) {
+  /** `failAt`: the chunk at which reading fails (a file cut short under the download). */
+  constructor(count: number, failAt?: number) {
     super({ highWaterMark: CHUNK.length });
     this.#count = count;
+    this.#failAt = failAt;
   }
 
   override _read(): void {
+    if (this.#next === this.#failAt) {
+      setImmediate(() => this.destroy(new Error('read failed')));
+      return;
+    }
     if (this.#next === this.#count) {
       this.push(null);
       return;
@@ -131,10 +138,10 @@ class ScribblingBody extends Readable {
   }
 }
 
-/** Fetches `/` from `port`, reading slowly (a pause every few chunks), and returns the bytes. */
+/** Fetches `/` from `port`, reading slowly (a pause every few chunks), and returns the bytes; gives up after 10 s without a byte. */
 function slowRead(port: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    get({ port, host: '127.0.0.1', path: '/' }, (res) => {
+    const req = get({ port, host: '127.0.0.1', path: '/', timeout: 10_000 }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => {
         parts.push(c);
@@ -145,7 +152,9 @@ function slowRead(port: number): Promise<Buffer> {
       });
       res.on('end', () => resolve(Buffer.concat(parts)));
       res.on('error', reject);
-    }).on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out: the answer was left open')));
+    req.on('error', reject);
   });
 }
 
@@ -176,6 +185,21 @@ describe('StreamLimits.pipe with a body that recycles its buffers', () => {
       assert.equal(bodies[i].recycled, count, 'every chunk came back once written');
       assert.ok(bodies[i].allocated <= 3, `buffers were reused (${bodies[i].allocated} allocated for ${count} chunks)`);
     }
+  });
+
+  test('a body that fails midway fails the pipe and cuts the answer off, never leaving it open and short', async () => {
+    let outcome: Promise<StreamOutcome> | undefined;
+    const streams = limits({});
+    const server = createServer((_req, res) => {
+      res.setHeader('content-length', String(10 * CHUNK.length));
+      outcome = streams.pipe(new ScribblingBody(10, 3), res);
+      outcome.catch(() => {});
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await assert.rejects(slowRead(port), /aborted|socket hang up|ECONNRESET/);
+    await assert.rejects(outcome!, /read failed/);
   });
 
   test('cuts a client that stops reading, closes the body, and keeps the chunk it was writing', async () => {

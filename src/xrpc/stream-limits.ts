@@ -153,8 +153,10 @@ function writeRecycling(source: Readable & RecyclingBody, res: ServerResponse, p
       source.off('end', onEnd);
       source.off('close', onClose);
       // The 'error' listener stays: a read that fails after this must not go unheard.
-      if (err === undefined) resolve();
-      else reject(err);
+      if (err === undefined) return resolve();
+      // As pipeline does: an answer whose body failed is cut off, never left open short of its length.
+      res.destroy();
+      reject(err);
     };
     const onData = (chunk: Uint8Array) => {
       source.pause();
