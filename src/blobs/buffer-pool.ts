@@ -2,7 +2,7 @@
  * Read buffers of one size, lent out and taken back, so serving blob bytes does not allocate a
  * fresh buffer for every read. Each fresh buffer is memory outside V8's heap that V8 still counts,
  * and it starts a full collection for about every 64 MB of them: serving 60 MB of blobs cost one to
- * three full collections of 4-14 ms, each pausing every request (docs/benchmarks.md, issue 18).
+ * three full collections of 3-14 ms, each pausing every request (docs/benchmarks.md, issue 18).
  *
  * A buffer is lent by `take()` and may come back through `give()` only once whoever holds it is
  * done with every byte (for an HTTP answer: once the socket's write has completed). One never given
