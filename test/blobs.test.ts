@@ -5,8 +5,11 @@
 // registered; until then they are reported as skipped (with the reason), never as passing.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AtpAgent } from '@atproto/api';
+import { DiskBlobStore } from '../src/blobs/disk-blob-store.ts';
 import { pngOfSize, rawCid } from '../src/blobs/test-fixture.ts';
 import { startTestPlc } from './helpers/plc.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -234,6 +237,16 @@ describe('blobs of an account, end to end', { skip: needAccounts }, () => {
       assert.equal(answers[i].status, range ? 206 : 200);
       assert.ok(answers[i].bytes.equals(want), `answer ${i} (blob ${which}, ${range ? range.join('-') : 'whole'}) is its blob's bytes`);
     }
+  });
+
+  it('answers BlobNotFound for a blob whose file was cut short on disk, instead of an answer that ends short of its length', async () => {
+    const png = pngOfSize(120_000, 31);
+    const blob = await uploadOk(bob, png, 'image/png');
+    await postImage(bob, blob);
+    truncateSync(new DiskBlobStore(join(server.dataDir, 'blobs')).pathOf(bob.did, blob.ref.$link), 70_000);
+    assert.deepEqual(await errorOf(await getBlob(bob.did, blob.ref.$link)), { status: 404, error: 'BlobNotFound' });
+    assert.deepEqual(await errorOf(await getBlob(bob.did, blob.ref.$link, { range: 'bytes=100000-' })), { status: 404, error: 'BlobNotFound' });
+    assert.equal((await getBlob(bob.did, blob.ref.$link, {}, 'HEAD')).status, 200, 'HEAD reads no bytes: the metadata answers it');
   });
 
   it('never serves an HTML or SVG body as HTML, whatever type it was uploaded as', async () => {

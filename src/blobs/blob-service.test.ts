@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { BlobField } from '../lexicon/index.ts';
@@ -119,7 +119,7 @@ describe('BlobService.applyRecordBlobs', () => {
     const ref = await fx.service.upload(ALICE, chunksOf(pngOfSize(5000)), 'image/png');
     assert.deepEqual(fx.service.applyRecordBlobs(ALICE, uri(ALICE, '3k2a'), [field(ref, { accept: ['image/*'], maxSize: 1_000_000 })]), []);
     assert.deepEqual(fx.service.servable(ALICE, ref.ref.$link), { cid: ref.ref.$link, mimeType: 'image/png', size: 5000 });
-    const bytes = await readAll(await fx.service.read(ALICE, ref.ref.$link, { start: 0, end: 7 }));
+    const bytes = await readAll(await fx.service.read(ALICE, fx.service.servable(ALICE, ref.ref.$link), { start: 0, end: 7 }));
     assert.ok(bytes.equals(pngOfSize(5000).subarray(0, 8)));
   });
 
@@ -237,6 +237,35 @@ describe('BlobService.applyRecordBlobs', () => {
     await assert.rejects(fx.service.upload(ALICE, chunksOf(bytes), 'image/png'), BlobTakendownError);
     fx.service.setTakedown(ALICE, ref.ref.$link, null);
     assert.equal(fx.service.servable(ALICE, ref.ref.$link).size, 100);
+  });
+});
+
+describe('BlobService.read', () => {
+  it('does not serve a file that is not the size its metadata records, and tells the operator', async () => {
+    const logged: Array<{ obj: object; msg?: string }> = [];
+    const own = blobFixture({ log: { warn() {}, error: (obj, msg) => logged.push({ obj, msg }) } });
+    try {
+      const png = pngOfSize(200_000, 5);
+      const ref = await own.service.upload(ALICE, chunksOf(png), 'image/png');
+      own.service.applyRecordBlobs(ALICE, uri(ALICE, '3k2b'), [field(ref)]);
+      const blob = own.service.servable(ALICE, ref.ref.$link);
+      const file = own.store.pathOf(ALICE, blob.cid);
+      assert.ok((await readAll(await own.service.read(ALICE, blob))).equals(png), 'whole, it is served');
+
+      truncateSync(file, 150_000); // cut short
+      await assert.rejects(own.service.read(ALICE, blob), BlobNotFoundError);
+      await assert.rejects(own.service.read(ALICE, blob, { start: 0, end: 99 }), BlobNotFoundError, 'a range inside the short file too');
+      await assert.rejects(own.service.read(ALICE, blob, { start: 160_000, end: 199_999 }), BlobNotFoundError, 'and one past its end');
+      writeFileSync(file, Buffer.concat([png, Buffer.from('more')])); // longer: would run into the next answer
+      await assert.rejects(own.service.read(ALICE, blob), BlobNotFoundError);
+
+      const lines = logged.filter((l) => l.msg === 'blob file is not the size its metadata records');
+      assert.equal(lines.length, 4);
+      assert.deepEqual(lines[0].obj, { did: ALICE, cid: blob.cid, size: 200_000, fileSize: 150_000 });
+      assert.deepEqual(lines[3].obj, { did: ALICE, cid: blob.cid, size: 200_000, fileSize: 200_004 });
+    } finally {
+      own.close();
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { acceptsMimeType, type BlobField } from '../lexicon/index.ts';
 import { BlobMetadata, type BlobRow } from './blob-metadata.ts';
 import type { BlobStore, ByteRange } from './blob-store.ts';
 import { detectMimeType } from './content-type.ts';
-import { BlobNotFoundError, BlobRefError, BlobTakendownError } from './errors.ts';
+import { BlobNotFoundError, BlobRefError, BlobStoreError, BlobTakendownError } from './errors.ts';
 import { KeyLock } from './key-lock.ts';
 import { TEMP_PREFIX, writeTempUpload } from './temp-upload.ts';
 
@@ -226,14 +226,38 @@ export class BlobService {
     return { cid, mimeType: row.mimeType, size: row.size };
   }
 
-  /** The bytes of a blob (or an inclusive range of them, inside the blob). */
-  async read(did: string, cid: string, range?: ByteRange): Promise<Readable> {
-    const found = await this.#store.get(did, cid, range);
+  /**
+   * The bytes of a servable blob (or an inclusive range of them, inside the blob). A file whose
+   * size is not the one its metadata records (cut short, or replaced, on disk) is not served: the
+   * answer has already promised that many bytes, so it would end short, or run into the next
+   * answer on the connection. Like a file that is gone, it is logged for the operator and answers
+   * BlobNotFound.
+   */
+  async read(did: string, blob: ServableBlob, range?: ByteRange): Promise<Readable> {
+    const { cid } = blob;
+    let found;
+    try {
+      found = await this.#store.get(did, cid, range);
+    } catch (err) {
+      // A range inside the recorded size but outside a shorter file is the same fault.
+      const file = range && err instanceof BlobStoreError ? await this.#store.stat(did, cid) : undefined;
+      if (file && file.size !== blob.size) throw this.#damaged(did, blob, file.size);
+      throw err;
+    }
     if (!found) {
       this.#log.error({ did, cid }, 'blob metadata without its file');
       throw new BlobNotFoundError(cid);
     }
+    if (found.size !== blob.size) {
+      found.stream.destroy();
+      throw this.#damaged(did, blob, found.size);
+    }
     return found.stream;
+  }
+
+  #damaged(did: string, blob: ServableBlob, fileSize: number): BlobNotFoundError {
+    this.#log.error({ did, cid: blob.cid, size: blob.size, fileSize }, 'blob file is not the size its metadata records');
+    return new BlobNotFoundError(blob.cid);
   }
 
   listBlobs(did: string, opts: { since?: string; cursor?: string; limit: number }): { cids: string[]; cursor?: string } {

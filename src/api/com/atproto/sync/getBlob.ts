@@ -43,12 +43,12 @@ export default defineMethod({
     const type = servingContentType(blob.mimeType);
     const head = req.method === 'HEAD';
     if (range.kind === 'partial') {
-      const body = head ? NO_BODY : await blobs.read(did, cid, range);
+      const body = head ? NO_BODY : await blobs.read(did, blob, range);
       headers['Content-Length'] = String(range.end - range.start + 1);
       headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
       return new BinaryOutput(type, body, headers, 206);
     }
     headers['Content-Length'] = String(blob.size);
-    return new BinaryOutput(type, head ? NO_BODY : await blobs.read(did, cid), headers);
+    return new BinaryOutput(type, head ? NO_BODY : await blobs.read(did, blob), headers);
   },
 });
