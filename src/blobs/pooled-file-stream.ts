@@ -7,9 +7,9 @@ import type { BufferPool } from './buffer-pool.ts';
  * handle and closes it when it ends or is destroyed (a read in flight finishes first: a FileHandle
  * closes once its pending operations are done).
  *
- * Its chunks are the pool's buffers, so a consumer that keeps one must copy it; `recycle(chunk)`
- * hands one back once it has been written out for good (the XRPC layer's stream pipe does, after
- * the socket's write completes). A consumer that never calls it only loses the reuse.
+ * Its chunks are the pool's buffers, and one is reused only after `recycle(chunk)` hands it back:
+ * the XRPC layer's stream pipe does, once the socket's write of it has completed. A consumer that
+ * never calls it may keep its chunks; it only loses the reuse.
  */
 export class PooledFileStream extends Readable {
   readonly #handle: FileHandle;
