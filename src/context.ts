@@ -236,7 +236,7 @@ async function assembleContext(config: Config, secrets: Secrets, log: Logger, ne
     blobs,
     afterCommit: config.crawlers.length > 0 ? () => crawlers.notify() : undefined,
   });
-  metrics?.watchRepoWrites(() => repo.restarts);
+  metrics?.watchRepoWrites(() => ({ restarts: repo.restarts, mergedCommits: repo.merges.commits, mergedCalls: repo.merges.calls }));
   // Events older than the retention are dropped hourly; subscribers asking for them get OutdatedCursor.
   const pruneEvents = () => {
     const removed = sequencer.prune(new Date(Date.now() - config.sequencerRetentionHours * 3600_000));

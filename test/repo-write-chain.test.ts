@@ -75,6 +75,38 @@ async function assertUnbrokenChain(did: string): Promise<void> {
 
 const post = (text: string) => ({ $type: 'app.bsky.feed.post', text, createdAt: new Date().toISOString() });
 
+/** Holds each WAL fsync of the test server until `release` (the fsync itself still runs, later). */
+function holdFsyncs(): { held: () => number; release: () => void } {
+  const db = server.server.ctx.db;
+  const original = db.syncWal;
+  const gates: Array<() => void> = [];
+  db.syncWal = () => new Promise<void>((resolve) => gates.push(resolve)).then(() => original.call(db));
+  return {
+    held: () => gates.length,
+    release: () => {
+      db.syncWal = original;
+      for (const open of gates.splice(0)) open();
+    },
+  };
+}
+
+/** A relay's view of the server: the official firehose client, verifying each commit. */
+function followFirehose(): { events: Event[]; errors: Error[]; stop: () => Promise<void> } {
+  const events: Event[] = [];
+  const errors: Error[] = [];
+  const firehose = new Firehose({
+    idResolver,
+    service: server.url.replace('http', 'ws'),
+    runner: new MemoryRunner({ startCursor: server.server.ctx.sequencer.latestSeq() }),
+    filterCollections: ['app.bsky.feed.post'],
+    handleEvent: (evt) => void events.push(evt),
+    onError: (err) => void errors.push(err),
+  });
+  firehose.start();
+  let stopped: Promise<void> | undefined;
+  return { events, errors, stop: () => (stopped ??= firehose.destroy()) };
+}
+
 describe('concurrent writes to one repository', () => {
   it('acknowledges every create, in a chain of commits a verifying relay client follows, with several commits in one transaction', async () => {
     const agent = await newAgent('chain1');
@@ -97,7 +129,8 @@ describe('concurrent writes to one repository', () => {
     );
     const stats = server.server.ctx.committer.stats;
     assert.equal(new Set(created.map((c) => c.data.uri)).size, 40);
-    assert.equal(new Set(created.map((c) => c.data.commit!.rev)).size, 40, 'one commit per createRecord');
+    // (some of them may share a commit: see the merging tests below)
+    assert.ok(new Set(created.map((c) => c.data.commit!.rev)).size > 1, 'several commits');
     assert.ok(stats.transactions - before.transactions < stats.writes - before.writes, 'some transaction held several commits');
 
     await until(() => events.filter((e) => e.event === 'create' && e.did === did).length >= 40);
@@ -236,5 +269,121 @@ describe('concurrent writes to one repository', () => {
     assert.equal(repo.restarts, restartsBefore + 1, 'the delete, refused over the stale head, started over once');
     assert.equal(commitEvents(did).pop()!.since, made.commit!.rev, 'and follows the other writer\'s commit');
     assert.equal((await verifiedPaths(did)).length, 1);
+  });
+});
+
+describe('creates merged into one commit', () => {
+  const postIn = (agent: AtpAgent, text: string, rkey?: string) =>
+    agent.com.atproto.repo.createRecord({ repo: agent.session!.did, collection: 'app.bsky.feed.post', rkey, record: post(text) }).then((r) => r.data);
+
+  it('makes one commit of the creates that arrive while a commit of the repo waits for the running fsync, which a verifying relay follows', async (t) => {
+    const agent = await newAgent('merge1');
+    const did = agent.session!.did;
+    const { repo, committer } = server.server.ctx;
+    const relay = followFirehose();
+    t.after(relay.stop);
+    const before = repo.merges;
+    const fifthKey = nextTidAfter(null);
+    const fsyncs = holdFsyncs();
+    let first, second, mergedOne, mergedBatch, mergedFive;
+    try {
+      // the first commit is in its fsync; the second waits for the group after it
+      first = postIn(agent, 'first');
+      await until(() => fsyncs.held() === 1);
+      second = postIn(agent, 'second');
+      await until(() => committer.queued === 1);
+      // these cannot be durable before that group either: they share one commit
+      mergedOne = postIn(agent, 'merged 1');
+      mergedBatch = agent.com.atproto.repo
+          .applyWrites({
+            repo: did,
+            writes: ['merged 2', 'merged 3', 'merged 4'].map((text) => ({ $type: 'com.atproto.repo.applyWrites#create', collection: 'app.bsky.feed.post', value: post(text) })),
+          })
+          .then((r) => r.data);
+      mergedFive = postIn(agent, 'merged 5', fifthKey);
+      await until(() => repo.merges.waiting === 3);
+    } finally {
+      fsyncs.release();
+    }
+    const [a, b] = await Promise.all([first, second]);
+    const [c, d, e] = await Promise.all([mergedOne!, mergedBatch!, mergedFive!]);
+    assert.notEqual(a.commit!.rev, b.commit!.rev);
+    assert.deepEqual(d.commit, c.commit, 'the calls share a commit');
+    assert.deepEqual(e.commit, c.commit);
+    assert.ok(c.commit!.rev > b.commit!.rev, 'after the commit queued before them');
+    assert.equal(repo.merges.commits - before.commits, 1);
+    assert.equal(repo.merges.calls - before.calls, 3);
+    assert.equal(repo.merges.waiting, 0);
+
+    // each call answers for its own records, with their own keys and CIDs
+    const results = [{ uri: c.uri, cid: c.cid }, ...d.results!.map((r) => r as { uri: string; cid: string }), { uri: e.uri, cid: e.cid }];
+    assert.equal(e.uri, `at://${did}/app.bsky.feed.post/${fifthKey}`);
+    const texts = ['merged 1', 'merged 2', 'merged 3', 'merged 4', 'merged 5'];
+    for (const [i, result] of results.entries()) {
+      const rkey = result.uri.split('/').pop()!;
+      const stored = await agent.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey });
+      assert.equal(stored.data.cid, result.cid);
+      assert.equal((stored.data.value as { text: string }).text, texts[i]);
+    }
+
+    // the relay sees one commit with the five creates, and a chain it verifies
+    await until(() => relay.events.filter((ev) => ev.event === 'create' && ev.did === did).length >= 7);
+    await relay.stop();
+    assert.deepEqual(relay.errors.map((err) => err.message), []);
+    const inMerged = relay.events.filter((ev) => ev.event === 'create' && ev.did === did && ev.rev === c.commit!.rev);
+    assert.deepEqual(inMerged.map((ev) => (ev.event === 'create' ? ev.uri.toString() : '')).sort(), results.map((r) => r.uri).sort());
+    await assertUnbrokenChain(did);
+    assert.deepEqual(await verifiedPaths(did), [a.uri, b.uri, ...results.map((r) => r.uri)].map((uri) => uri.split('/').slice(3).join('/')).sort());
+
+    const metrics = parsePrometheusText(await fetch(`${server.url}/metrics`, { headers: { authorization: basicAuth(server.adminPassword) } }).then((r) => r.text()));
+    assert.equal(valueOf(metrics, 'squall_repo_merged_commits_total', {}), repo.merges.commits);
+    assert.equal(valueOf(metrics, 'squall_repo_merged_calls_total', {}), repo.merges.calls);
+  });
+
+  it('gives each call the answer it would have had alone when the merged commit fails: two creates of one key, a blob that is not there', async () => {
+    const agent = await newAgent('merge2');
+    const did = agent.session!.did;
+    const { repo, committer } = server.server.ctx;
+    const before = repo.merges;
+    const missingBlob = 'bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy';
+    const sameKey = nextTidAfter(null);
+    const fsyncs = holdFsyncs();
+    let queued, merged;
+    try {
+      queued = [postIn(agent, 'first')];
+      await until(() => fsyncs.held() === 1);
+      queued.push(postIn(agent, 'second'));
+      await until(() => committer.queued === 1);
+      // over plain HTTP, to see each answer's status as it is
+      const create = (record: unknown, rkey?: string) =>
+        fetch(`${server.url}/xrpc/com.atproto.repo.createRecord`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${agent.session!.accessJwt}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ repo: did, collection: 'app.bsky.feed.post', rkey, record }),
+        }).then(async (res) => ({ status: res.status, body: (await res.json()) as { uri?: string; error?: string; message?: string } }));
+      merged = [
+        create(post('one'), sameKey),
+        create(post('two'), sameKey),
+        create({ ...post('an image that is not there'), embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { $type: 'blob', ref: { $link: missingBlob }, mimeType: 'image/png', size: 1000 } }] } }),
+        create(post('fine')),
+      ];
+      await until(() => repo.merges.waiting === 4);
+    } finally {
+      fsyncs.release();
+    }
+    await Promise.all(queued!);
+    const [one, two, blob, fine] = await Promise.all(merged!);
+    assert.equal(one.status, 200);
+    assert.equal(fine.status, 200);
+    assert.deepEqual([two.status, two.body.error], [409, 'InvalidSwap'], 'the same answer as a create of a key that exists');
+    assert.equal(blob.status, 400);
+    assert.match(blob.body.message!, /Could not find blob/);
+    assert.equal(repo.merges.fallbacks - before.fallbacks, 1);
+    assert.equal(repo.merges.commits, before.commits);
+    const kept = await agent.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: sameKey });
+    assert.equal((kept.data.value as { text: string }).text, 'one', 'the first create of the key stays');
+    await assertUnbrokenChain(did);
+    const all = [...(await Promise.all(queued!)).map((r) => r.uri), one.body.uri!, fine.body.uri!];
+    assert.deepEqual(await verifiedPaths(did), all.map((uri) => uri.split('/').slice(3).join('/')).sort());
   });
 });

@@ -8,13 +8,17 @@ export interface ServerStatus {
   startedAt: string;
   counts: { accounts: number; activeAccounts: number; repos: number; records: number; events: number };
   storage: { databaseBytes: number; walBytes: number };
-  /** Group commit since start: commits written and the transactions (fsyncs) they shared. */
-  writePath: { transactions: number; writes: number };
+  /**
+   * The write path since start: commits written and the transactions (fsyncs) they shared
+   * (group commit), and commits made of several calls' creates to one repo with the calls they
+   * answered (CreateMerger).
+   */
+  writePath: { transactions: number; writes: number; mergedCommits: number; mergedCalls: number };
   config: unknown;
 }
 
 /** What an operator wants to see at a glance; secrets are redacted from the config. */
-export function collectStatus(deps: { db: Database; config: Config; startedAt: Date; committer: { stats: { transactions: number; writes: number } } }): ServerStatus {
+export function collectStatus(deps: { db: Database; config: Config; startedAt: Date; committer: { stats: { transactions: number; writes: number } }; repo: { merges: { commits: number; calls: number } } }): ServerStatus {
   const { db } = deps;
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   return {
@@ -32,7 +36,7 @@ export function collectStatus(deps: { db: Database; config: Config; startedAt: D
       databaseBytes: db.sizeBytes(),
       walBytes: fileSize(`${db.file}-wal`),
     },
-    writePath: deps.committer.stats,
+    writePath: { ...deps.committer.stats, mergedCommits: deps.repo.merges.commits, mergedCalls: deps.repo.merges.calls },
     config: redactConfig(deps.config),
   };
 }

@@ -23,6 +23,13 @@ const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx'];
  * scrape time). Hot-path metrics (requests, the write path) are plain numbers updated in place;
  * gauges that cost a query are read at scrape time and counts are cached.
  */
+
+/** The repo write path's counters (RepoService.restarts and .merges). */
+export interface RepoWriteCounts {
+  restarts: number;
+  mergedCommits: number;
+  mergedCalls: number;
+}
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new RequestMetrics();
@@ -35,7 +42,7 @@ export class Metrics {
   readonly #upstreamChildren = new Map<string, HistogramChild>();
   readonly #upstreamServices = new Set<string>();
   readonly #backups: { success: Gauge; duration: Gauge; bytes: Gauge; failures: Counter };
-  #readRestarts: () => number = () => 0;
+  #readRepoWrites: () => RepoWriteCounts = () => ({ restarts: 0, mergedCommits: 0, mergedCalls: 0 });
 
   constructor(sources: MetricsSources) {
     const { db, firehose } = sources;
@@ -63,8 +70,10 @@ export class Metrics {
     new Counter({ name: 'squall_firehose_events_total', help: 'Durable events read into the firehose for live subscribers (rate = events/s).', registers: register, collect() { this.reset(); this.inc(firehose.stats().eventsRead); } });
     new Counter({ name: 'squall_firehose_frames_sent_total', help: 'Event frames handed to subscribers (events x subscribers).', registers: register, collect() { this.reset(); this.inc(firehose.stats().framesSent); } });
 
-    const restarts = () => this.#readRestarts();
-    new Counter({ name: 'squall_repo_write_restarts_total', help: 'Repo writes worked out over a queued commit that then failed, and started again from the stored repo.', registers: register, collect() { this.reset(); this.inc(restarts()); } });
+    const repoWrites = () => this.#readRepoWrites();
+    new Counter({ name: 'squall_repo_write_restarts_total', help: 'Repo writes worked out over a queued commit that then failed, and started again from the stored repo.', registers: register, collect() { this.reset(); this.inc(repoWrites().restarts); } });
+    new Counter({ name: 'squall_repo_merged_commits_total', help: 'Commits made of the creates of several calls to one repo that arrived while it had a commit waiting for an fsync.', registers: register, collect() { this.reset(); this.inc(repoWrites().mergedCommits); } });
+    new Counter({ name: 'squall_repo_merged_calls_total', help: 'Calls (createRecord, applyWrites) answered by a merged commit.', registers: register, collect() { this.reset(); this.inc(repoWrites().mergedCalls); } });
 
     // Recounted when the firehose moved (an account, repo or record changed) or the TTL passed.
     const counts = cached(sources.countsTtlMs ?? 30_000, () => firehose.head, () => countStorage(db));
@@ -95,9 +104,9 @@ export class Metrics {
     child.inc();
   }
 
-  /** Where the repo write path counts its restarts (RepoService.restarts); it is made after the metrics. */
-  watchRepoWrites(restarts: () => number): void {
-    this.#readRestarts = restarts;
+  /** Where the repo write path counts its restarts and merges (RepoService); it is made after the metrics. */
+  watchRepoWrites(read: () => RepoWriteCounts): void {
+    this.#readRepoWrites = read;
   }
 
   consumerTooSlow(): void {

@@ -182,6 +182,36 @@ describe('group commit while an fsync is in flight', () => {
     db.close();
   });
 
+  it('tells who waits in idle() when the fsync has ended, in time to join the group that starts then', async () => {
+    const db = new GatedFsyncDatabase(join(dir, 'f.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const committer = new GroupCommitter(db);
+    const insert = (k: string) => () => db.prepare('INSERT INTO t (k, v) VALUES (?, 1)').run(k).changes;
+    assert.equal(committer.syncing, false);
+    await committer.idle(); // nothing running: at once
+    const first = committer.run(insert('first'));
+    while (db.gates.length === 0) await new Promise((r) => setImmediate(r));
+    assert.equal(committer.syncing, true);
+    const queuedMeanwhile = committer.run(insert('queued'));
+    assert.equal(committer.queued, 1);
+    let fromIdle: Promise<number> | undefined;
+    const waited = committer.idle().then(() => {
+      assert.equal(committer.syncing, false);
+      fromIdle = committer.run(insert('from idle'));
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fromIdle, undefined, 'idle() waits for the fsync');
+    db.gates.shift()!();
+    await first;
+    await waited;
+    while (db.gates.length === 0) await new Promise((r) => setImmediate(r));
+    assert.equal(committer.stats.transactions, 2, 'the write queued from idle() joined the group of the one queued during the fsync');
+    assert.equal(committer.stats.writes, 3);
+    db.gates.shift()!();
+    assert.deepEqual(await Promise.all([queuedMeanwhile, fromIdle!]), [1, 1]);
+    db.close();
+  });
+
   it('still commits the next group after a group whose COMMIT failed', async () => {
     const db = openDb('e.sqlite');
     const committer = new GroupCommitter(db, 1);

@@ -34,6 +34,8 @@ export class GroupCommitter {
   #firstQueuedAt = 0;
   /** A group's fsync is running; the next group waits for it. */
   #syncing = false;
+  /** Waiting in `idle()` for the running fsync to end. */
+  #idleWaiters: Array<() => void> = [];
   readonly #durable: Array<(watermark: number) => void> = [];
   #observer: CommitObserver | undefined;
 
@@ -91,6 +93,28 @@ export class GroupCommitter {
         setImmediate(() => this.#maybeFlush());
       }
     });
+  }
+
+  /**
+   * Whether a group's fsync is running: a write queued now joins the group after it, which
+   * starts once the fsync has ended.
+   */
+  get syncing(): boolean {
+    return this.#syncing;
+  }
+
+  /** Writes queued for the next group. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Resolves once no fsync is running (at once if none is). A write queued from the promise's
+   * continuation, without waiting for anything else, still joins the group that starts then.
+   */
+  idle(): Promise<void> {
+    if (!this.#syncing) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Groups committed, writes in them, and groups applied a second time under savepoints (see #applyGroup). */
@@ -202,6 +226,9 @@ export class GroupCommitter {
   /** The fsync is done (the acknowledgements go out first): what queued meanwhile becomes the next group. */
   #afterSync(): void {
     this.#syncing = false;
+    // the next group starts on a later turn of the event loop (setImmediate, here or in `run`):
+    // what the waiters queue in their continuations (microtasks) joins it
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
     if (this.#queue.length > 0) {
       this.#scheduled = true;
       this.#firstQueuedAt = performance.now();

@@ -7,6 +7,7 @@ import { RecordExistsError, RecordNotFoundError } from './errors.ts';
 import { nextTidAfter } from './tid.ts';
 import type { PreparedWrite } from './prepare-write.ts';
 import { PendingCommits } from './pending-commits.ts';
+import { CreateMerger, type MergeStats } from './create-merger.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
 import { commitEvent } from './commit-event.ts';
 import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
@@ -43,10 +44,16 @@ export class RepoService {
   readonly #deps: RepoServiceDeps;
   readonly #caches = new Map<string, NodeCache>();
   readonly #pending = new PendingCommits();
+  readonly #merger: CreateMerger<WriteBatchResult | undefined>;
   #restarts = 0;
 
   constructor(deps: RepoServiceDeps) {
     this.#deps = deps;
+    this.#merger = new CreateMerger({
+      waits: (did) => deps.committer.syncing && this.#pending.settled(did) !== undefined,
+      idle: () => deps.committer.idle(),
+      commit: (did, writes, committed) => this.#commit(did, writes, {}, true, committed),
+    });
   }
 
   rootOrUndefined(did: string): RepoRoot | undefined {
@@ -101,15 +108,42 @@ export class RepoService {
    * it: the next write of the repo starts while this one waits for its group's fsync. A write
    * made only of creates (createRecord, applyWrites of creates) may start from a commit still in
    * the queue (see PendingCommits); any other write first waits for the queue to settle, since it
-   * reads the record index. Answers once the commit is durable.
+   * reads the record index. Such a write that arrives while the repo has a commit waiting for the
+   * running fsync may instead share one commit with the others that arrive meanwhile (see
+   * CreateMerger); each call's answer has that commit, and its own records. Answers once the
+   * commit is durable.
    */
   async applyWrites(did: string, writes: PreparedWrite[], opts: WriteOptions = {}): Promise<WriteOutcome> {
     const chainable = opts.swapCommit === undefined && writes.every((w) => w.action === 'create' && (w.swapRecord === undefined || w.swapRecord === null));
+    const result = await ((chainable ? this.#merger.join(did, writes) : undefined) ?? this.#commit(did, writes, opts, chainable));
+    if (result === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
+    // a merged commit holds other calls' writes too: each answers for its own
+    const uris = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
+    return {
+      commit: { cid: cidToString(result.cid), rev: result.rev },
+      results: writes.map((w) => {
+        const path = `${w.collection}/${w.rkey}`;
+        return { uri: `at://${did}/${path}`, cid: uris.get(path) };
+      }),
+    };
+  }
+
+  /** Commits made of several calls' creates (see CreateMerger). */
+  get merges(): MergeStats {
+    return this.#merger.stats;
+  }
+
+  /**
+   * Commits `writes` as one commit and resolves once it is durable and its aftermath (firehose,
+   * crawl requests, blobs it left unreferenced) is done; undefined when there was nothing to
+   * write. `committed` hears as soon as the commit's transaction has committed.
+   */
+  async #commit(did: string, writes: PreparedWrite[], opts: WriteOptions, chainable: boolean, committed?: () => void): Promise<WriteBatchResult | undefined> {
     for (let attempt = 1; ; attempt++) {
       // a retry starts from the database: whatever it had started from failed
       let queued: QueuedWrite | undefined;
       try {
-        queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1, attempt > 1));
+        queued = await this.#deps.locks.run(did, () => this.#queueWrites(did, writes, opts, chainable && attempt === 1, attempt > 1, committed));
       } catch (err) {
         if (err instanceof StaleHeadError && attempt < MAX_ATTEMPTS) {
           this.#restarts++;
@@ -117,7 +151,7 @@ export class RepoService {
         }
         throw err;
       }
-      if (queued === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
+      if (queued === undefined) return undefined;
       let unreferenced: string[];
       try {
         unreferenced = await queued.durable;
@@ -129,18 +163,10 @@ export class RepoService {
         throw err;
       }
       const deps = this.#deps;
-      const { result } = queued;
       deps.firehose.notify();
       deps.afterCommit?.();
       if (unreferenced.length > 0 && deps.blobs) await deps.blobs.deleteUnreferenced(did, unreferenced);
-      const uris = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
-      return {
-        commit: { cid: cidToString(result.cid), rev: result.rev },
-        results: writes.map((w) => {
-          const path = `${w.collection}/${w.rkey}`;
-          return { uri: `at://${did}/${path}`, cid: uris.get(path) };
-        }),
-      };
+      return queued.result;
     }
   }
 
@@ -159,6 +185,7 @@ export class RepoService {
     opts: WriteOptions,
     chain: boolean,
     fresh: boolean,
+    committed?: () => void,
   ): Promise<QueuedWrite | undefined> {
     const deps = this.#deps;
     const pending = this.#pending;
@@ -231,11 +258,15 @@ export class RepoService {
       throw err;
     }
     const base = root.cid;
-    const settled = pending.add(did, {
+    const settledInPending = pending.add(did, {
       head: { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) },
       blocks: result.newBlocks,
       created: new Map(result.ops.filter((op) => op.action === 'create').map((op) => [op.path, cidToString(op.cid!)])),
     });
+    const settled = committed === undefined ? settledInPending : (ok: boolean) => {
+      settledInPending(ok);
+      if (ok) committed();
+    };
     const durable = deps.committer.run(() => {
       // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
       if (this.rootOrUndefined(did)?.cid !== base) throw new StaleHeadError(did);
