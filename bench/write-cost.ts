@@ -58,6 +58,8 @@ interface Measured {
   writeCallsPerOp?: number;
   /** Writes per commit group (transaction) over the measured window. */
   writesPerGroup?: number;
+  /** Of the calls measured, the share answered by a commit merged with other calls' creates (src/repo/create-merger.ts); undefined for a tree without merging. */
+  mergedShare?: number;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -161,7 +163,7 @@ interface Server {
   base: string;
   pid: number;
   /** Squall's commit-group counters (_admin/status); the reference has none. */
-  writePath?: () => Promise<{ transactions: number; writes: number } | undefined>;
+  writePath?: () => Promise<{ transactions: number; writes: number; mergedCalls?: number } | undefined>;
   stop(): Promise<void>;
 }
 
@@ -239,6 +241,7 @@ async function measure(label: string, server: Server & { callgrindDir?: string }
     const after = sampleProcess(pid)!;
     const groupsAfter = await server.writePath?.();
     const writesPerGroup = groupsBefore && groupsAfter ? (groupsAfter.writes - groupsBefore.writes) / Math.max(1, groupsAfter.transactions - groupsBefore.transactions) : undefined;
+    const mergedShare = groupsBefore?.mergedCalls !== undefined && groupsAfter?.mergedCalls !== undefined ? (groupsAfter.mergedCalls - groupsBefore.mergedCalls) / o.ops : undefined;
     let instructionsPerOp: number | undefined;
     if (server.callgrindDir) {
       execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
@@ -253,6 +256,7 @@ async function measure(label: string, server: Server & { callgrindDir?: string }
       idleRssMb: idle.rssBytes / 1048576,
       rssMb: after.rssBytes / 1048576,
       writesPerGroup,
+      mergedShare,
     };
   } finally {
     await server.stop();
@@ -305,7 +309,8 @@ async function main(): Promise<void> {
           `round ${r + 1} ${label}: ${m.cpuMsPerOp.toFixed(3)} ms CPU/op, ${m.opsPerS.toFixed(0)} ops/s` +
             `${m.instructionsPerOp ? `, ${(m.instructionsPerOp / 1e6).toFixed(3)} M instructions/op` : ''}` +
             `${m.writeCallsPerOp !== undefined ? `, ${m.writeCallsPerOp.toFixed(1)} write calls/op` : ''}, RSS ${m.idleRssMb.toFixed(0)} MB idle, ${m.rssMb.toFixed(0)} MB after` +
-            `${m.writesPerGroup !== undefined ? `, ${m.writesPerGroup.toFixed(2)} writes per commit group` : ''}\n`,
+            `${m.writesPerGroup !== undefined ? `, ${m.writesPerGroup.toFixed(2)} writes per commit group` : ''}` +
+            `${m.mergedShare !== undefined ? `, ${(m.mergedShare * 100).toFixed(0)}% of calls in merged commits` : ''}\n`,
         );
       }
     }
