@@ -75,6 +75,15 @@ async function assertUnbrokenChain(did: string): Promise<void> {
 
 const post = (text: string) => ({ $type: 'app.bsky.feed.post', text, createdAt: new Date().toISOString() });
 
+/** A post with an image whose blob was never uploaded: its commit fails inside the transaction. */
+const postWithMissingImage = (text: string) => ({
+  ...post(text),
+  embed: {
+    $type: 'app.bsky.embed.images',
+    images: [{ alt: '', image: { $type: 'blob', ref: { $link: 'bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy' }, mimeType: 'image/png', size: 1000 } }],
+  },
+});
+
 /** Holds each WAL fsync of the test server until `release` (the fsync itself still runs, later). */
 function holdFsyncs(): { held: () => number; release: () => void } {
   const db = server.server.ctx.db;
@@ -108,20 +117,12 @@ function followFirehose(): { events: Event[]; errors: Error[]; stop: () => Promi
 }
 
 describe('concurrent writes to one repository', () => {
-  it('acknowledges every create, in a chain of commits a verifying relay client follows, with several commits in one transaction', async () => {
+  it('acknowledges every create, in a chain of commits a verifying relay client follows, with several commits in one transaction', async (t) => {
     const agent = await newAgent('chain1');
     const did = agent.session!.did;
-    const events: Event[] = [];
-    const errors: Error[] = [];
-    const firehose = new Firehose({
-      idResolver,
-      service: server.url.replace('http', 'ws'),
-      runner: new MemoryRunner({ startCursor: server.server.ctx.sequencer.latestSeq() }),
-      filterCollections: ['app.bsky.feed.post'],
-      handleEvent: (evt) => void events.push(evt),
-      onError: (err) => void errors.push(err),
-    });
-    firehose.start();
+    const relay = followFirehose();
+    t.after(relay.stop);
+    const { events, errors } = relay;
     const before = server.server.ctx.committer.stats;
 
     const created = await Promise.all(
@@ -134,7 +135,7 @@ describe('concurrent writes to one repository', () => {
     assert.ok(stats.transactions - before.transactions < stats.writes - before.writes, 'some transaction held several commits');
 
     await until(() => events.filter((e) => e.event === 'create' && e.did === did).length >= 40);
-    await firehose.destroy();
+    await relay.stop();
     assert.deepEqual(errors.map((e) => e.message), []);
     await assertUnbrokenChain(did);
     assert.deepEqual(await verifiedPaths(did), created.map((c) => c.data.uri.split('/').slice(3).join('/')).sort());
@@ -149,16 +150,8 @@ describe('concurrent writes to one repository', () => {
     const restartsBefore = repo.restarts;
     // its blob was never uploaded: the commit fails inside the transaction, after the creates
     // behind it were worked out over it (the calls below take the repo's lock in this order)
-    const missingBlob = 'bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy';
     const failing = repo.applyWrites(did, [
-      prepareRecord(lexicons, {
-        collection: 'app.bsky.feed.post',
-        swapRecord: null,
-        record: {
-          ...post('has an image that is not there'),
-          embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { $type: 'blob', ref: { $link: missingBlob }, mimeType: 'image/png', size: 1000 } }] },
-        },
-      }, 'create'),
+      prepareRecord(lexicons, { collection: 'app.bsky.feed.post', swapRecord: null, record: postWithMissingImage('has an image that is not there') }, 'create'),
     ]);
     const behind = Array.from({ length: 12 }, (_, i) =>
       repo.applyWrites(did, [prepareRecord(lexicons, { collection: 'app.bsky.feed.post', swapRecord: null, record: post(`behind the failing one ${i}`) }, 'create')]),
@@ -345,7 +338,6 @@ describe('creates merged into one commit', () => {
     const did = agent.session!.did;
     const { repo, committer } = server.server.ctx;
     const before = repo.merges;
-    const missingBlob = 'bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy';
     const sameKey = nextTidAfter(null);
     const fsyncs = holdFsyncs();
     let queued, merged;
@@ -364,7 +356,7 @@ describe('creates merged into one commit', () => {
       merged = [
         create(post('one'), sameKey),
         create(post('two'), sameKey),
-        create({ ...post('an image that is not there'), embed: { $type: 'app.bsky.embed.images', images: [{ alt: '', image: { $type: 'blob', ref: { $link: missingBlob }, mimeType: 'image/png', size: 1000 } }] } }),
+        create(postWithMissingImage('an image that is not there')),
         create(post('fine')),
       ];
       await until(() => repo.merges.waiting === 4);
