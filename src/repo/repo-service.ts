@@ -45,6 +45,8 @@ export class RepoService {
   readonly #caches = new Map<string, NodeCache>();
   readonly #pending = new PendingCommits();
   readonly #merger: CreateMerger<WriteBatchResult | undefined>;
+  /** See #opCids: held only as long as the commit's result is. */
+  readonly #cidsByCommit = new WeakMap<WriteBatchResult, Map<string, string | undefined>>();
   #restarts = 0;
 
   constructor(deps: RepoServiceDeps) {
@@ -118,7 +120,7 @@ export class RepoService {
     const result = await ((chainable ? this.#merger.join(did, writes) : undefined) ?? this.#commit(did, writes, opts, chainable));
     if (result === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
     // a merged commit holds other calls' writes too: each answers for its own
-    const uris = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
+    const uris = this.#opCids(result);
     return {
       commit: { cid: cidToString(result.cid), rev: result.rev },
       results: writes.map((w) => {
@@ -126,6 +128,16 @@ export class RepoService {
         return { uri: `at://${did}/${path}`, cid: uris.get(path) };
       }),
     };
+  }
+
+  /** Each op's path and record CID; made once per commit, which the calls merged into it share. */
+  #opCids(result: WriteBatchResult): Map<string, string | undefined> {
+    let cids = this.#cidsByCommit.get(result);
+    if (cids === undefined) {
+      cids = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
+      this.#cidsByCommit.set(result, cids);
+    }
+    return cids;
   }
 
   /** Commits made of several calls' creates (see CreateMerger). */
