@@ -236,7 +236,10 @@ async function assembleContext(config: Config, secrets: Secrets, log: Logger, ne
     blobs,
     afterCommit: config.crawlers.length > 0 ? () => crawlers.notify() : undefined,
   });
-  metrics?.watchRepoWrites(() => ({ restarts: repo.restarts, mergedCommits: repo.merges.commits, mergedCalls: repo.merges.calls }));
+  metrics?.watchRepoWrites(() => {
+    const { commits, calls } = repo.merges;
+    return { restarts: repo.restarts, mergedCommits: commits, mergedCalls: calls };
+  });
   // Events older than the retention are dropped hourly; subscribers asking for them get OutdatedCursor.
   const pruneEvents = () => {
     const removed = sequencer.prune(new Date(Date.now() - config.sequencerRetentionHours * 3600_000));

@@ -20,6 +20,7 @@ export interface ServerStatus {
 /** What an operator wants to see at a glance; secrets are redacted from the config. */
 export function collectStatus(deps: { db: Database; config: Config; startedAt: Date; committer: { stats: { transactions: number; writes: number } }; repo: { merges: { commits: number; calls: number } } }): ServerStatus {
   const { db } = deps;
+  const merges = deps.repo.merges;
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   return {
     version: deps.config.version,
@@ -36,7 +37,7 @@ export function collectStatus(deps: { db: Database; config: Config; startedAt: D
       databaseBytes: db.sizeBytes(),
       walBytes: fileSize(`${db.file}-wal`),
     },
-    writePath: { ...deps.committer.stats, mergedCommits: deps.repo.merges.commits, mergedCalls: deps.repo.merges.calls },
+    writePath: { ...deps.committer.stats, mergedCommits: merges.commits, mergedCalls: merges.calls },
     config: redactConfig(deps.config),
   };
 }

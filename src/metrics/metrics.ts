@@ -18,18 +18,18 @@ export interface MetricsSources {
 const MAX_UPSTREAMS = 32;
 const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
-/**
- * Every metric of one server, in its own prom-client Registry (plus the process metrics at
- * scrape time). Hot-path metrics (requests, the write path) are plain numbers updated in place;
- * gauges that cost a query are read at scrape time and counts are cached.
- */
-
 /** The repo write path's counters (RepoService.restarts and .merges). */
 export interface RepoWriteCounts {
   restarts: number;
   mergedCommits: number;
   mergedCalls: number;
 }
+
+/**
+ * Every metric of one server, in its own prom-client Registry (plus the process metrics at
+ * scrape time). Hot-path metrics (requests, the write path) are plain numbers updated in place;
+ * gauges that cost a query are read at scrape time and counts are cached.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new RequestMetrics();
