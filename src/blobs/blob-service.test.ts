@@ -179,6 +179,15 @@ describe('BlobService.applyRecordBlobs', () => {
     assert.throws(() => fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'b'), [field(ref)]), refCode('BlobNotFound'));
   });
 
+  it('references the blobs of a created record, which has no references to look up, as of any other', async () => {
+    const ref = await fx.service.upload(ALICE, chunksOf(pngOfSize(100)), 'image/png');
+    assert.deepEqual(fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'c'), [], { created: true }), [], 'a create without blobs changes nothing');
+    assert.deepEqual(fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'c'), [field(ref)], { created: true }), []);
+    assert.equal(fx.service.servable(ALICE, ref.ref.$link).size, 100, 'permanent once a created record references it');
+    assert.throws(() => fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'd'), [field({ ...ref, size: 10 })], { created: true }), refCode('InvalidSize'), 'checked as any new reference');
+    assert.deepEqual(fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'c'), []), [ref.ref.$link], "the record's delete finds the reference the create made");
+  });
+
   it('keeps a blob while another record of the account still references it', async () => {
     const ref = await fx.service.upload(ALICE, chunksOf(pngOfSize(100)), 'image/png');
     fx.service.applyRecordBlobs(ALICE, uri(ALICE, 'a'), [field(ref)]);

@@ -107,10 +107,14 @@ export class BlobService {
    * `blobs` are the refs of the record's new value (empty for a delete). Checks each against the
    * stored blob (BlobRefError), references it and makes it permanent, and returns the CIDs that
    * no record of the account references any more. Throws before writing anything.
+   *
+   * `created`: no record was at this path before the write (a create, which the repo's tree
+   * refuses over an existing key), so it has no references to look up and drop.
    */
-  applyRecordBlobs(did: string, recordUri: string, blobs: readonly BlobField[]): string[] {
+  applyRecordBlobs(did: string, recordUri: string, blobs: readonly BlobField[], opts: { created?: boolean } = {}): string[] {
+    if (opts.created && blobs.length === 0) return [];
     const { collection, rkey } = recordPath(did, recordUri);
-    const before = new Set(this.#meta.refsOfRecord(did, collection, rkey));
+    const before = opts.created ? new Set<string>() : new Set(this.#meta.refsOfRecord(did, collection, rkey));
     if (blobs.length === 0 && before.size === 0) return [];
     const rows = new Map<string, BlobRow>();
     for (const field of blobs) {

@@ -310,7 +310,8 @@ export class RepoService {
     }
     if (blobs) {
       for (const write of writes) {
-        const freed = blobs.applyRecordBlobs(did, `at://${did}/${write.collection}/${write.rkey}`, write.action === 'delete' ? [] : write.blobs);
+        // a create's path held no record, so no blob references to look up
+        const freed = blobs.applyRecordBlobs(did, `at://${did}/${write.collection}/${write.rkey}`, write.action === 'delete' ? [] : write.blobs, { created: write.action === 'create' });
         if (freed.length > 0) unreferenced = unreferenced.concat(freed);
       }
     }

@@ -21,8 +21,11 @@ export interface StoredRecord {
 
 /** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
 export interface RecordBlobHooks {
-  /** Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now unreferenced. */
-  applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[]): string[];
+  /**
+   * Inside the commit transaction: checks and records the blobs of a record's new value; returns blobs now
+   * unreferenced. `created`: the path held no record before (nothing to look up and drop).
+   */
+  applyRecordBlobs(did: string, recordUri: string, blobs: BlobField[], opts?: { created?: boolean }): string[];
   /** After the commit is durable. */
   deleteUnreferenced(did: string, cids: string[]): Promise<void>;
   /** Inside an import's transaction: the account's references become exactly these; returns blobs now unreferenced. */
