@@ -98,7 +98,7 @@ export class RepoService {
       const result = await applyWriteBatch({ did, keypair, prev: null, blocks: this.blockStore(did), writes: [], recordsStoredApart: true });
       await this.#deps.committer.run(() => {
         alsoInTx();
-        this.#applyInTx(result, [], opts.announce ?? true);
+        this.#applyInTx(result, [], { announce: opts.announce ?? true });
       });
       this.#deps.firehose.notify();
       return { cid: cidToString(result.cid), rev: result.rev };
@@ -279,21 +279,26 @@ export class RepoService {
       settledInPending(ok);
       if (ok) committed();
     };
-    const durable = deps.committer.run(() => {
-      // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
-      if (this.rootOrUndefined(did)?.cid !== base) throw new StaleHeadError(did);
-      return this.#applyInTx(result, effective);
-    }, settled, { rerunnable: true }); // the commit's changes are all in the database
+    // the commit is over `base`: if the repo moved meanwhile (a queued commit it started from failed), start over
+    const durable = deps.committer.run(() => this.#applyInTx(result, effective, { base }), settled, { rerunnable: true }); // the commit's changes are all in the database
     arrived();
     return { result, durable };
   }
 
-  /** Synchronous, inside the group transaction: everything a commit changes, or nothing. */
-  #applyInTx(result: WriteBatchResult, writes: PreparedWrite[], announce = true): string[] {
-    const { db, records, sequencer, blobs } = this.#deps;
+  /**
+   * Synchronous, inside the group transaction: everything a commit changes, or nothing. With
+   * `base`, the commit is made over that head, and the root moves from it to the new commit in
+   * one compare-and-set (StaleHeadError when the root is no longer at `base`); without, the root
+   * is set (a new repo).
+   */
+  #applyInTx(result: WriteBatchResult, writes: PreparedWrite[], opts: { announce?: boolean; base?: string } = {}): string[] {
+    const { records, sequencer, blobs } = this.#deps;
     const did = result.did;
     const store = this.blockStore(did);
     const now = new Date().toISOString();
+    const root = { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) };
+    if (opts.base === undefined) this.#setRoot(did, root, now);
+    else if (!this.#advanceRoot(did, opts.base, root, now)) throw new StaleHeadError(did);
     store.deleteMany(result.orphaned);
     store.putMany(result.newBlocks, result.rev);
     let unreferenced: string[] = [];
@@ -315,8 +320,7 @@ export class RepoService {
         if (freed.length > 0) unreferenced = unreferenced.concat(freed);
       }
     }
-    this.#setRoot(did, { cid: cidToString(result.cid), rev: result.rev, data: cidToString(result.commit.data) }, now);
-    if (announce) sequencer.append(did, 'commit', commitEvent(result), now);
+    if (opts.announce ?? true) sequencer.append(did, 'commit', commitEvent(result), now);
     return unreferenced;
   }
 
@@ -409,7 +413,17 @@ export class RepoService {
     return result;
   }
 
-  /** Every statement that writes `repo_root` is here or in deleteRepoInTx; both drop the committed head PendingCommits keeps. */
+  // Every statement that writes `repo_root` is in #advanceRoot, #setRoot or deleteRepoInTx; each drops the committed head PendingCommits keeps.
+
+  /** Moves the root from `base` to `root`; false (nothing changed) when it is no longer at `base`. */
+  #advanceRoot(did: string, base: string, root: RepoRoot & { data: string }, now: string): boolean {
+    this.#pending.forgetHead(did);
+    const moved = this.#deps.db
+      .prepare('UPDATE repo_root SET cid = ?, rev = ?, data = ?, indexed_at = ? WHERE did = ? AND cid = ?')
+      .run(root.cid, root.rev, root.data, now, did, base);
+    return moved.changes === 1;
+  }
+
   #setRoot(did: string, root: RepoRoot & { data: string }, now: string): void {
     this.#pending.forgetHead(did);
     this.#deps.db
