@@ -138,7 +138,7 @@ async function closeAll(opened: Closer[], log: Logger): Promise<void> {
 /** The server's database; a file that is no SQLite database (or a damaged one) stops the boot, naming it. */
 function openDatabase(file: string): Database {
   try {
-    return new Database(file);
+    return new Database(file, { backgroundCheckpoints: true });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
@@ -168,6 +168,7 @@ async function assembleContext(config: Config, secrets: Secrets, log: Logger, ne
   createPrivateFile(storage.dbFile);
   const db = openDatabase(storage.dbFile);
   opened.push(() => db.close());
+  db.onCheckpointerFailure = (err) => log.error({ err }, 'the WAL checkpoint worker failed: checkpoints run in the COMMIT again');
   const result = migrate(db, migrations, (m, { fresh }) => {
     if (!fresh) log.info({ migration: `${m.id}-${m.name}` }, 'database migration running (some rewrite a table: seconds to minutes on a large database)');
   });

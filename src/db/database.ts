@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { WalCheckpointer, type CheckpointPolicy } from './wal-checkpointer.ts';
 
 export type SqliteHandle = BetterSqlite3.Database;
 export type Statement = BetterSqlite3.Statement;
@@ -33,6 +34,14 @@ interface TxStatements {
 /** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
+/**
+ * With checkpoints in a worker (see WalCheckpointer): the worker copies once 10,000 frames wait,
+ * the event loop finishes once at most 64 do, and SQLite's automatic checkpoint stays on only as
+ * a backstop, four times further out (should the worker fall behind a burst of writes).
+ */
+const BACKGROUND_CHECKPOINTS: CheckpointPolicy = { workerFrames: WAL_AUTOCHECKPOINT_PAGES, restartFrames: WAL_AUTOCHECKPOINT_PAGES, finishBacklog: 64 };
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 4 * WAL_AUTOCHECKPOINT_PAGES;
+
 /** This connection's page cache (see the constructor); a bulk copy (`withAttached`) keeps it. */
 const CACHE_KB = 8000;
 /** The page cache of a file attached for a bulk copy (see `withAttached`). */
@@ -49,8 +58,18 @@ export class Database {
   #nextSync: Promise<void> | undefined;
   /** Called with the seconds each WAL fsync took (metrics). */
   onWalSync: ((seconds: number) => void) | undefined;
+  /** Called with each checkpoint of the WAL made in the background mode: where it ran and how long it took (metrics). */
+  onCheckpoint: ((where: 'worker' | 'event-loop', seconds: number) => void) | undefined;
+  /** Called once if the checkpoint worker fails (SQLite's automatic checkpoints are then back on). */
+  onCheckpointerFailure: ((err: Error) => void) | undefined;
+  readonly #checkpointer: WalCheckpointer | undefined;
 
-  constructor(readonly file: string, options: { readonly?: boolean } = {}) {
+  /**
+   * `backgroundCheckpoints` (the server's database): the WAL is checkpointed by a worker thread
+   * instead of in the COMMIT that crosses the threshold (see WalCheckpointer); `true` for the
+   * server's policy, or a policy of its own (tests).
+   */
+  constructor(readonly file: string, options: { readonly?: boolean; backgroundCheckpoints?: boolean | CheckpointPolicy } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new BetterSqlite3(file, { readonly: options.readonly ?? false });
     try {
@@ -59,6 +78,23 @@ export class Database {
       this.#db.close(); // not a database, or a damaged one: the first pragma reads its header
       throw err;
     }
+    const background = options.backgroundCheckpoints;
+    if (background && file !== ':memory:' && !options.readonly) {
+      this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+      this.#checkpointer = new WalCheckpointer(file, background === true ? BACKGROUND_CHECKPOINTS : background, {
+        finish: () => this.#db.pragma('wal_checkpoint(PASSIVE)'),
+        fallback: (err) => {
+          if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+          this.onCheckpointerFailure?.(err);
+        },
+        observe: (where, seconds) => this.onCheckpoint?.(where, seconds),
+      });
+    }
+  }
+
+  /** Checkpoints made in the background mode: by the worker, and finished on this connection. */
+  get checkpoints(): { worker: number; finished: number } {
+    return { ...(this.#checkpointer?.stats ?? { worker: 0, finished: 0 }) };
   }
 
   #configure(): void {
@@ -106,7 +142,9 @@ export class Database {
    */
   transaction<T>(fn: () => T): T {
     if (this.#db.inTransaction) return fn();
-    return this.#db.transaction(fn).immediate();
+    const result = this.#db.transaction(fn).immediate();
+    this.#checkpointer?.committed();
+    return result;
   }
 
   /**
@@ -140,9 +178,9 @@ export class Database {
     if (this.#db.inTransaction) throw new Error('transactionUnsynced cannot be nested');
     const tx = this.#txStatements();
     tx.syncNormal.run();
+    let result: T;
     try {
       tx.beginImmediate.run();
-      let result: T;
       try {
         result = fn();
         tx.commit.run();
@@ -150,10 +188,11 @@ export class Database {
         if (this.#db.inTransaction) tx.rollback.run();
         throw err;
       }
-      return result;
     } finally {
       tx.syncFull.run();
     }
+    this.#checkpointer?.committed();
+    return result;
   }
 
   #txStatements(): TxStatements {
@@ -297,6 +336,7 @@ export class Database {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#checkpointer?.close();
     this.#statements.clear();
     this.#tx = undefined;
     void this.#wal?.close().catch(() => {});

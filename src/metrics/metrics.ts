@@ -52,12 +52,20 @@ export class Metrics {
     const groups = new LabelledHistogram('squall_commit_group_writes', 'Writes per commit group (one SQLite transaction and one WAL fsync per group); _count is the number of groups.', [], [1, 2, 4, 8, 16, 32, 64, 128, 256]);
     const queueWait = new LabelledHistogram('squall_commit_queue_wait_seconds', 'How long a write waited in the group-commit queue before its group started.', [], [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
     const fsync = new LabelledHistogram('squall_wal_fsync_seconds', 'Duration of each fsync of the SQLite WAL (the write path acknowledges writes after it).', [], [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
-    for (const h of [groups, queueWait, fsync]) this.registry.registerMetric(h as never);
+    const checkpoint = new LabelledHistogram(
+      'squall_wal_checkpoint_seconds',
+      'Duration of each checkpoint of the SQLite WAL, by where it ran: the worker thread that copies the frames, or the event loop finishing the last few.',
+      ['where'],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+    );
+    for (const h of [groups, queueWait, fsync, checkpoint]) this.registry.registerMetric(h as never);
     const group = groups.child();
     const wait = queueWait.child();
     const sync = fsync.child();
+    const checkpointIn = { worker: checkpoint.child('worker'), 'event-loop': checkpoint.child('event-loop') };
     this.commits = { group: (writes) => group.observe(writes), queueWait: (seconds) => wait.observe(seconds) };
     db.onWalSync = (seconds) => sync.observe(seconds);
+    db.onCheckpoint = (where, seconds) => checkpointIn[where].observe(seconds);
 
     this.#routes = new Counter({ name: 'squall_http_requests_total', help: 'Requests outside /xrpc/ (well-known, robots, metrics, not found) by route and status.', labelNames: ['route', 'status'], registers: register });
     this.#consumersCut = new Counter({ name: 'squall_firehose_slow_consumers_cut_total', help: 'Firehose subscribers disconnected with ConsumerTooSlow.', registers: register });
