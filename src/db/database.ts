@@ -82,7 +82,11 @@ export class Database {
     if (background && file !== ':memory:' && !options.readonly) {
       this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       this.#checkpointer = new WalCheckpointer(file, background === true ? BACKGROUND_CHECKPOINTS : background, {
-        finish: () => this.#db.pragma('wal_checkpoint(PASSIVE)'),
+        finish: () => {
+          if (this.#db.inTransaction) return false;
+          this.#db.pragma('wal_checkpoint(PASSIVE)');
+          return true;
+        },
         fallback: (err) => {
           if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
           this.onCheckpointerFailure?.(err);

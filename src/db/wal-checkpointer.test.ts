@@ -97,6 +97,27 @@ describe('WAL checkpoints in a worker', () => {
     db.close();
   });
 
+  it('never fails the commit it follows: a checkpoint that throws on the writer hands over to SQLite', () => {
+    const file = join(dir, 'throws.sqlite');
+    const writer = new BetterSqlite3(file);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec('CREATE TABLE t (v BLOB)');
+    for (let i = 0; i < 20; i++) writer.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(4000));
+    writer.pragma('wal_checkpoint(PASSIVE)'); // every frame copied: only the last step is left
+    const failures: Error[] = [];
+    const checkpointer = new WalCheckpointer(file, { workerFrames: 1_000, restartFrames: 10, finishBacklog: 0 }, {
+      finish: () => {
+        throw new Error('disk I/O error');
+      },
+      fallback: (err) => failures.push(err),
+    }, 1);
+    assert.doesNotThrow(() => checkpointer.committed());
+    assert.deepEqual(failures.map((e) => e.message), ['disk I/O error']);
+    checkpointer.close();
+    writer.close();
+  });
+
   it("hands the checkpoints back to SQLite's automatic ones when the worker fails", async () => {
     // a WAL whose index the checkpointer reads, under a database name the worker cannot open
     const real = join(dir, 'real.sqlite');

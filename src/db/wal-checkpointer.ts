@@ -82,8 +82,8 @@ export class WalCheckpointer {
     readonly file: string,
     private readonly policy: CheckpointPolicy,
     private readonly hooks: {
-      /** Runs a PASSIVE checkpoint on the writer's connection, between transactions. */
-      finish: () => void;
+      /** Runs a PASSIVE checkpoint on the writer's connection, if it is between transactions (else false). */
+      finish: () => boolean;
       /** The worker failed: SQLite's automatic checkpoints are back on. */
       fallback: (err: Error) => void;
       /** Each checkpoint: where it ran and how long it took. */
@@ -93,9 +93,20 @@ export class WalCheckpointer {
     private readonly every = 8,
   ) {}
 
-  /** After each COMMIT on the writer's connection, outside any transaction of it. */
+  /**
+   * After each COMMIT on the writer's connection, outside any transaction of it. Never throws: the
+   * commit it follows has happened, whatever becomes of a checkpoint.
+   */
   committed(): void {
-    if (++this.#commits % this.every === 0) this.#decide();
+    if (++this.#commits % this.every === 0) this.#decideSafely();
+  }
+
+  #decideSafely(): void {
+    try {
+      this.#decide();
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   #decide(): void {
@@ -127,7 +138,7 @@ export class WalCheckpointer {
 
   #finishHere(): void {
     const started = performance.now();
-    this.hooks.finish();
+    if (!this.hooks.finish()) return;
     this.stats.finished++;
     this.hooks.observe?.('event-loop', (performance.now() - started) / 1000);
   }
@@ -153,7 +164,7 @@ export class WalCheckpointer {
       // copied nothing: a reader's snapshot holds the frames, so try again later, not at once
       if (after && after.backfilled === this.#backfilledBefore) this.#skip = IDLE_LOOKS;
       // else what was written meanwhile may now be few enough to finish here
-      else this.#decide();
+      else this.#decideSafely();
     });
     worker.on('error', (err) => this.#fail(err));
     worker.on('exit', (code) => {
@@ -164,6 +175,7 @@ export class WalCheckpointer {
     return worker;
   }
 
+  /** The worker, or a checkpoint on the writer's connection, failed: SQLite's automatic checkpoints take over. */
   #fail(err: Error): void {
     if (this.#failed || this.#closed) return;
     this.#failed = true;
