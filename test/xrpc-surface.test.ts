@@ -42,8 +42,9 @@ describe('the XRPC surface of a running server', () => {
     for (const authorization of [basicAuth(server.adminPassword), `Bearer ${server.adminPassword}`]) {
       const res = await get('/xrpc/_admin/status', { headers: { authorization } });
       assert.equal(res.status, 200);
-      const body = (await res.json()) as { counts: { accounts: number }; config: { secrets: Record<string, string> }; uptimeSeconds: number };
+      const body = (await res.json()) as { counts: { accounts: number }; storage: { walCheckpoints: unknown }; config: { secrets: Record<string, string> }; uptimeSeconds: number };
       assert.equal(body.counts.accounts, 0);
+      assert.deepEqual(body.storage.walCheckpoints, { worker: 0, finished: 0 }, 'no WAL checkpoint yet on a new server');
       assert.equal(typeof body.uptimeSeconds, 'number');
       assert.doesNotMatch(JSON.stringify(body), new RegExp(server.adminPassword));
       assert.equal(body.config.secrets.adminPassword, '[redacted]');

@@ -7,7 +7,8 @@ export interface ServerStatus {
   uptimeSeconds: number;
   startedAt: string;
   counts: { accounts: number; activeAccounts: number; repos: number; records: number; events: number };
-  storage: { databaseBytes: number; walBytes: number };
+  /** `walCheckpoints`: checkpoints of the WAL since start, by the worker thread and finished on the event loop (WalCheckpointer). */
+  storage: { databaseBytes: number; walBytes: number; walCheckpoints: { worker: number; finished: number } };
   /**
    * The write path since start: commits written and the transactions (fsyncs) they shared
    * (group commit), and commits made of several calls' creates to one repo with the calls they
@@ -36,6 +37,7 @@ export function collectStatus(deps: { db: Database; config: Config; startedAt: D
     storage: {
       databaseBytes: db.sizeBytes(),
       walBytes: fileSize(`${db.file}-wal`),
+      walCheckpoints: db.checkpoints,
     },
     writePath: { ...deps.committer.stats, mergedCommits: merges.commits, mergedCalls: merges.calls },
     config: redactConfig(deps.config),
