@@ -21,6 +21,17 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
   }
 }
 
+/** A WAL database whose frames nothing checkpoints, holding `rows` rows of 4 KB: a wal-index to read. */
+function walWithRows(file: string, rows: number): BetterSqlite3.Database {
+  const writer = new BetterSqlite3(file);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('wal_autocheckpoint = 0');
+  writer.exec('CREATE TABLE t (v BLOB)');
+  const insert = writer.prepare('INSERT INTO t VALUES (?)');
+  for (let i = 0; i < rows; i++) insert.run(Buffer.alloc(4000));
+  return writer;
+}
+
 describe('WAL checkpoints in a worker', () => {
   it('copies the WAL into the database off the event loop, finishes the last frames here, and the WAL starts again', async () => {
     const file = join(dir, 'background.sqlite');
@@ -99,11 +110,7 @@ describe('WAL checkpoints in a worker', () => {
 
   it('never fails the commit it follows: a checkpoint that throws on the writer hands over to SQLite', () => {
     const file = join(dir, 'throws.sqlite');
-    const writer = new BetterSqlite3(file);
-    writer.pragma('journal_mode = WAL');
-    writer.pragma('wal_autocheckpoint = 0');
-    writer.exec('CREATE TABLE t (v BLOB)');
-    for (let i = 0; i < 20; i++) writer.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(4000));
+    const writer = walWithRows(file, 20);
     writer.pragma('wal_checkpoint(PASSIVE)'); // every frame copied: only the last step is left
     const failures: Error[] = [];
     const checkpointer = new WalCheckpointer(file, { workerFrames: 1_000, restartFrames: 10, finishBacklog: 0 }, {
@@ -121,11 +128,7 @@ describe('WAL checkpoints in a worker', () => {
   it("hands the checkpoints back to SQLite's automatic ones when the worker fails", async () => {
     // a WAL whose index the checkpointer reads, under a database name the worker cannot open
     const real = join(dir, 'real.sqlite');
-    const writer = new BetterSqlite3(real);
-    writer.pragma('journal_mode = WAL');
-    writer.pragma('wal_autocheckpoint = 0');
-    writer.exec('CREATE TABLE t (v BLOB)');
-    for (let i = 0; i < 40; i++) writer.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(4000));
+    const writer = walWithRows(real, 40);
     const missing = join(dir, 'missing.sqlite');
     symlinkSync(`${real}-shm`, `${missing}-shm`);
     const failures: Error[] = [];
