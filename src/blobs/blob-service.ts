@@ -112,7 +112,6 @@ export class BlobService {
    * refuses over an existing key), so it has no references to look up and drop.
    */
   applyRecordBlobs(did: string, recordUri: string, blobs: readonly BlobField[], opts: { created?: boolean } = {}): string[] {
-    if (opts.created && blobs.length === 0) return [];
     const { collection, rkey } = recordPath(did, recordUri);
     const before = opts.created ? new Set<string>() : new Set(this.#meta.refsOfRecord(did, collection, rkey));
     if (blobs.length === 0 && before.size === 0) return [];
