@@ -96,8 +96,22 @@ export function normalizeIdentifier(identifier: string): string {
   return id.replace(/^@/, '').toLowerCase();
 }
 
+/** Account states kept by `refByDid`: ~250 bytes each. */
+const CACHED_REFS = 4096;
+
 /** SQL for the account table. Handles and emails are compared lower-cased. */
 export class AccountStore {
+  /**
+   * The state columns of recently read accounts, by DID, oldest first out. Every authenticated
+   * request and every read of a repo checks one, and under load that point read cost ~15 µs (a
+   * WAL read transaction of its own). Only committed state is kept (what is read outside a
+   * transaction), and every method below that changes an account's state drops its entry first,
+   * so the cache is exact as long as this process is the only one writing the database, which
+   * the server lock guarantees (db/server-lock.ts; admin commands go through the server's API).
+   * Several processes writing one database would need these changes broadcast to each other.
+   */
+  readonly #refs = new Map<string, Readonly<AccountRef>>();
+
   constructor(private readonly db: Database) {}
 
   byDid(did: string): Account | undefined {
@@ -111,12 +125,19 @@ export class AccountStore {
   }
 
   /** The DID and state columns of an account: what a read of its repo checks (see api/repo-access.ts). */
-  refByDid(did: string): AccountRef | undefined {
-    return toRef(this.db.prepare(`SELECT ${REF_COLUMNS} FROM account WHERE did = ?`).get(did) as RefRow | undefined);
+  refByDid(did: string): Readonly<AccountRef> | undefined {
+    const cached = this.#refs.get(did);
+    if (cached !== undefined) return cached;
+    const ref = toRef(this.db.prepare(`SELECT ${REF_COLUMNS} FROM account WHERE did = ?`).get(did) as RefRow | undefined);
+    if (ref !== undefined && !this.db.inTransaction) {
+      if (this.#refs.size >= CACHED_REFS) this.#refs.delete(this.#refs.keys().next().value!);
+      this.#refs.set(did, Object.freeze(ref));
+    }
+    return ref;
   }
 
   /** `refByDid` for a repo named by DID or handle (record reads take either). */
-  refByRepo(repo: string): AccountRef | undefined {
+  refByRepo(repo: string): Readonly<AccountRef> | undefined {
     if (repo.startsWith('did:')) return this.refByDid(repo);
     return toRef(this.db.prepare(`SELECT ${REF_COLUMNS} FROM account WHERE handle = ?`).get(repo.toLowerCase()) as RefRow | undefined);
   }
@@ -164,6 +185,7 @@ export class AccountStore {
     },
   ): void {
     const deactivatedAt = account.arriving ? (account.deactivatedAt ?? account.createdAt) : (account.deactivatedAt ?? null);
+    this.#refs.delete(account.did);
     this.db
       .prepare(
         `INSERT INTO account (did, handle, email, password_hash, signing_key, signing_key_did, created_at, deactivated_at, arriving_at)
@@ -209,15 +231,18 @@ export class AccountStore {
   /** Deactivates (an arriving account stays arriving); `at` null is `activate`. */
   setDeactivated(did: string, at: string | null, deleteAfter: string | null = null): void {
     if (at === null) return this.activate(did);
+    this.#refs.delete(did);
     this.db.prepare('UPDATE account SET deactivated_at = ?, delete_after = ? WHERE did = ?').run(at, deleteAfter, did);
   }
 
   /** Active again, or for the first time for an account that arrived by migration. */
   activate(did: string): void {
+    this.#refs.delete(did);
     this.db.prepare('UPDATE account SET deactivated_at = NULL, delete_after = NULL, arriving_at = NULL WHERE did = ?').run(did);
   }
 
   setTakedown(did: string, ref: string | null): void {
+    this.#refs.delete(did);
     this.db.prepare('UPDATE account SET takedown_ref = ? WHERE did = ?').run(ref, did);
   }
 
@@ -226,6 +251,7 @@ export class AccountStore {
   }
 
   delete(did: string): void {
+    this.#refs.delete(did);
     this.db.prepare('DELETE FROM account WHERE did = ?').run(did);
   }
 
