@@ -25,6 +25,30 @@ interface Chain {
   resolve: () => void;
 }
 
+const NOTHING_QUEUED: readonly Queued[] = [];
+
+/**
+ * A repo's blocks as a commit starting from its newest queued head sees them: the queued commits'
+ * new blocks (newest first), then the store. One class whether or not anything is queued, so the
+ * write path always gets a block source of the same shape: when it got the store itself for some
+ * repos and a plain object for others, V8 threw away the optimized code of the whole write step.
+ */
+class QueuedBlocks implements BlockSource {
+  constructor(
+    /** The chain's own array: commits queued or settled later show here too. */
+    private readonly queued: readonly Queued[],
+    private readonly store: BlockSource,
+  ) {}
+
+  get(cid: string): ReturnType<BlockSource['get']> {
+    for (let i = this.queued.length - 1; i >= 0; i--) {
+      const bytes = this.queued[i].blocks.get(cid);
+      if (bytes !== undefined) return bytes;
+    }
+    return this.store.get(cid);
+  }
+}
+
 /** Repos whose last committed head is kept (see `committedHead`): ~200 bytes each. */
 const COMMITTED_HEADS = 4096;
 
@@ -95,17 +119,7 @@ export class PendingCommits {
 
   /** `store` seen through the blocks of the repo's queued commits (newest first). */
   overlay(did: string, store: BlockSource): BlockSource {
-    const chain = this.#chains.get(did);
-    if (chain === undefined) return store;
-    return {
-      get(cid: string) {
-        for (let i = chain.queued.length - 1; i >= 0; i--) {
-          const bytes = chain.queued[i].blocks.get(cid);
-          if (bytes !== undefined) return bytes;
-        }
-        return store.get(cid);
-      },
-    };
+    return new QueuedBlocks(this.#chains.get(did)?.queued ?? NOTHING_QUEUED, store);
   }
 
   /** Registers a commit just queued; returns what the committer calls when it settles. */
