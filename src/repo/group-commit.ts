@@ -143,8 +143,7 @@ export class GroupCommitter {
     let outcomes: Outcome[];
     let watermark: number | undefined;
     try {
-      outcomes = this.#applyGroup(batch);
-      watermark = this.watermark?.();
+      ({ outcomes, watermark } = this.#applyGroup(batch));
     } catch (error) {
       // The COMMIT itself failed (disk full, I/O error): nothing of this group is durable.
       for (const item of batch) item.settled?.(false);
@@ -186,8 +185,12 @@ export class GroupCommitter {
    * without them first: if one of its writes throws, the whole transaction rolls back and the
    * group is applied again, each write under its savepoint, as any other group is (the failing
    * write fails again there, from the same state).
+   *
+   * The watermark is read inside the transaction, after the group's writes: the answer it would
+   * give after the COMMIT (this process is the only writer), without a read transaction of its own.
    */
-  #applyGroup(batch: Pending[]): Outcome[] {
+  #applyGroup(batch: Pending[]): { outcomes: Outcome[]; watermark: number | undefined } {
+    let watermark: number | undefined;
     if (batch.every((item) => item.rerunnable)) {
       const outcomes: Outcome[] = [];
       let failed: { error: unknown } | undefined;
@@ -201,12 +204,13 @@ export class GroupCommitter {
               throw error;
             }
           }
+          watermark = this.watermark?.();
         });
-        return outcomes;
+        return { outcomes, watermark };
       } catch (error) {
         if (failed === undefined) throw error; // the COMMIT failed
         // a write on its own has nothing to apply again: the transaction's rollback undid it
-        if (batch.length === 1) return [{ ok: false, error: failed.error }];
+        if (batch.length === 1) return { outcomes: [{ ok: false, error: failed.error }], watermark: this.watermark?.() };
         this.#stats.reruns++;
       }
     }
@@ -219,8 +223,9 @@ export class GroupCommitter {
           outcomes.push({ ok: false, error });
         }
       }
+      watermark = this.watermark?.();
     });
-    return outcomes;
+    return { outcomes, watermark };
   }
 
   /** The fsync is done (the acknowledgements go out first): what queued meanwhile becomes the next group. */
