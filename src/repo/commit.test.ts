@@ -7,7 +7,7 @@ import { signCommit as atprotoSignCommit, verifyCommitSig } from '@atproto/repo'
 import { encode as atcuteEncode, toBytes } from '@atcute/cbor';
 import { generateKeypair } from '../crypto/index.ts';
 import { cidForCbor, cidToString, toLink } from '../ipld/cid.ts';
-import { decodeCommit, encodeUnsignedCommit, signCommit, verifyCommitSignature, type Commit } from './commit.ts';
+import { decodeCommit, encodeCommit, encodeUnsignedCommit, signCommit, verifyCommitSignature, type Commit } from './commit.ts';
 import { InvalidCommitError } from './errors.ts';
 
 const did = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
@@ -48,6 +48,27 @@ describe('commits', () => {
     const asTheirs = { ...unsigned, sig: new Uint8Array(signed.commit.sig) };
     assert.equal(await verifyCommitSig(asTheirs, theirs.did()), true);
     assert.equal(hex(cborEncode(asTheirs)), hex(signed.bytes));
+  });
+
+  it('writes the bytes the generic DAG-CBOR encoder writes, for every shape of commit', () => {
+    const prevCid = cidForCbor(new TextEncoder().encode('an older commit'));
+    const dids = ['did:plc:ewvi7nxzyoun6zhxrhs64oiz', 'did:web:a.b', `did:web:${'x'.repeat(250)}.example`, `did:web:${'y'.repeat(300)}.example`];
+    const sigs = [new Uint8Array(64).fill(0xab), new Uint8Array(0), new Uint8Array(23).fill(1), new Uint8Array(300).fill(2)];
+    let checked = 0;
+    for (const d of dids) {
+      for (const version of [3, 2] as const) {
+        for (const prev of [null, prevCid]) {
+          const unsigned = { did: d, version, data, rev, prev };
+          const generic = { did: d, version, data: toLink(data), rev, prev: prev === null ? null : toLink(prev) };
+          assert.equal(hex(encodeUnsignedCommit(unsigned)), hex(atcuteEncode(generic)));
+          for (const sig of sigs) {
+            assert.equal(hex(encodeCommit({ ...unsigned, sig })), hex(atcuteEncode({ ...generic, sig: toBytes(sig) })));
+            checked++;
+          }
+        }
+      }
+    }
+    assert.equal(checked, 64);
   });
 
   const valid = { did, version: 3, data: toLink(data), rev, prev: null, sig: toBytes(new Uint8Array(64)) };

@@ -1,5 +1,5 @@
-import { decodeCbor, encodeCbor, isBytes, fromBytes, toBytes, CidLinkWrapper } from '../ipld/cbor.ts';
-import { cidForCbor, linkToCid, toLink, type Cid } from '../ipld/cid.ts';
+import { decodeCbor, isBytes, fromBytes, CidLinkWrapper } from '../ipld/cbor.ts';
+import { cidForCbor, linkToCid, type Cid } from '../ipld/cid.ts';
 import { verifySignature, type Keypair } from '../crypto/index.ts';
 import { isValidDid } from '../syntax/index.ts';
 import { isTid } from './tid.ts';
@@ -28,24 +28,98 @@ export interface SignedCommit {
 
 /** The DAG-CBOR of a commit without its signature: the exact bytes the signature covers. */
 export function encodeUnsignedCommit(commit: UnsignedCommit): Uint8Array {
-  return encodeCbor({
-    did: commit.did,
-    version: commit.version,
-    data: toLink(commit.data),
-    rev: commit.rev,
-    prev: commit.prev === null ? null : toLink(commit.prev),
-  });
+  return writeCommit(commit, undefined);
 }
 
 export function encodeCommit(commit: Commit): Uint8Array {
-  return encodeCbor({
-    did: commit.did,
-    version: commit.version,
-    data: toLink(commit.data),
-    rev: commit.rev,
-    prev: commit.prev === null ? null : toLink(commit.prev),
-    sig: toBytes(commit.sig),
-  });
+  return writeCommit(commit, commit.sig);
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+// The commit schema is fixed, so its DAG-CBOR is written directly, as the MST's nodes are: map
+// keys in canonical order (shorter first, then bytewise: did, rev, sig, data, prev, version),
+// minimal lengths, links as tag 42 over 0x00 + CID bytes. The signed commit is the unsigned one
+// with `sig` in its place. commit.test.ts holds this to the generic encoder and @atproto/repo's.
+
+const utf8 = new TextEncoder();
+const KEY_DID = [0x63, 0x64, 0x69, 0x64];
+const KEY_REV = [0x63, 0x72, 0x65, 0x76];
+const KEY_SIG = [0x63, 0x73, 0x69, 0x67];
+const KEY_DATA = [0x64, 0x64, 0x61, 0x74, 0x61];
+const KEY_PREV = [0x64, 0x70, 0x72, 0x65, 0x76];
+const KEY_VERSION = [0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e];
+
+function headerSize(length: number): number {
+  return length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+function writeHeader(out: Uint8Array, pos: number, major: number, length: number): number {
+  const m = major << 5;
+  if (length < 24) {
+    out[pos] = m | length;
+    return pos + 1;
+  }
+  if (length < 0x100) {
+    out[pos] = m | 24;
+    out[pos + 1] = length;
+    return pos + 2;
+  }
+  if (length < 0x10000) {
+    out[pos] = m | 25;
+    out[pos + 1] = length >> 8;
+    out[pos + 2] = length & 0xff;
+    return pos + 3;
+  }
+  out[pos] = m | 26;
+  out[pos + 1] = length >>> 24;
+  out[pos + 2] = (length >> 16) & 0xff;
+  out[pos + 3] = (length >> 8) & 0xff;
+  out[pos + 4] = length & 0xff;
+  return pos + 5;
+}
+
+function writeRaw(out: Uint8Array, pos: number, bytes: ArrayLike<number>): number {
+  out.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+function linkSize(cid: Cid): number {
+  return 2 + headerSize(cid.bytes.length + 1) + 1 + cid.bytes.length;
+}
+
+function writeLink(out: Uint8Array, pos: number, cid: Cid): number {
+  out[pos] = 0xd8;
+  out[pos + 1] = 42;
+  pos = writeHeader(out, pos + 2, 2, cid.bytes.length + 1);
+  out[pos] = 0;
+  return writeRaw(out, pos + 1, cid.bytes);
+}
+
+function writeCommit(commit: UnsignedCommit, sig: Uint8Array | undefined): Uint8Array {
+  const did = utf8.encode(commit.did);
+  const rev = utf8.encode(commit.rev);
+  if (commit.version !== 3 && commit.version !== 2) throw new InvalidCommitError(`unsupported commit version ${String(commit.version)}`);
+  let size = 1 + KEY_DID.length + headerSize(did.length) + did.length + KEY_REV.length + headerSize(rev.length) + rev.length;
+  if (sig !== undefined) size += KEY_SIG.length + headerSize(sig.length) + sig.length;
+  size += KEY_DATA.length + linkSize(commit.data) + KEY_PREV.length + (commit.prev === null ? 1 : linkSize(commit.prev)) + KEY_VERSION.length + 1;
+  const out = new Uint8Array(size);
+  out[0] = sig === undefined ? 0xa5 : 0xa6;
+  let pos = writeRaw(out, 1, KEY_DID);
+  pos = writeRaw(out, writeHeader(out, pos, 3, did.length), did);
+  pos = writeRaw(out, pos, KEY_REV);
+  pos = writeRaw(out, writeHeader(out, pos, 3, rev.length), rev);
+  if (sig !== undefined) {
+    pos = writeRaw(out, pos, KEY_SIG);
+    pos = writeRaw(out, writeHeader(out, pos, 2, sig.length), sig);
+  }
+  pos = writeLink(out, writeRaw(out, pos, KEY_DATA), commit.data);
+  pos = writeRaw(out, pos, KEY_PREV);
+  if (commit.prev === null) out[pos++] = 0xf6;
+  else pos = writeLink(out, pos, commit.prev);
+  pos = writeRaw(out, pos, KEY_VERSION);
+  out[pos++] = commit.version; // an unsigned integer below 24 is its own header
+  if (pos !== size) throw new Error(`commit encoder wrote ${pos} of ${size} bytes`);
+  return out;
 }
 
 /** Signs a new version 3 commit: ECDSA with the account's key over the unsigned commit's DAG-CBOR. */
@@ -58,8 +132,7 @@ export async function signCommit(
   // a key that signs in-thread skips the promise; remote signers (a KMS, an HSM) use `sign`
   const sig = keypair.signSync ? keypair.signSync(message) : await keypair.sign(message);
   const commit: Commit = { ...unsigned, sig };
-  // encodeCbor may hand back a view into a pooled buffer: the block is kept, so it gets its own copy
-  const bytes = encodeCommit(commit).slice();
+  const bytes = encodeCommit(commit);
   return { commit, cid: cidForCbor(bytes), bytes };
 }
 
