@@ -1,4 +1,5 @@
 import { decodeCbor, isBytes, fromBytes, CidLinkWrapper } from '../ipld/cbor.ts';
+import { CBOR_NULL, checkWritten, linkSize, stringSize, textItem, utf8Bytes, writeBytes, writeLink, writeRaw, writeText } from '../ipld/cbor-writer.ts';
 import { cidForCbor, linkToCid, type Cid } from '../ipld/cid.ts';
 import { verifySignature, type Keypair } from '../crypto/index.ts';
 import { isValidDid } from '../syntax/index.ts';
@@ -36,89 +37,38 @@ export function encodeCommit(commit: Commit): Uint8Array {
 }
 
 // ---- encoding -------------------------------------------------------------------------------
-// The commit schema is fixed, so its DAG-CBOR is written directly, as the MST's nodes are: map
-// keys in canonical order (shorter first, then bytewise: did, rev, sig, data, prev, version),
-// minimal lengths, links as tag 42 over 0x00 + CID bytes. The signed commit is the unsigned one
-// with `sig` in its place. commit.test.ts holds this to the generic encoder and @atproto/repo's.
+// The commit schema is fixed, so its DAG-CBOR is written directly (ipld/cbor-writer.ts), as the
+// MST's nodes are: map keys in canonical order (shorter first, then bytewise: did, rev, sig, data,
+// prev, version). The signed commit is the unsigned one with `sig` in its place. commit.test.ts
+// holds this to the generic encoder's bytes and to @atproto/repo's.
 
-const utf8 = new TextEncoder();
-const KEY_DID = [0x63, 0x64, 0x69, 0x64];
-const KEY_REV = [0x63, 0x72, 0x65, 0x76];
-const KEY_SIG = [0x63, 0x73, 0x69, 0x67];
-const KEY_DATA = [0x64, 0x64, 0x61, 0x74, 0x61];
-const KEY_PREV = [0x64, 0x70, 0x72, 0x65, 0x76];
-const KEY_VERSION = [0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e];
-
-function headerSize(length: number): number {
-  return length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-}
-
-function writeHeader(out: Uint8Array, pos: number, major: number, length: number): number {
-  const m = major << 5;
-  if (length < 24) {
-    out[pos] = m | length;
-    return pos + 1;
-  }
-  if (length < 0x100) {
-    out[pos] = m | 24;
-    out[pos + 1] = length;
-    return pos + 2;
-  }
-  if (length < 0x10000) {
-    out[pos] = m | 25;
-    out[pos + 1] = length >> 8;
-    out[pos + 2] = length & 0xff;
-    return pos + 3;
-  }
-  out[pos] = m | 26;
-  out[pos + 1] = length >>> 24;
-  out[pos + 2] = (length >> 16) & 0xff;
-  out[pos + 3] = (length >> 8) & 0xff;
-  out[pos + 4] = length & 0xff;
-  return pos + 5;
-}
-
-function writeRaw(out: Uint8Array, pos: number, bytes: ArrayLike<number>): number {
-  out.set(bytes, pos);
-  return pos + bytes.length;
-}
-
-function linkSize(cid: Cid): number {
-  return 2 + headerSize(cid.bytes.length + 1) + 1 + cid.bytes.length;
-}
-
-function writeLink(out: Uint8Array, pos: number, cid: Cid): number {
-  out[pos] = 0xd8;
-  out[pos + 1] = 42;
-  pos = writeHeader(out, pos + 2, 2, cid.bytes.length + 1);
-  out[pos] = 0;
-  return writeRaw(out, pos + 1, cid.bytes);
-}
+const KEY_DID = textItem('did');
+const KEY_REV = textItem('rev');
+const KEY_SIG = textItem('sig');
+const KEY_DATA = textItem('data');
+const KEY_PREV = textItem('prev');
+const KEY_VERSION = textItem('version');
 
 function writeCommit(commit: UnsignedCommit, sig: Uint8Array | undefined): Uint8Array {
-  const did = utf8.encode(commit.did);
-  const rev = utf8.encode(commit.rev);
   if (commit.version !== 3 && commit.version !== 2) throw new InvalidCommitError(`unsupported commit version ${String(commit.version)}`);
-  let size = 1 + KEY_DID.length + headerSize(did.length) + did.length + KEY_REV.length + headerSize(rev.length) + rev.length;
-  if (sig !== undefined) size += KEY_SIG.length + headerSize(sig.length) + sig.length;
-  size += KEY_DATA.length + linkSize(commit.data) + KEY_PREV.length + (commit.prev === null ? 1 : linkSize(commit.prev)) + KEY_VERSION.length + 1;
+  const did = utf8Bytes(commit.did);
+  const rev = utf8Bytes(commit.rev);
+  let size = 1 + KEY_DID.length + stringSize(did.length) + KEY_REV.length + stringSize(rev.length);
+  if (sig !== undefined) size += KEY_SIG.length + stringSize(sig.length);
+  size += KEY_DATA.length + linkSize(commit.data.bytes) + KEY_PREV.length + (commit.prev === null ? 1 : linkSize(commit.prev.bytes));
+  size += KEY_VERSION.length + 1;
   const out = new Uint8Array(size);
   out[0] = sig === undefined ? 0xa5 : 0xa6;
-  let pos = writeRaw(out, 1, KEY_DID);
-  pos = writeRaw(out, writeHeader(out, pos, 3, did.length), did);
-  pos = writeRaw(out, pos, KEY_REV);
-  pos = writeRaw(out, writeHeader(out, pos, 3, rev.length), rev);
-  if (sig !== undefined) {
-    pos = writeRaw(out, pos, KEY_SIG);
-    pos = writeRaw(out, writeHeader(out, pos, 2, sig.length), sig);
-  }
-  pos = writeLink(out, writeRaw(out, pos, KEY_DATA), commit.data);
+  let pos = writeText(out, writeRaw(out, 1, KEY_DID), did);
+  pos = writeText(out, writeRaw(out, pos, KEY_REV), rev);
+  if (sig !== undefined) pos = writeBytes(out, writeRaw(out, pos, KEY_SIG), sig);
+  pos = writeLink(out, writeRaw(out, pos, KEY_DATA), commit.data.bytes);
   pos = writeRaw(out, pos, KEY_PREV);
-  if (commit.prev === null) out[pos++] = 0xf6;
-  else pos = writeLink(out, pos, commit.prev);
+  if (commit.prev === null) out[pos++] = CBOR_NULL;
+  else pos = writeLink(out, pos, commit.prev.bytes);
   pos = writeRaw(out, pos, KEY_VERSION);
-  out[pos++] = commit.version; // an unsigned integer below 24 is its own header
-  if (pos !== size) throw new Error(`commit encoder wrote ${pos} of ${size} bytes`);
+  out[pos++] = commit.version; // an unsigned integer below 24 is its own head
+  checkWritten('commit', pos, size);
   return out;
 }
 

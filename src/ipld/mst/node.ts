@@ -1,4 +1,5 @@
 import { CidLinkWrapper } from '@atcute/cid';
+import { CBOR_NULL, checkWritten, headerSize, linkSize, writeHeader, writeLink } from '../cbor-writer.ts';
 import { MalformedNodeError } from './errors.ts';
 import { commonPrefixLength, keyHeight, keyProblem } from './key.ts';
 import { isBlessedNodeCid, isCidBytes, linkForCbor, type Link } from './link.ts';
@@ -67,72 +68,35 @@ export function emptyNode(): MstNode {
 }
 
 // ---- encoding -------------------------------------------------------------------------------
-// The node schema is fixed, so its DAG-CBOR is written directly: map keys in canonical order
-// ("e" < "l"; "k" < "p" < "t" < "v"), minimal lengths, links as tag 42 over 0x00 + CID bytes.
-
-function headerSize(value: number): number {
-  return value < 24 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
-}
-
-function linkSize(ref: NodeRef | null): number {
-  if (ref === null) return 1;
-  const n = refBytes(ref).length + 1;
-  return 2 + headerSize(n) + n;
-}
+// The node schema is fixed, so its DAG-CBOR is written directly (ipld/cbor-writer.ts): map keys in
+// canonical order ("e" < "l"; "k" < "p" < "t" < "v"), minimal lengths.
 
 function refBytes(ref: NodeRef): Uint8Array {
   return ref instanceof MstNode ? ref.cid.bytes : ref.bytes;
 }
 
-function writeHeader(out: Uint8Array, pos: number, major: number, value: number): number {
-  const m = major << 5;
-  if (value < 24) {
-    out[pos] = m | value;
-    return pos + 1;
-  }
-  if (value < 0x100) {
-    out[pos] = m | 24;
-    out[pos + 1] = value;
-    return pos + 2;
-  }
-  if (value < 0x10000) {
-    out[pos] = m | 25;
-    out[pos + 1] = value >> 8;
-    out[pos + 2] = value & 0xff;
-    return pos + 3;
-  }
-  out[pos] = m | 26;
-  out[pos + 1] = value >>> 24;
-  out[pos + 2] = (value >> 16) & 0xff;
-  out[pos + 3] = (value >> 8) & 0xff;
-  out[pos + 4] = value & 0xff;
-  return pos + 5;
+function refSize(ref: NodeRef | null): number {
+  return ref === null ? 1 : linkSize(refBytes(ref));
 }
 
-function writeLink(out: Uint8Array, pos: number, ref: NodeRef | null): number {
+function writeRef(out: Uint8Array, pos: number, ref: NodeRef | null): number {
   if (ref === null) {
-    out[pos] = 0xf6;
+    out[pos] = CBOR_NULL;
     return pos + 1;
   }
-  const bytes = refBytes(ref);
-  out[pos] = 0xd8;
-  out[pos + 1] = 42;
-  pos = writeHeader(out, pos + 2, 2, bytes.length + 1);
-  out[pos] = 0;
-  out.set(bytes, pos + 1);
-  return pos + 1 + bytes.length;
+  return writeLink(out, pos, refBytes(ref));
 }
 
 export function encodeNode(node: MstNode): Uint8Array {
   const { keys, vals, kids } = node;
   const n = keys.length;
   const prefixes = new Array<number>(n);
-  let size = 1 + 2 + headerSize(n) + 2 + linkSize(kids[0]);
+  let size = 1 + 2 + headerSize(n) + 2 + refSize(kids[0]);
   for (let i = 0; i < n; i++) {
     const p = i === 0 ? 0 : commonPrefixLength(keys[i - 1], keys[i]);
     prefixes[i] = p;
     const suffix = keys[i].length - p;
-    size += 1 + 2 + headerSize(suffix) + suffix + 2 + headerSize(p) + 2 + linkSize(kids[i + 1]) + 2 + linkSize(vals[i]);
+    size += 1 + 2 + headerSize(suffix) + suffix + 2 + headerSize(p) + 2 + refSize(kids[i + 1]) + 2 + refSize(vals[i]);
   }
   const out = new Uint8Array(size);
   out[0] = 0xa2;
@@ -152,15 +116,15 @@ export function encodeNode(node: MstNode): Uint8Array {
     pos = writeHeader(out, pos + 2, 0, p);
     out[pos] = 0x61;
     out[pos + 1] = 0x74; // "t"
-    pos = writeLink(out, pos + 2, kids[i + 1]);
+    pos = writeRef(out, pos + 2, kids[i + 1]);
     out[pos] = 0x61;
     out[pos + 1] = 0x76; // "v"
-    pos = writeLink(out, pos + 2, vals[i]);
+    pos = writeRef(out, pos + 2, vals[i]);
   }
   out[pos] = 0x61;
   out[pos + 1] = 0x6c; // "l"
-  pos = writeLink(out, pos + 2, kids[0]);
-  if (pos !== size) throw new Error(`MST node encoder wrote ${pos} of ${size} bytes`);
+  pos = writeRef(out, pos + 2, kids[0]);
+  checkWritten('MST node', pos, size);
   return out;
 }
 
