@@ -1,18 +1,32 @@
 // CAR v1 writing: a header, then varint-prefixed sections, streamed in chunks (see car.ts).
 import type { CarBlock, CarBlockBytes } from './car.ts';
-import { encodeCbor } from './cbor.ts';
-import { CID_BYTE_LENGTH as CID_BYTES, toLink, type Cid } from './cid.ts';
+import { checkWritten, headerSize, linkSize, textItem, writeHeader, writeLink, writeRaw } from './cbor-writer.ts';
+import { CID_BYTE_LENGTH as CID_BYTES, type Cid } from './cid.ts';
 import { CarError } from './errors.ts';
 
 const WRITE_CHUNK_BYTES = 64 * 1024;
 
 type BlockSource = AsyncIterable<CarBlock> | Iterable<CarBlock>;
 
-/** The header block of a CAR with these roots (with its varint length prefix). */
+const KEY_ROOTS = textItem('roots');
+const KEY_VERSION = textItem('version');
+
+/**
+ * The header block of a CAR with these roots (with its varint length prefix): `{roots, version: 1}`
+ * in DAG-CBOR, written directly (a firehose event makes one per commit).
+ */
 export function encodeCarHeader(roots: readonly Cid[]): Uint8Array {
-  const header = encodeCbor({ version: 1, roots: roots.map(toLink) });
-  const out = new Uint8Array(varintLength(header.length) + header.length);
-  out.set(header, writeVarint(header.length, out, 0));
+  let size = 1 + KEY_ROOTS.length + headerSize(roots.length) + KEY_VERSION.length + 1;
+  for (const root of roots) size += linkSize(root.bytes);
+  const prefix = varintLength(size);
+  const out = new Uint8Array(prefix + size);
+  let pos = writeVarint(size, out, 0);
+  out[pos++] = 0xa2;
+  pos = writeHeader(out, writeRaw(out, pos, KEY_ROOTS), 4, roots.length);
+  for (const root of roots) pos = writeLink(out, pos, root.bytes);
+  pos = writeRaw(out, pos, KEY_VERSION);
+  out[pos++] = 1;
+  checkWritten('CAR header', pos, prefix + size);
   return out;
 }
 
