@@ -3,6 +3,12 @@ import { encodeCbor } from '../ipld/cbor.ts';
 
 export type SeqEventType = 'commit' | 'sync' | 'identity' | 'account';
 
+/**
+ * An event that writes its own DAG-CBOR once its seq and time are chosen, body fields, `seq` and
+ * `time` included (the `#commit` event of every write: see repo/commit-event.ts).
+ */
+export type EventEncoder = (seq: number, time: string) => Uint8Array;
+
 export interface StoredEvent {
   seq: number;
   did: string;
@@ -36,8 +42,8 @@ const toEvent = (row: Row): StoredEvent => ({
 export class SequencerLog {
   constructor(private readonly db: Database) {}
 
-  /** Appends one event; must run inside the caller's transaction. Returns its seq. */
-  append(did: string, type: SeqEventType, body: Record<string, unknown>, time = new Date().toISOString()): number {
+  /** Appends one event (its fields, or its encoder); must run inside the caller's transaction. Returns its seq. */
+  append(did: string, type: SeqEventType, body: Record<string, unknown> | EventEncoder, time = new Date().toISOString()): number {
     if (!this.db.inTransaction) throw new Error('sequencer events are appended inside the write transaction');
     // The event carries its own seq, so the seq is chosen first and the row written once with its
     // final bytes. It is the one AUTOINCREMENT would pick (sqlite_sequence holds the largest seq
@@ -45,7 +51,7 @@ export class SequencerLog {
     // take it, and the explicit insert moves sqlite_sequence on as an automatic one would.
     const last = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'").pluck().get() as number | undefined;
     const seq = (last ?? 0) + 1;
-    const encoded = encodeCbor({ ...body, seq, time });
+    const encoded = typeof body === 'function' ? body(seq, time) : encodeCbor({ ...body, seq, time });
     this.db.prepare('INSERT INTO repo_seq (seq, did, event_type, event, sequenced_at) VALUES (?, ?, ?, ?, ?)').run(seq, did, type, encoded, time);
     return seq;
   }
