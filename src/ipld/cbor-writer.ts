@@ -63,9 +63,10 @@ export function textItem(text: string): Uint8Array {
   return out;
 }
 
-/** A string's UTF-8 bytes, to be written with `writeText` once the size is known. */
-export function utf8Bytes(text: string): Uint8Array {
-  return utf8.encode(text);
+/** UTF-8 length of `text`: its length when it is ASCII, as DIDs, TIDs, record paths and times are. */
+export function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, 'utf8');
+  return text.length;
 }
 
 /** Size of a text or byte string item of `length` bytes. */
@@ -73,9 +74,15 @@ export function stringSize(length: number): number {
   return headerSize(length) + length;
 }
 
-/** A text item (major 3) over already-encoded UTF-8 bytes. */
-export function writeText(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  return writeRaw(out, writeHeader(out, pos, 3, bytes.length), bytes);
+/** A text item (major 3) of `text`, whose UTF-8 length `length` is (from `utf8Length`). */
+export function writeText(out: Uint8Array, pos: number, text: string, length: number): number {
+  pos = writeHeader(out, pos, 3, length);
+  if (length === text.length) {
+    for (let i = 0; i < length; i++) out[pos + i] = text.charCodeAt(i);
+  } else {
+    utf8.encodeInto(text, out.subarray(pos, pos + length));
+  }
+  return pos + length;
 }
 
 /** A byte string item (major 2). */

@@ -7,7 +7,7 @@ import {
   linkSize,
   stringSize,
   textItem,
-  utf8Bytes,
+  utf8Length,
   writeBytes,
   writeHeader,
   writeLink,
@@ -53,33 +53,34 @@ const ACTION = { create: textItem('create'), update: textItem('update'), delete:
 
 function encodeCommitEvent(result: WriteBatchResult, car: Uint8Array, seq: number, time: string): Uint8Array {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq ${seq} is not a non-negative safe integer`);
-  const rev = utf8Bytes(result.rev);
-  const repo = utf8Bytes(result.did);
-  const at = utf8Bytes(time);
-  const since = result.since === null ? null : utf8Bytes(result.since);
-  const paths = result.ops.map((op) => utf8Bytes(op.path));
+  const rev = utf8Length(result.rev);
+  const repo = utf8Length(result.did);
+  const at = utf8Length(time);
+  const since = result.since === null ? -1 : utf8Length(result.since);
+  const paths = result.ops.map((op) => utf8Length(op.path));
   let size = 1 + KEY.ops.length + headerSize(result.ops.length);
   result.ops.forEach((op, i) => (size += opSize(op, paths[i])));
-  size += KEY.rev.length + stringSize(rev.length) + KEY.seq.length + headerSize(seq);
-  size += KEY.repo.length + stringSize(repo.length) + KEY.time.length + stringSize(at.length);
-  size += KEY.blobs.length + 1 + KEY.since.length + (since === null ? 1 : stringSize(since.length));
+  size += KEY.rev.length + stringSize(rev) + KEY.seq.length + headerSize(seq);
+  size += KEY.repo.length + stringSize(repo) + KEY.time.length + stringSize(at);
+  size += KEY.blobs.length + 1 + KEY.since.length + (since < 0 ? 1 : stringSize(since));
   size += KEY.blocks.length + stringSize(car.length) + KEY.commit.length + linkSize(result.cid.bytes);
   size += KEY.rebase.length + 1 + KEY.tooBig.length + 1;
   if (result.prevData !== null) size += KEY.prevData.length + linkSize(result.prevData.bytes);
 
-  const out = new Uint8Array(size);
+  // stored by the sequencer and dropped: Node's pooled allocation, not a zeroed buffer of its own
+  const out: Uint8Array = Buffer.allocUnsafe(size);
   let pos = writeHeader(out, 0, 5, result.prevData === null ? 11 : 12);
   pos = writeHeader(out, writeRaw(out, pos, KEY.ops), 4, result.ops.length);
   result.ops.forEach((op, i) => (pos = writeOp(out, pos, op, paths[i])));
-  pos = writeText(out, writeRaw(out, pos, KEY.rev), rev);
+  pos = writeText(out, writeRaw(out, pos, KEY.rev), result.rev, rev);
   pos = writeHeader(out, writeRaw(out, pos, KEY.seq), 0, seq);
-  pos = writeText(out, writeRaw(out, pos, KEY.repo), repo);
-  pos = writeText(out, writeRaw(out, pos, KEY.time), at);
+  pos = writeText(out, writeRaw(out, pos, KEY.repo), result.did, repo);
+  pos = writeText(out, writeRaw(out, pos, KEY.time), time, at);
   pos = writeRaw(out, pos, KEY.blobs);
   out[pos++] = 0x80; // []
   pos = writeRaw(out, pos, KEY.since);
-  if (since === null) out[pos++] = CBOR_NULL;
-  else pos = writeText(out, pos, since);
+  if (result.since === null) out[pos++] = CBOR_NULL;
+  else pos = writeText(out, pos, result.since, since);
   pos = writeBytes(out, writeRaw(out, pos, KEY.blocks), car);
   pos = writeLink(out, writeRaw(out, pos, KEY.commit), result.cid.bytes);
   pos = writeRaw(out, pos, KEY.rebase);
@@ -91,18 +92,18 @@ function encodeCommitEvent(result: WriteBatchResult, car: Uint8Array, seq: numbe
   return out;
 }
 
-function opSize(op: RecordOp, path: Uint8Array): number {
-  let size = 1 + KEY.cid.length + (op.cid === null ? 1 : linkSize(op.cid.bytes)) + KEY.path.length + stringSize(path.length);
+function opSize(op: RecordOp, path: number): number {
+  let size = 1 + KEY.cid.length + (op.cid === null ? 1 : linkSize(op.cid.bytes)) + KEY.path.length + stringSize(path);
   if (op.prev !== null) size += KEY.prev.length + linkSize(op.prev.bytes);
   return size + KEY.action.length + ACTION[op.action].length;
 }
 
-function writeOp(out: Uint8Array, pos: number, op: RecordOp, path: Uint8Array): number {
+function writeOp(out: Uint8Array, pos: number, op: RecordOp, path: number): number {
   out[pos++] = op.prev === null ? 0xa3 : 0xa4;
   pos = writeRaw(out, pos, KEY.cid);
   if (op.cid === null) out[pos++] = CBOR_NULL;
   else pos = writeLink(out, pos, op.cid.bytes);
-  pos = writeText(out, writeRaw(out, pos, KEY.path), path);
+  pos = writeText(out, writeRaw(out, pos, KEY.path), op.path, path);
   if (op.prev !== null) pos = writeLink(out, writeRaw(out, pos, KEY.prev), op.prev.bytes);
   return writeRaw(out, writeRaw(out, pos, KEY.action), ACTION[op.action]);
 }

@@ -1,5 +1,5 @@
 import { decodeCbor, isBytes, fromBytes, CidLinkWrapper } from '../ipld/cbor.ts';
-import { CBOR_NULL, checkWritten, linkSize, stringSize, textItem, utf8Bytes, writeBytes, writeLink, writeRaw, writeText } from '../ipld/cbor-writer.ts';
+import { CBOR_NULL, checkWritten, linkSize, stringSize, textItem, utf8Length, writeBytes, writeLink, writeRaw, writeText } from '../ipld/cbor-writer.ts';
 import { cidForCbor, linkToCid, type Cid } from '../ipld/cid.ts';
 import { verifySignature, type Keypair } from '../crypto/index.ts';
 import { isValidDid } from '../syntax/index.ts';
@@ -51,16 +51,16 @@ const KEY_VERSION = textItem('version');
 
 function writeCommit(commit: UnsignedCommit, sig: Uint8Array | undefined): Uint8Array {
   if (commit.version !== 3 && commit.version !== 2) throw new InvalidCommitError(`unsupported commit version ${String(commit.version)}`);
-  const did = utf8Bytes(commit.did);
-  const rev = utf8Bytes(commit.rev);
-  let size = 1 + KEY_DID.length + stringSize(did.length) + KEY_REV.length + stringSize(rev.length);
+  const did = utf8Length(commit.did);
+  const rev = utf8Length(commit.rev);
+  let size = 1 + KEY_DID.length + stringSize(did) + KEY_REV.length + stringSize(rev);
   if (sig !== undefined) size += KEY_SIG.length + stringSize(sig.length);
   size += KEY_DATA.length + linkSize(commit.data.bytes) + KEY_PREV.length + (commit.prev === null ? 1 : linkSize(commit.prev.bytes));
   size += KEY_VERSION.length + 1;
   const out = new Uint8Array(size);
   out[0] = sig === undefined ? 0xa5 : 0xa6;
-  let pos = writeText(out, writeRaw(out, 1, KEY_DID), did);
-  pos = writeText(out, writeRaw(out, pos, KEY_REV), rev);
+  let pos = writeText(out, writeRaw(out, 1, KEY_DID), commit.did, did);
+  pos = writeText(out, writeRaw(out, pos, KEY_REV), commit.rev, rev);
   if (sig !== undefined) pos = writeBytes(out, writeRaw(out, pos, KEY_SIG), sig);
   pos = writeLink(out, writeRaw(out, pos, KEY_DATA), commit.data.bytes);
   pos = writeRaw(out, pos, KEY_PREV);
