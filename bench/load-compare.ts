@@ -14,9 +14,8 @@ import { boolFlag, numberFlag, parseArgs, UsageError } from './lib/args.ts';
 import { loadMjsPath, runLoadMjs } from './lib/load-mjs.ts';
 import { compareRuns, describeProblems, mergeRuns, type LoadRun } from './lib/load-summary.ts';
 import { makeRunDir, sharedBenchDir } from './lib/paths.ts';
-import { startLocalPlc } from './lib/plc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { startSquall } from './lib/squall.ts';
+import { startSquallWithPlc } from './lib/squall.ts';
 import type { Target } from './lib/target.ts';
 
 const WORKLOADS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
@@ -30,23 +29,6 @@ interface Contender {
   notes: string[];
   /** Set when the server cannot be started; its remaining runs are skipped. */
   unavailable?: string;
-}
-
-async function startSquallWithPlc(): Promise<Target> {
-  const plc = await startLocalPlc();
-  try {
-    const squall = await startSquall({ plcUrl: plc.url });
-    return {
-      ...squall,
-      stop: async () => {
-        await squall.stop();
-        await plc.stop();
-      },
-    };
-  } catch (err) {
-    await plc.stop();
-    throw err;
-  }
 }
 
 function selectWorkloads(only: string | undefined, skip: string | undefined): string[] {

@@ -34,6 +34,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'migrate-interop', file: 'migrate-interop.ts', what: 'interop check: migrate-out into and migrate-in from the reference PDS, verified (issue 15)', onlyWhenNamed: true },
   { name: 'oauth', file: 'oauth.ts', what: 'CPU per request: an OAuth DPoP token against a session JWT (issue 14)', onlyWhenNamed: true },
   { name: 'load', file: 'load-compare.ts', what: 'the shared load.mjs workloads, Squall against the reference (several minutes)', onlyWhenNamed: true },
+  { name: 'warm-writes', file: 'warm-writes.ts', what: "load.mjs's write workloads run again and again on one server: a fresh server's first run against later ones, Squall and the reference (issue 18; minutes)", onlyWhenNamed: true },
   { name: 'blob-wave', file: 'blob-wave.ts', what: "load.mjs's getBlob phase alone: MB/s, p50, p99 and the first wave's latencies, cold and warm (issue 18)", onlyWhenNamed: true },
   { name: 'write-cost', file: 'write-cost.ts', what: 'server CPU per op, RSS and write calls of the write and read paths; --reference adds the reference PDS', onlyWhenNamed: true },
 ];

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
+import { startLocalPlc } from './plc.ts';
 import { findFreePort, onInterrupt, OutputTail, ServerStartError, stopChild, waitForHttpOk } from './processes.ts';
 import type { Target } from './target.ts';
 
@@ -81,7 +82,7 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
   if (child.pid === undefined) throw new ServerStartError('Squall has no pid');
   return {
     label: 'Squall',
-    description: `Squall ${squallVersion()} on node ${process.version}`,
+    description: `Squall ${squallVersion()} on node ${nodeVersion(npmStartNode())}`,
     url,
     pid: child.pid,
     stop: async () => {
@@ -89,6 +90,24 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
       await stop();
     },
   };
+}
+
+/** Squall as `npm start` runs it, with a local did:plc directory of its own (stopped with it), for the account workloads. */
+export async function startSquallWithPlc(): Promise<Target> {
+  const plc = await startLocalPlc();
+  try {
+    const squall = await startSquall({ plcUrl: plc.url });
+    return {
+      ...squall,
+      stop: async () => {
+        await squall.stop();
+        await plc.stop();
+      },
+    };
+  } catch (err) {
+    await plc.stop();
+    throw err;
+  }
 }
 
 /**
@@ -138,6 +157,15 @@ export function npmStartArgs(root = repoRoot): string[] {
 export function npmStartNode(root = repoRoot): string {
   const bundled = join(root, 'node_modules', '.bin', 'node');
   return existsSync(bundled) ? bundled : process.execPath;
+}
+
+/** The version a `node` binary reports (the server's, which need not be the one running the benchmark). */
+export function nodeVersion(node: string): string {
+  try {
+    return execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The Node.js flags among `node` arguments: those before the entry point, less the `--import` preloads. */
