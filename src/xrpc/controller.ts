@@ -140,15 +140,16 @@ export function createXrpcController<Ctx, Auth>(registry: Registry<Ctx, Auth>, o
 
     const output = await entry.handler!({ ...info, ctx, auth, input, inputEncoding: contentType, res });
     if (res.headersSent || res.writableEnded) return;
-    await writeOutput(entry, req, res, output, clientKeyOf(info.ip));
+    await writeOutput(entry, req, res, output, info.ip);
   }
 
-  async function writeOutput(entry: MethodEntry<Ctx, Auth>, req: IncomingMessage, res: ServerResponse, output: unknown, client: string) {
+  /** `ip`: the client's, whose key counts its streamed answers. */
+  async function writeOutput(entry: MethodEntry<Ctx, Auth>, req: IncomingMessage, res: ServerResponse, output: unknown, ip: string) {
     const head = req.method === 'HEAD';
     if (output instanceof BinaryOutput) {
       const streamed = !head && !(output.body instanceof Uint8Array);
       // A stream takes its slot before any header is set, so a refusal is a clean JSON 429.
-      const slot = streamed ? acquireStream(output.body as Readable | AsyncIterable<Uint8Array>, client) : undefined;
+      const slot = streamed ? acquireStream(output.body as Readable | AsyncIterable<Uint8Array>, clientKeyOf(ip)) : undefined;
       setHeaders(res, output.headers);
       res.statusCode = output.status;
       if (!res.hasHeader('content-type')) res.setHeader('Content-Type', output.encoding);
