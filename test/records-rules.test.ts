@@ -146,6 +146,31 @@ describe('record writes', () => {
     assert.equal(ok.data.results!.length, 200);
   });
 
+  it('applyWrites applies its writes in order, several to one record among them', async () => {
+    const did = alice.session!.did;
+    const [a, b] = ['3kzzzzzzzzz2a', '3kzzzzzzzzz2b'];
+    const w = (action: 'create' | 'update' | 'delete', rkey: string, text?: string) =>
+      ({ $type: `com.atproto.repo.applyWrites#${action}`, collection: 'app.bsky.feed.post', rkey, ...(text === undefined ? {} : { value: post(text) }) }) as {
+        $type: 'com.atproto.repo.applyWrites#create';
+        collection: string;
+        rkey: string;
+        value: Record<string, unknown>;
+      };
+    // created, changed, deleted and created again in one commit: the last write holds
+    const res = await alice.com.atproto.repo.applyWrites({ repo: did, writes: [w('create', a, 'first'), w('create', b, 'other'), w('update', a, 'second'), w('delete', a), w('create', a, 'third'), w('delete', b)] });
+    // each write answers with its own record's CID, even when a later write of the commit replaced it
+    const results = res.data.results! as Array<{ cid?: string }>;
+    assert.equal(new Set(results.slice(0, 3).map((r) => r.cid)).size, 3);
+    assert.equal(results[3].cid, undefined);
+    const got = await alice.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: a });
+    assert.equal((got.data.value as { text: string }).text, 'third');
+    assert.equal(got.data.cid, results[4].cid);
+    await assert.rejects(alice.com.atproto.repo.getRecord({ repo: did, collection: 'app.bsky.feed.post', rkey: b }), /RecordNotFound|Could not locate record/);
+    // oldest first: these keys sort before every TID the other tests made
+    const listed = await alice.com.atproto.repo.listRecords({ repo: did, collection: 'app.bsky.feed.post', limit: 5, reverse: true });
+    assert.deepEqual(listed.data.records.filter((r) => r.uri.endsWith(a) || r.uri.endsWith(b)).map((r) => (r.value as { text: string }).text), ['third']);
+  });
+
   it('pages listRecords with cursors, newest first, and reverse', async () => {
     const did = bob.session!.did;
     for (let i = 0; i < 7; i++) await bob.post({ text: `p${i}`, createdAt: new Date().toISOString() });

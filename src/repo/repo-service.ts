@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cidToString, parseCid } from '../ipld/cid.ts';
+import { cidForCbor, cidToString, parseCid } from '../ipld/cid.ts';
 import { NodeCache } from '../ipld/mst/index.ts';
 import type { Keypair } from '../crypto/index.ts';
 import { decodeCommit, signCommit, verifyCommitSignature } from './commit.ts';
@@ -34,6 +34,9 @@ class StaleHeadError extends Error {
     super(`the head of ${did} moved from the one a commit was made over`);
   }
 }
+
+/** In #opCids: the commit has several ops on this path (created and changed or deleted in one applyWrites). */
+const WRITTEN_AGAIN = 'written-again';
 
 /**
  * The durable write path. A write takes the repo's lock, computes the signed commit (a pure
@@ -121,21 +124,28 @@ export class RepoService {
     const result = await ((chainable ? this.#merger.join(did, writes) : undefined) ?? this.#commit(did, writes, opts, chainable));
     if (result === undefined) return { commit: undefined, results: writes.map(() => ({ uri: '' })) };
     // a merged commit holds other calls' writes too: each answers for its own
-    const uris = this.#opCids(result);
+    const cids = this.#opCids(result);
     return {
       commit: { cid: cidToString(result.cid), rev: result.rev },
       results: writes.map((w) => {
         const path = `${w.collection}/${w.rkey}`;
-        return { uri: `at://${did}/${path}`, cid: uris.get(path) };
+        const known = cids.get(path);
+        // a path the commit wrote more than once: this write's own record, not the last one's
+        const cid = w.action === 'delete' ? undefined : known === WRITTEN_AGAIN ? cidToString(cidForCbor(w.bytes)) : known;
+        return { uri: `at://${did}/${path}`, cid };
       }),
     };
   }
 
-  /** Each op's path and record CID; made once per commit, which the calls merged into it share. */
+  /**
+   * Each op's path and record CID (WRITTEN_AGAIN for a path with several ops); made once per
+   * commit, which the calls merged into it share.
+   */
   #opCids(result: WriteBatchResult): Map<string, string | undefined> {
     let cids = this.#cidsByCommit.get(result);
     if (cids === undefined) {
-      cids = new Map(result.ops.map((op) => [op.path, op.cid ? cidToString(op.cid) : undefined]));
+      cids = new Map();
+      for (const op of result.ops) cids.set(op.path, cids.has(op.path) ? WRITTEN_AGAIN : op.cid ? cidToString(op.cid) : undefined);
       this.#cidsByCommit.set(result, cids);
     }
     return cids;
