@@ -115,22 +115,3 @@ describe('RecordIndex reads', () => {
     }
   });
 });
-
-describe('RecordIndex writes', () => {
-  it('putMany stores many records in order, a later row for a path replacing an earlier one', () => {
-    const { index } = setUp();
-    const rows = Array.from({ length: 40 }, (_, i) => ({ collection: 'app.bsky.feed.like', rkey: `3k00000000${String(i).padStart(3, '0')}`, cid: `bafy-like-${i}`, bytes: Buffer.from(`like ${i}`) }));
-    // the same path again, in the first statement's rows and across the two statements (32 + 9 rows)
-    rows.push({ ...rows[3], cid: 'bafy-like-3-again', bytes: Buffer.from('like 3 again') });
-    index.putMany(DID, rows, '3k0000000000z', '2026-12-05T00:00:00.000Z');
-    assert.equal(index.count(DID), 3 + 40);
-    const third = index.getWithBytes(DID, 'app.bsky.feed.like', rows[3].rkey);
-    assert.equal(third?.cid, 'bafy-like-3-again');
-    assert.equal(Buffer.from(third!.bytes).toString(), 'like 3 again');
-    const last = index.getWithBytes(DID, 'app.bsky.feed.like', rows[39].rkey);
-    assert.equal(Buffer.from(last!.bytes).toString(), 'like 39');
-    assert.equal(last?.rev, '3k0000000000z');
-    index.putMany(DID, [], '3k0000000001a', '2026-12-05T00:00:00.000Z');
-    assert.equal(index.count(DID), 43, 'no rows is no statement');
-  });
-});

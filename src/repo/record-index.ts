@@ -7,17 +7,6 @@ export interface RecordRow {
   rev: string;
 }
 
-/** A record as `putMany` stores it: its path, its CID and its block (the DAG-CBOR whose CID that is). */
-export interface IndexedRecord {
-  collection: string;
-  rkey: string;
-  cid: string;
-  bytes: Uint8Array;
-}
-
-/** Rows per multi-row INSERT of `putMany`: one statement for a commit of up to this many records. */
-const RECORDS_PER_STATEMENT = 32;
-
 /**
  * The reads below compare columns with `+?`, not `?`. When they were joins with `repo_block`,
  * SQLite (3.54, as better-sqlite3 bundles it) marked each statement to be compiled again
@@ -123,29 +112,12 @@ export class RecordIndex {
 
   /** Stores a record and its block (`bytes`, the DAG-CBOR whose CID is `cid`). */
   put(did: string, collection: string, rkey: string, cid: string, bytes: Uint8Array, rev: string, at: string): void {
-    this.putMany(did, [{ collection, rkey, cid, bytes }], rev, at);
-  }
-
-  /**
-   * Stores records and their blocks, up to RECORDS_PER_STATEMENT rows per statement (an
-   * applyWrites of ten creates is one INSERT, not ten). In order: a later row for the same path
-   * replaces an earlier one, as a second `put` would.
-   */
-  putMany(did: string, rows: readonly IndexedRecord[], rev: string, at: string): void {
-    for (let start = 0; start < rows.length; start += RECORDS_PER_STATEMENT) {
-      const end = Math.min(rows.length, start + RECORDS_PER_STATEMENT);
-      const params: unknown[] = [];
-      for (let i = start; i < end; i++) {
-        const row = rows[i];
-        params.push(did, row.collection, row.rkey, row.cid, rev, at, row.bytes);
-      }
-      this.db
-        .prepare(
-          `INSERT INTO record (did, collection, rkey, cid, rev, indexed_at, bytes) VALUES ${Array.from({ length: end - start }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
-           ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at, bytes = excluded.bytes`,
-        )
-        .run(params);
-    }
+    this.db
+      .prepare(
+        `INSERT INTO record (did, collection, rkey, cid, rev, indexed_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at, bytes = excluded.bytes`,
+      )
+      .run(did, collection, rkey, cid, rev, at, bytes);
   }
 
   /**

@@ -8,7 +8,6 @@ import { nextTidAfter } from './tid.ts';
 import type { PreparedWrite } from './prepare-write.ts';
 import { PendingCommits } from './pending-commits.ts';
 import { CreateMerger, type MergeStats } from './create-merger.ts';
-import type { IndexedRecord } from './record-index.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
 import { commitEvent } from './commit-event.ts';
 import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
@@ -313,22 +312,17 @@ export class RepoService {
     store.deleteMany(result.orphaned);
     store.putMany(result.newBlocks, result.rev);
     let unreferenced: string[] = [];
-    // records in order, the creates and updates between two deletes in one statement
-    let stored: IndexedRecord[] = [];
     for (const op of result.ops) {
       const slash = op.path.indexOf('/');
       const collection = op.path.slice(0, slash);
       const rkey = op.path.slice(slash + 1);
       if (op.action === 'delete') {
-        records.putMany(did, stored, result.rev, now);
-        stored = [];
         records.delete(did, collection, rkey);
       } else {
         const cid = cidToString(op.cid!);
-        stored.push({ collection, rkey, cid, bytes: result.recordBlocks.get(cid)! });
+        records.put(did, collection, rkey, cid, result.recordBlocks.get(cid)!, result.rev, now);
       }
     }
-    records.putMany(did, stored, result.rev, now);
     if (blobs) {
       for (const write of writes) {
         // a create's path held no record, so no blob references to look up
