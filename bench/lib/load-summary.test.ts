@@ -35,6 +35,14 @@ test('compareRuns leaves out workloads neither server ran and dashes figures onl
   assert.deepEqual(rowOf(table, 'applyWrites 10 creates').slice(2, 5), ['-', '50.0', '-']);
 });
 
+test('compareRuns also compares applyWrites by calls/s, which load.mjs measures over the unrounded wall time', () => {
+  const squall = [{ workloads: { applyWrites: { records_per_s: 10000, ops_per_s: 934.5, server_cpu_ms_per_op: 1.1 } } }];
+  const reference = [{ workloads: { applyWrites: { records_per_s: 1000, ops_per_s: 98.7, server_cpu_ms_per_op: 10.5 } } }];
+  const table = compareRuns(squall, reference);
+  assert.deepEqual(rowOf(table, 'applyWrites 10 creates').slice(1, 5), ['records/s', '10,000.0', '1,000.0', '10.00×']);
+  assert.deepEqual(rowOf(table, 'applyWrites 10 creates, calls').slice(1, 5), ['calls/s', '934.5', '98.7', '9.47×']);
+});
+
 test('describeProblems names failed requests, skipped and capped phases, and missing firehose frames', () => {
   const problems = describeProblems({
     workloads: {
