@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Database, migrate, migrations } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../../test/helpers/migrated-database.ts';
 import { AccountStore } from './account-store.ts';
 
-let dir: string;
+let store: MigratedDatabase;
 let db: Database;
 let accounts: AccountStore;
 let serial = 0;
@@ -18,15 +16,11 @@ function addAccount(): string {
 }
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'squall-'));
-  db = new Database(join(dir, 'pds.sqlite'));
-  assert.equal(migrate(db, migrations).error, undefined);
+  store = openMigratedDatabase();
+  db = store.db;
   accounts = new AccountStore(db);
 });
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => store.close());
 
 describe('account state reads (kept in memory between reads)', () => {
   it('follows every change of state made through the store', () => {

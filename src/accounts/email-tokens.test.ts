@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Database, migrate, migrations } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../../test/helpers/migrated-database.ts';
 import { EMAIL_TOKEN_PATTERN, EMAIL_TOKEN_TTL_MS } from '../email/tokens.ts';
 import { AccountStore } from './account-store.ts';
 import { EmailTokens } from './email-tokens.ts';
 import { AccountFlowError } from './flow-errors.ts';
 
-let dir: string;
+let store: MigratedDatabase;
 let db: Database;
 let clock = Date.parse('2030-01-01T00:00:00Z');
 let tokens: EmailTokens;
@@ -31,16 +29,12 @@ function flowError(code: string) {
 }
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'squall-'));
-  db = new Database(join(dir, 'pds.sqlite'));
-  assert.equal(migrate(db, migrations).error, undefined);
+  store = openMigratedDatabase();
+  db = store.db;
   tokens = new EmailTokens(db, { now: () => clock });
   for (const did of ['did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb']) addAccount(did);
 });
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => store.close());
 
 const alice = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa';
 const bob = 'did:plc:bbbbbbbbbbbbbbbbbbbbbbbb';

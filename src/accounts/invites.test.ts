@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Database, migrate, migrations } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../../test/helpers/migrated-database.ts';
 import { AccountStore } from './account-store.ts';
 import { AccountError } from './errors.ts';
 import { Invites, MAX_CODES_PER_CALL } from './invites.ts';
 
-let dir: string;
+let store: MigratedDatabase;
 let db: Database;
 let invites: Invites;
 let accounts: AccountStore;
@@ -20,16 +18,12 @@ function addAccount(did: string, handle: string): void {
 const invalid = (err: unknown) => err instanceof AccountError && err.code === 'InvalidInput';
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'squall-'));
-  db = new Database(join(dir, 'pds.sqlite'));
-  assert.equal(migrate(db, migrations).error, undefined);
+  store = openMigratedDatabase();
+  db = store.db;
   invites = new Invites(db, 'pds.example.com');
   accounts = new AccountStore(db);
 });
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => store.close());
 
 describe('invite codes', () => {
   it('makes codes named after the host, for each account asked', () => {

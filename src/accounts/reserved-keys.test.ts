@@ -1,26 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifySignature } from '../crypto/index.ts';
-import { Database, migrate, migrations } from '../db/index.ts';
+import type { Database } from '../db/index.ts';
+import { openMigratedDatabase, type MigratedDatabase } from '../../test/helpers/migrated-database.ts';
 import { ReservedSigningKeys } from './reserved-keys.ts';
 
-let dir: string;
+let store: MigratedDatabase;
 let db: Database;
 let keys: ReservedSigningKeys;
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'squall-'));
-  db = new Database(join(dir, 'pds.sqlite'));
-  assert.equal(migrate(db, migrations).error, undefined);
+  store = openMigratedDatabase();
+  db = store.db;
   keys = new ReservedSigningKeys(db);
 });
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => store.close());
 
 describe('reserved signing keys', () => {
   it('stores a secp256k1 key whose private half signs for the did:key it answered', async () => {
