@@ -139,6 +139,8 @@ describe('takedowns', () => {
     const ivy = await signUp(env, 'ivy');
     const subject = { $type: 'com.atproto.admin.defs#repoRef', did: ivy.did };
     const refreshJwt = ivy.agent.session!.refreshJwt;
+    // an answered request first: the server now holds ivy's state in memory, and must drop it
+    assert.equal((await ivy.agent.com.atproto.server.getSession()).data.did, ivy.did);
     const before = env.ctx.sequencer.latestSeq();
     const out = await admin.com.atproto.admin.updateSubjectStatus({ subject, takedown: { applied: true, ref: 'mod-action-17' } }, headers);
     assert.deepEqual(out.data.takedown, { applied: true, ref: 'mod-action-17' });
