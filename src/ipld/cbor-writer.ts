@@ -107,6 +107,18 @@ export function writeLink(out: Uint8Array, pos: number, cidBytes: Uint8Array): n
 export const CBOR_NULL = 0xf6;
 export const CBOR_FALSE = 0xf4;
 
+/** Size of a CID link, or of null (one byte) when there is none. */
+export function linkOrNullSize(cidBytes: Uint8Array | null): number {
+  return cidBytes === null ? 1 : linkSize(cidBytes);
+}
+
+/** A CID link, or null when there is none (a commit's `prev`, a deleted record's op, an empty subtree). */
+export function writeLinkOrNull(out: Uint8Array, pos: number, cidBytes: Uint8Array | null): number {
+  if (cidBytes !== null) return writeLink(out, pos, cidBytes);
+  out[pos] = CBOR_NULL;
+  return pos + 1;
+}
+
 /** Throws when a writer's size sum and what it wrote disagree: a bug, never bad input. */
 export function checkWritten(what: string, pos: number, size: number): void {
   if (pos !== size) throw new Error(`${what} encoder wrote ${pos} of ${size} bytes`);

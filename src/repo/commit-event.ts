@@ -4,6 +4,7 @@ import {
   CBOR_NULL,
   checkWritten,
   headerSize,
+  linkOrNullSize,
   linkSize,
   stringSize,
   textItem,
@@ -11,6 +12,7 @@ import {
   writeBytes,
   writeHeader,
   writeLink,
+  writeLinkOrNull,
   writeRaw,
   writeText,
 } from '../ipld/cbor-writer.ts';
@@ -93,16 +95,14 @@ function encodeCommitEvent(result: WriteBatchResult, car: Uint8Array, seq: numbe
 }
 
 function opSize(op: RecordOp, path: number): number {
-  let size = 1 + KEY.cid.length + (op.cid === null ? 1 : linkSize(op.cid.bytes)) + KEY.path.length + stringSize(path);
+  let size = 1 + KEY.cid.length + linkOrNullSize(op.cid && op.cid.bytes) + KEY.path.length + stringSize(path);
   if (op.prev !== null) size += KEY.prev.length + linkSize(op.prev.bytes);
   return size + KEY.action.length + ACTION[op.action].length;
 }
 
 function writeOp(out: Uint8Array, pos: number, op: RecordOp, path: number): number {
   out[pos++] = op.prev === null ? 0xa3 : 0xa4;
-  pos = writeRaw(out, pos, KEY.cid);
-  if (op.cid === null) out[pos++] = CBOR_NULL;
-  else pos = writeLink(out, pos, op.cid.bytes);
+  pos = writeLinkOrNull(out, writeRaw(out, pos, KEY.cid), op.cid && op.cid.bytes);
   pos = writeText(out, writeRaw(out, pos, KEY.path), op.path, path);
   if (op.prev !== null) pos = writeLink(out, writeRaw(out, pos, KEY.prev), op.prev.bytes);
   return writeRaw(out, writeRaw(out, pos, KEY.action), ACTION[op.action]);

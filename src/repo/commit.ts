@@ -1,5 +1,5 @@
 import { decodeCbor, isBytes, fromBytes, CidLinkWrapper } from '../ipld/cbor.ts';
-import { CBOR_NULL, checkWritten, linkSize, stringSize, textItem, utf8Length, writeBytes, writeLink, writeRaw, writeText } from '../ipld/cbor-writer.ts';
+import { checkWritten, linkOrNullSize, linkSize, stringSize, textItem, utf8Length, writeBytes, writeLink, writeLinkOrNull, writeRaw, writeText } from '../ipld/cbor-writer.ts';
 import { cidForCbor, linkToCid, type Cid } from '../ipld/cid.ts';
 import { verifySignature, type Keypair } from '../crypto/index.ts';
 import { isValidDid } from '../syntax/index.ts';
@@ -55,7 +55,7 @@ function writeCommit(commit: UnsignedCommit, sig: Uint8Array | undefined): Uint8
   const rev = utf8Length(commit.rev);
   let size = 1 + KEY_DID.length + stringSize(did) + KEY_REV.length + stringSize(rev);
   if (sig !== undefined) size += KEY_SIG.length + stringSize(sig.length);
-  size += KEY_DATA.length + linkSize(commit.data.bytes) + KEY_PREV.length + (commit.prev === null ? 1 : linkSize(commit.prev.bytes));
+  size += KEY_DATA.length + linkSize(commit.data.bytes) + KEY_PREV.length + linkOrNullSize(commit.prev && commit.prev.bytes);
   size += KEY_VERSION.length + 1;
   const out = new Uint8Array(size);
   out[0] = sig === undefined ? 0xa5 : 0xa6;
@@ -63,9 +63,7 @@ function writeCommit(commit: UnsignedCommit, sig: Uint8Array | undefined): Uint8
   pos = writeText(out, writeRaw(out, pos, KEY_REV), commit.rev, rev);
   if (sig !== undefined) pos = writeBytes(out, writeRaw(out, pos, KEY_SIG), sig);
   pos = writeLink(out, writeRaw(out, pos, KEY_DATA), commit.data.bytes);
-  pos = writeRaw(out, pos, KEY_PREV);
-  if (commit.prev === null) out[pos++] = CBOR_NULL;
-  else pos = writeLink(out, pos, commit.prev.bytes);
+  pos = writeLinkOrNull(out, writeRaw(out, pos, KEY_PREV), commit.prev && commit.prev.bytes);
   pos = writeRaw(out, pos, KEY_VERSION);
   out[pos++] = commit.version; // an unsigned integer below 24 is its own head
   checkWritten('commit', pos, size);

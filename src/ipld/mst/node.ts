@@ -1,5 +1,5 @@
 import { CidLinkWrapper } from '@atcute/cid';
-import { CBOR_NULL, checkWritten, headerSize, linkSize, writeHeader, writeLink } from '../cbor-writer.ts';
+import { checkWritten, headerSize, linkOrNullSize, writeHeader, writeLinkOrNull } from '../cbor-writer.ts';
 import { MalformedNodeError } from './errors.ts';
 import { commonPrefixLength, keyHeight, keyProblem } from './key.ts';
 import { isBlessedNodeCid, isCidBytes, linkForCbor, type Link } from './link.ts';
@@ -71,20 +71,17 @@ export function emptyNode(): MstNode {
 // The node schema is fixed, so its DAG-CBOR is written directly (ipld/cbor-writer.ts): map keys in
 // canonical order ("e" < "l"; "k" < "p" < "t" < "v"), minimal lengths.
 
-function refBytes(ref: NodeRef): Uint8Array {
-  return ref instanceof MstNode ? ref.cid.bytes : ref.bytes;
+/** The CID bytes a slot links, null for an empty one. */
+function refBytes(ref: NodeRef | null): Uint8Array | null {
+  return ref === null ? null : ref instanceof MstNode ? ref.cid.bytes : ref.bytes;
 }
 
 function refSize(ref: NodeRef | null): number {
-  return ref === null ? 1 : linkSize(refBytes(ref));
+  return linkOrNullSize(refBytes(ref));
 }
 
 function writeRef(out: Uint8Array, pos: number, ref: NodeRef | null): number {
-  if (ref === null) {
-    out[pos] = CBOR_NULL;
-    return pos + 1;
-  }
-  return writeLink(out, pos, refBytes(ref));
+  return writeLinkOrNull(out, pos, refBytes(ref));
 }
 
 export function encodeNode(node: MstNode): Uint8Array {
