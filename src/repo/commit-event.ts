@@ -58,13 +58,13 @@ function encodeCommitEvent(result: WriteBatchResult, car: Uint8Array, seq: numbe
   const rev = utf8Length(result.rev);
   const repo = utf8Length(result.did);
   const at = utf8Length(time);
-  const since = result.since === null ? -1 : utf8Length(result.since);
+  const since = result.since === null ? 0 : utf8Length(result.since);
   const paths = result.ops.map((op) => utf8Length(op.path));
   let size = 1 + KEY.ops.length + headerSize(result.ops.length);
   result.ops.forEach((op, i) => (size += opSize(op, paths[i])));
   size += KEY.rev.length + stringSize(rev) + KEY.seq.length + headerSize(seq);
   size += KEY.repo.length + stringSize(repo) + KEY.time.length + stringSize(at);
-  size += KEY.blobs.length + 1 + KEY.since.length + (since < 0 ? 1 : stringSize(since));
+  size += KEY.blobs.length + 1 + KEY.since.length + (result.since === null ? 1 : stringSize(since));
   size += KEY.blocks.length + stringSize(car.length) + KEY.commit.length + linkSize(result.cid.bytes);
   size += KEY.rebase.length + 1 + KEY.tooBig.length + 1;
   if (result.prevData !== null) size += KEY.prevData.length + linkSize(result.prevData.bytes);
