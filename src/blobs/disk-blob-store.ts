@@ -7,18 +7,21 @@ import { PooledFileStream } from './pooled-file-stream.ts';
 import { checkBlobKey, checkDidKey, checkRange, type BlobStore, type ByteRange, type StoredBlob } from './blob-store.ts';
 
 /**
- * Read chunk size, Node's default for file streams. Concurrent downloads take turns on the event
- * loop one chunk at a time, so the chunk sets how evenly they share it: with 256 KB chunks the
- * first wave of eight 1 MB getBlobs finished one after another (the last at ~2.5x the p50), with
- * 64 KB they finish together, at no cost in throughput (docs/benchmarks.md, issue 18).
+ * Read chunk size. Each chunk is one read on the thread pool and one write to the socket, so a
+ * larger chunk costs less per byte: load.mjs's getBlob of 1 MB took 1.17 ms of server CPU per
+ * answer with 256 KB chunks against 1.67 with 64 KB (Node's default for file streams), and its p50
+ * and p99 were lower too (12 runs of each, interleaved; docs/benchmarks.md, round sixteen). Round
+ * three had kept 64 KB: with a test suite running beside, the first wave of eight downloads
+ * finished one after another with 256 KB. Round nine found 256 KB no better for the p99 and did
+ * not compare the CPU.
  */
-const READ_CHUNK = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
 /**
- * Read buffers kept for reuse when no download needs them: 32 of 64 KB, 2 MB at most. A download
- * has about two in use at a time (one being sent, one being read), so this covers ~16 at once;
+ * Read buffers kept for reuse when no download needs them: 16 of 256 KB, 4 MB at most. A download
+ * has about two in use at a time (one being sent, one being read), so this covers ~8 at once;
  * more than that allocate as before (buffer-pool.ts says why allocating less matters).
  */
-const READ_BUFFERS_KEPT = 32;
+const READ_BUFFERS_KEPT = 16;
 const MAX_DIR_NAME = 200;
 
 /**
