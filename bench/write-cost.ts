@@ -25,7 +25,7 @@ import { startLocalPlc } from './lib/plc.ts';
 import { findFreePort, OutputTail, stopChild, waitForHttpOk } from './lib/processes.ts';
 import { sampleProcess } from './lib/proc.ts';
 import { startReferencePds } from './lib/refpds.ts';
-import { ensureBuilt, nodeFlags, npmStartArgs, npmStartNode, sourceStartGuard, squallEnv } from './lib/squall.ts';
+import { ensureBuilt, nodeFlags, npmStartCommand, npmStartNode, sourceStartGuard, squallEnv } from './lib/squall.ts';
 
 const REFERENCE = 'reference';
 const WORKLOADS = ['create', 'create-one', 'apply10', 'get', 'list'] as const;
@@ -170,9 +170,10 @@ interface Server {
 async function startTree(tree: string, plcUrl: string, o: Options): Promise<Server & { callgrindDir?: string }> {
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-cost-'));
-  const env = squallEnv({ port, dataDir, plcUrl, logLevel: o.logLevel, extra: o.env });
-  // `npm start`'s node arguments as the tree's package.json has them; --runtime built swaps its loader and entry for the compiled build.
-  const startArgs = npmStartArgs(tree);
+  // `npm start`'s environment and node arguments as the tree's package.json has them; --runtime built swaps its loader and entry for the compiled build.
+  const start = npmStartCommand(tree);
+  const startArgs = start.args;
+  const env = squallEnv({ port, dataDir, plcUrl, logLevel: o.logLevel, start: start.env, extra: o.env });
   if (o.runtime !== 'tsx') ensureBuilt(tree);
   const entry = [
     ...o.nodeArgs,

@@ -56,8 +56,9 @@ export async function startSquall(options: SquallOptions = {}): Promise<Target> 
   ensureBuilt();
   const port = await findFreePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'squall-bench-'));
-  const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, extra: options.env });
-  const child = spawn(npmStartNode(), npmStartArgs(), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = npmStartCommand();
+  const env = squallEnv({ port, dataDir, plcUrl: options.plcUrl, logLevel: options.logLevel, start: start.env, extra: options.env });
+  const child = spawn(npmStartNode(), start.args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = sourceStartGuard(child, repoRoot);
   const output = new OutputTail();
   child.stdout.on('data', (c: Buffer) => output.push(c));
@@ -116,12 +117,20 @@ export async function startSquallWithPlc(): Promise<Target> {
  * its port on 127.0.0.1, its data directory, `.test` handles, no rate limits, no invites, and a
  * did:plc directory when given. LOG_LEVEL only when asked for: the default is npm start's.
  */
-export function squallEnv(o: { port: number; dataDir: string; plcUrl?: string; logLevel?: string; extra?: Record<string, string> }): Record<string, string> {
+export function squallEnv(o: {
+  port: number;
+  dataDir: string;
+  plcUrl?: string;
+  logLevel?: string;
+  /** What the start script sets (npmStartCommand's `env`): over the inherited environment, as the shell applies it. */
+  start?: Record<string, string>;
+  extra?: Record<string, string>;
+}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('PDS_') && key !== 'LOG_LEVEL') env[key] = value;
   }
-  return Object.assign(env, {
+  return Object.assign(env, o.start, {
     PDS_PORT: String(o.port),
     PDS_HOSTNAME: 'localhost',
     PDS_BIND_HOST: '127.0.0.1',
@@ -136,16 +145,38 @@ export function squallEnv(o: { port: number; dataDir: string; plcUrl?: string; l
 }
 
 /**
- * The arguments `npm start` gives `node` (its Node.js flags, loaders and entry point), read from
- * package.json, so a benchmark measures the server exactly as an operator starts it.
+ * `npm start`'s command as package.json has it (see parseStartScript), so a benchmark starts the
+ * server exactly as an operator's `npm start` does.
  */
-export function npmStartArgs(root = repoRoot): string[] {
+export function npmStartCommand(root = repoRoot): StartCommand {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
-  if (words[0] !== 'node' || words.length < 2 || words.some((w) => /["'$&|;<>`]/.test(w))) {
-    throw new Error(`package.json's start script is not a plain \`node ...\` command: ${pkg.scripts?.start}`);
+  return parseStartScript(pkg.scripts?.start ?? '');
+}
+
+export interface StartCommand {
+  /** What the script sets for the server: its leading `NAME=value` words. */
+  env: Record<string, string>;
+  /** The arguments it gives `node`: Node.js flags, loaders, entry point and the app's own. */
+  args: string[];
+}
+
+/**
+ * A start script of the form `[NAME=value ...] node <args>`, split as the shell that runs npm
+ * scripts would split it. Anything the shell would read differently (quotes, expansions,
+ * redirections, command lists) is refused rather than guessed at.
+ */
+export function parseStartScript(script: string): StartCommand {
+  const words = script.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]); i++) {
+    const eq = words[i].indexOf('=');
+    env[words[i].slice(0, eq)] = words[i].slice(eq + 1);
   }
-  return words.slice(1);
+  if (words[i] !== 'node' || i + 1 >= words.length || words.some((w) => /["'$&|;<>`\\(){}*?~]/.test(w))) {
+    throw new Error(`package.json's start script is not a plain \`[NAME=value ...] node ...\` command: ${script}`);
+  }
+  return { env, args: words.slice(i + 1) };
 }
 
 /**
