@@ -28,7 +28,30 @@ export class JsonWriter {
 
   /** Text the caller knows is JSON already and needs no escaping (punctuation, digits, `"key":`). */
   raw(text: string): void {
-    this.pos += this.room(text.length * 3).write(text, this.pos, 'utf8');
+    // Short ASCII (most of what comes here) is copied in a loop: Buffer#write costs a call into C++.
+    const n = text.length;
+    if (n <= SHORT) {
+      const buf = this.room(n);
+      let o = this.pos;
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) {
+          this.pos += this.room(n * 3).write(text, this.pos, 'utf8');
+          return;
+        }
+        buf[o++] = c;
+      }
+      this.pos = o;
+      return;
+    }
+    this.pos += this.room(n * 3).write(text, this.pos, 'utf8');
+  }
+
+  /** Bytes that are JSON text already (a constant encoded once, see `jsonBytes`). */
+  bytes(b: Uint8Array): void {
+    const buf = this.room(b.length);
+    buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /**
@@ -38,15 +61,18 @@ export class JsonWriter {
    */
   string(s: string): void {
     const buf = this.room(s.length + 2);
-    let o = this.pos;
-    buf[o++] = QUOTE;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return this.value(s);
-      buf[o++] = c;
-    }
-    buf[o++] = QUOTE;
-    this.pos = o;
+    buf[this.pos] = QUOTE;
+    const end = copyPlain(s, buf, this.pos + 1);
+    if (end < 0) return this.value(s);
+    buf[end] = QUOTE;
+    this.pos = end + 1;
+  }
+
+  /** What `string` writes between the quotes: for a literal whose start was written as bytes. */
+  stringContent(s: string): void {
+    const end = copyPlain(s, this.room(s.length), this.pos);
+    if (end < 0) return this.raw(JSON.stringify(s).slice(1, -1));
+    this.pos = end;
   }
 
   /** Any JSON value (the general path). */
@@ -62,3 +88,23 @@ export class JsonWriter {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** Up to this many characters `raw` copies itself. */
+const SHORT = 48;
+
+/**
+ * Copies `s` into `buf` from `o` when every character is printable ASCII other than `"` and `\`
+ * (which JSON writes as they are); returns the offset after it, or -1 at the first other one.
+ */
+function copyPlain(s: string, buf: Buffer, o: number): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return -1;
+    buf[o++] = c;
+  }
+  return o;
+}
+
+/** JSON text encoded once, for `JsonWriter#bytes`. */
+export function jsonBytes(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}
