@@ -11,10 +11,10 @@ import { CreateMerger, type MergeStats } from './create-merger.ts';
 import { SqliteBlockStore } from './sqlite-block-store.ts';
 import { commitEvent } from './commit-event.ts';
 import { applyWriteBatch, type WriteBatchResult } from './write-batch.ts';
-import type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
+import type { RecordBlobHooks, RecordPage, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
 import { RepoWriteError } from './write-errors.ts';
 
-export type { RecordBlobHooks, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
+export type { RecordBlobHooks, RecordPage, ReplacementRepo, RepoRoot, RepoServiceDeps, StoredRecord, WriteOptions, WriteOutcome } from './repo-types.ts';
 
 const NODE_CACHE_REPOS = 256;
 /** A write whose base failed is retried from the database; the retry cannot meet a failed base. */
@@ -454,13 +454,11 @@ export class RepoService {
   }
 
   /** One page of a collection's records as stored; `cursor` when there are more. */
-  listRecords(did: string, collection: string, opts: { limit: number; cursor?: string; reverse: boolean }): { records: StoredRecord[]; cursor?: string } {
+  listRecords(did: string, collection: string, opts: { limit: number; cursor?: string; reverse: boolean }): RecordPage {
     const rows = this.#deps.records.list(did, collection, { limit: opts.limit + 1, cursor: opts.cursor, reverse: opts.reverse });
-    const page = rows.slice(0, opts.limit);
-    return {
-      records: page.map((row) => ({ uri: `at://${did}/${collection}/${row.rkey}`, cid: row.cid, bytes: row.bytes })),
-      ...(rows.length > opts.limit ? { cursor: page[page.length - 1].rkey } : {}),
-    };
+    if (rows.length <= opts.limit) return { did, collection, records: rows };
+    const records = rows.slice(0, opts.limit);
+    return { did, collection, records, cursor: records[records.length - 1].rkey };
   }
 
   collections(did: string): string[] {

@@ -19,6 +19,15 @@ export interface StoredRecord {
   bytes: Uint8Array;
 }
 
+/** One page of a collection: each record's AT URI is `at://<did>/<collection>/<rkey>`. */
+export interface RecordPage {
+  did: string;
+  collection: string;
+  records: Array<{ rkey: string; cid: string; bytes: Uint8Array }>;
+  /** Present when there are more records: the last key of this page. */
+  cursor?: string;
+}
+
 /** What blob bookkeeping the write path drives inside its transaction (implemented by the blob service). */
 export interface RecordBlobHooks {
   /**
