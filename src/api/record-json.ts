@@ -8,7 +8,7 @@ import { EncodedJsonOutput } from '../xrpc/index.ts';
  * (`{uri, cid, value}`, the value transcoded from DAG-CBOR; see ipld/cbor-json.ts).
  */
 export function recordJson(record: StoredRecord): EncodedJsonOutput {
-  const out = new JsonWriter(record.bytes.length * 2 + 256);
+  const out = new JsonWriter(sizeHint(record));
   out.bytes(URI);
   out.string(record.uri);
   writeCidAndValue(out, record);
@@ -21,7 +21,7 @@ export function recordJson(record: StoredRecord): EncodedJsonOutput {
  */
 export function recordPageJson(page: RecordPage): EncodedJsonOutput {
   let size = 64;
-  for (const record of page.records) size += record.bytes.length * 2 + 256;
+  for (const record of page.records) size += sizeHint(record);
   const out = new JsonWriter(size);
   out.bytes(RECORDS);
   // `{"uri":"at://<did>/<collection>/`, the literal left open for the record key
@@ -40,6 +40,11 @@ export function recordPageJson(page: RecordPage): EncodedJsonOutput {
   }
   out.byte(CLOSE_OBJECT);
   return new EncodedJsonOutput(out.result());
+}
+
+/** Room for a record's JSON at once, most of the time: its text is rarely twice its CBOR. */
+function sizeHint(record: { bytes: Uint8Array }): number {
+  return record.bytes.length * 2 + 256;
 }
 
 /** `,"cid":...,"value":...}`, after a record's URI. */
